@@ -1,0 +1,174 @@
+// AWS access: the MemoryDB calls the operator makes, typed in the operator's own terms.
+import {
+  CreateUserCommand,
+  DescribeUsersCommand,
+  ListTagsCommand,
+  MemoryDBClient,
+  UpdateUserCommand,
+  type User,
+} from "@aws-sdk/client-memorydb";
+import pRetry from "p-retry";
+import type { AuthenticationType, ObservedUser } from "../model.ts";
+import type { Redacted } from "../redacted.ts";
+import { AwsFault, classify } from "./faults.ts";
+
+export interface CreateUserInput {
+  userName: string;
+  accessString: string;
+  authType: AuthenticationType;
+  passwords: Redacted[];
+  tags: Record<string, string>;
+}
+
+export interface UpdateUserInput {
+  userName: string;
+  accessString?: string;
+  /** Present to change the authentication mode or the passwords. */
+  authentication?: { type: AuthenticationType; passwords: Redacted[] };
+}
+
+/** The MemoryDB operations the reconciler uses; tests may substitute their own. */
+export interface MemoryDBApi {
+  /** The user, or undefined when MemoryDB has no user of that name. */
+  describeUser(userName: string): Promise<ObservedUser | undefined>;
+  createUser(input: CreateUserInput): Promise<ObservedUser>;
+  updateUser(input: UpdateUserInput): Promise<ObservedUser>;
+  listTags(arn: string): Promise<Record<string, string>>;
+}
+
+export interface MemoryDBOptions {
+  region: string;
+  endpoint: string | undefined;
+  /** In-call retries of transient faults; the work queue's backoff takes over after that. */
+  retries?: number;
+  minRetryDelayMs?: number;
+  /** Called for every AWS call with its outcome (for metrics and tests). */
+  onCall?: (operation: string, outcome: string, ms: number) => void;
+}
+
+function toObserved(user: User | undefined, operation: string): ObservedUser {
+  if (!user?.Name || !user.ARN) {
+    throw new AwsFault(operation, "MalformedResponse", "transient", "the response has no user name or ARN");
+  }
+  return {
+    name: user.Name,
+    arn: user.ARN,
+    status: user.Status ?? "unknown",
+    accessString: user.AccessString ?? "",
+    aclNames: user.ACLNames ?? [],
+    minimumEngineVersion: user.MinimumEngineVersion ?? "",
+    authentication: {
+      type: user.Authentication?.Type ?? "unknown",
+      ...(user.Authentication?.PasswordCount === undefined ? {} : { passwordCount: user.Authentication.PasswordCount }),
+    },
+  };
+}
+
+function scrub(err: unknown, secrets: readonly Redacted[]): unknown {
+  if (!(err instanceof Error) || secrets.length === 0) return err;
+  let message = err.message;
+  for (const secret of secrets) message = message.split(secret.reveal()).join(String(secret));
+  if (message !== err.message) err.message = message;
+  return err;
+}
+
+function authenticationMode(type: AuthenticationType, passwords: Redacted[]) {
+  return type === "iam" ? { Type: "iam" as const } : { Type: "password" as const, Passwords: passwords.map((p) => p.reveal()) };
+}
+
+/**
+ * MemoryDB through the AWS SDK with the default credential chain (env, IRSA, EKS Pod
+ * Identity, instance profile). The SDK's own retries are off so that exactly one layer
+ * retries inside a call (p-retry, transient faults only) and the work queue backs off beyond.
+ */
+export class MemoryDB implements MemoryDBApi {
+  readonly #client: MemoryDBClient;
+  readonly #options: MemoryDBOptions;
+
+  constructor(options: MemoryDBOptions) {
+    this.#options = options;
+    this.#client = new MemoryDBClient({
+      region: options.region,
+      maxAttempts: 1,
+      requestHandler: { connectionTimeout: 5_000, requestTimeout: 30_000 },
+      ...(options.endpoint ? { endpoint: options.endpoint } : {}),
+    });
+  }
+
+  destroy(): void {
+    this.#client.destroy();
+  }
+
+  /** `secrets` are scrubbed from any error message, in case the service ever echoes them. */
+  async #call<T>(operation: string, send: () => Promise<T>, secrets: readonly Redacted[] = []): Promise<T> {
+    return pRetry(
+      async () => {
+        const started = performance.now();
+        try {
+          const result = await send();
+          this.#options.onCall?.(operation, "success", performance.now() - started);
+          return result;
+        } catch (err) {
+          const fault = classify(operation, scrub(err, secrets));
+          this.#options.onCall?.(operation, fault.code, performance.now() - started);
+          throw fault;
+        }
+      },
+      {
+        retries: this.#options.retries ?? 3,
+        minTimeout: this.#options.minRetryDelayMs ?? 200,
+        maxTimeout: 3_000,
+        factor: 2,
+        randomize: true,
+        shouldRetry: ({ error }) => error instanceof AwsFault && error.kind === "transient",
+      },
+    );
+  }
+
+  async describeUser(userName: string): Promise<ObservedUser | undefined> {
+    try {
+      const out = await this.#call("DescribeUsers", () => this.#client.send(new DescribeUsersCommand({ UserName: userName })));
+      const user = out.Users?.find((u) => u.Name?.toLowerCase() === userName.toLowerCase());
+      return user ? toObserved(user, "DescribeUsers") : undefined;
+    } catch (err) {
+      if (err instanceof AwsFault && err.code === "UserNotFoundFault") return undefined;
+      throw err;
+    }
+  }
+
+  async createUser(input: CreateUserInput): Promise<ObservedUser> {
+    const out = await this.#call("CreateUser", () =>
+      this.#client.send(
+        new CreateUserCommand({
+          UserName: input.userName,
+          AccessString: input.accessString,
+          AuthenticationMode: authenticationMode(input.authType, input.passwords),
+          Tags: Object.entries(input.tags).map(([Key, Value]) => ({ Key, Value })),
+        }),
+      ),
+      input.passwords,
+    );
+    return toObserved(out.User, "CreateUser");
+  }
+
+  async updateUser(input: UpdateUserInput): Promise<ObservedUser> {
+    const out = await this.#call("UpdateUser", () =>
+      this.#client.send(
+        new UpdateUserCommand({
+          UserName: input.userName,
+          ...(input.accessString === undefined ? {} : { AccessString: input.accessString }),
+          ...(input.authentication === undefined
+            ? {}
+            : { AuthenticationMode: authenticationMode(input.authentication.type, input.authentication.passwords) }),
+        }),
+      ),
+      input.authentication?.passwords,
+    );
+    return toObserved(out.User, "UpdateUser");
+  }
+
+  async listTags(arn: string): Promise<Record<string, string>> {
+    const out = await this.#call("ListTags", () => this.#client.send(new ListTagsCommand({ ResourceArn: arn })));
+    return Object.fromEntries((out.TagList ?? []).filter((t) => t.Key !== undefined).map((t) => [t.Key!, t.Value ?? ""]));
+  }
+}

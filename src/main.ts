@@ -1,0 +1,35 @@
+// Entry point: configuration, then the operator until SIGTERM/SIGINT.
+import { ConfigError, loadConfig } from "./config.ts";
+import { loadKubeConfig } from "./kube/config.ts";
+import { createLogger } from "./log.ts";
+import { startOperator } from "./operator.ts";
+
+async function main(): Promise<number> {
+  let config;
+  try {
+    config = loadConfig(process.argv.slice(2), process.env);
+  } catch (err) {
+    process.stderr.write(`memorydb-user-operator: ${(err as Error).message}\n`);
+    return 2;
+  }
+  const logger = createLogger({ level: config.logLevel, format: config.logFormat });
+  let operator;
+  try {
+    operator = await startOperator(config, loadKubeConfig(config.kubeconfig), logger);
+  } catch (err) {
+    logger.error(err instanceof ConfigError ? err.message : `start failed: ${(err as Error).message}`);
+    return 1;
+  }
+  const signal = await new Promise<string>((resolve) => {
+    process.once("SIGTERM", () => resolve("SIGTERM"));
+    process.once("SIGINT", () => resolve("SIGINT"));
+  });
+  logger.info("shutting down", { signal });
+  const finished = await operator.stop();
+  logger.info(finished ? "stopped" : "stopped with reconciles still running");
+  return 0;
+}
+
+process.exitCode = await main();
+// Idle keep-alive sockets must not hold the process open after a clean shutdown.
+setTimeout(() => process.exit(), 1000).unref();

@@ -1,0 +1,54 @@
+// Assembles the operator from its configuration: Kubernetes and AWS clients, reconciler,
+// controller. `main.ts` runs it as a process; tests run it in-process.
+import { hostname } from "node:os";
+import type { KubeConfig } from "@kubernetes/client-node";
+import { MemoryDB } from "./aws/memorydb.ts";
+import { type Config, ConfigError } from "./config.ts";
+import { Controller } from "./controller.ts";
+import { EventRecorder } from "./events.ts";
+import { KubeApi } from "./kube/api.ts";
+import type { Logger } from "./log.ts";
+import { Reconciler } from "./reconcile/reconciler.ts";
+
+export interface Operator {
+  controller: Controller;
+  clusterId: string;
+  /** Stop watching, finish in-flight reconciles (bounded); true if all finished in time. */
+  stop(): Promise<boolean>;
+}
+
+export async function startOperator(config: Config, kc: KubeConfig, logger: Logger): Promise<Operator> {
+  const kube = new KubeApi(kc, process.env.POD_NAME ?? hostname());
+  const clusterId = config.clusterId ?? (await clusterUid(kube));
+  const memorydb = new MemoryDB({ region: config.region, endpoint: config.memorydbEndpoint });
+  const events = new EventRecorder(kube, logger);
+  const reconciler = new Reconciler({ kube, memorydb, events, logger, clusterId });
+  const controller = new Controller({ config, kc, kube, reconciler, logger });
+  controller.start();
+  logger.info("operator started", {
+    region: config.region,
+    endpoint: config.memorydbEndpoint ?? "default",
+    namespaces: config.namespaces.length > 0 ? config.namespaces : "all",
+    clusterId,
+  });
+  return {
+    controller,
+    clusterId,
+    async stop() {
+      const finished = await controller.stop(config.shutdownTimeoutMs);
+      memorydb.destroy();
+      return finished;
+    },
+  };
+}
+
+async function clusterUid(kube: KubeApi): Promise<string> {
+  try {
+    return await kube.namespaceUid("kube-system");
+  } catch (err) {
+    throw new ConfigError(
+      `cannot determine the cluster identity for ownership tags (${(err as Error).message}); ` +
+        "grant get on the kube-system namespace or set --cluster-id / CLUSTER_ID",
+    );
+  }
+}

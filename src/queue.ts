@@ -1,0 +1,137 @@
+// A work queue with client-go's guarantees: a key is queued at most once, never processed by
+// two workers at once (a key added while it runs is processed again afterwards), processed by
+// at most `concurrency` workers, and retried with per-key exponential backoff.
+
+export interface QueueOptions {
+  concurrency: number;
+  baseDelayMs: number;
+  maxDelayMs: number;
+}
+
+export interface QueueObserver {
+  onAdd?(key: string): void;
+  onRetry?(key: string): void;
+  onDepth?(depth: number): void;
+}
+
+export class WorkQueue {
+  readonly #options: QueueOptions;
+  readonly #observer: QueueObserver;
+  /** Keys waiting to be processed, in order. */
+  readonly #ready = new Set<string>();
+  /** Keys being processed right now. */
+  readonly #active = new Set<string>();
+  /** Keys added while active: processed again when the current run ends. */
+  readonly #dirty = new Set<string>();
+  readonly #timers = new Map<string, { at: number; timer: NodeJS.Timeout }>();
+  readonly #failures = new Map<string, number>();
+  #handler: ((key: string) => Promise<void>) | undefined;
+  #stopping = false;
+  readonly #idle = new Set<() => void>();
+
+  constructor(options: QueueOptions, observer: QueueObserver = {}) {
+    this.#options = options;
+    this.#observer = observer;
+  }
+
+  get depth(): number {
+    return this.#ready.size;
+  }
+
+  get activeCount(): number {
+    return this.#active.size;
+  }
+
+  add(key: string): void {
+    if (this.#stopping) return;
+    if (this.#active.has(key)) {
+      this.#dirty.add(key);
+      return;
+    }
+    if (this.#ready.has(key)) return;
+    this.#ready.add(key);
+    this.#observer.onAdd?.(key);
+    this.#observer.onDepth?.(this.#ready.size);
+    this.#pump();
+  }
+
+  /** Queue `key` after `delayMs`; an earlier pending time for the key wins. */
+  addAfter(key: string, delayMs: number): void {
+    if (this.#stopping) return;
+    if (delayMs <= 0) return this.add(key);
+    const at = Date.now() + delayMs;
+    const pending = this.#timers.get(key);
+    if (pending && pending.at <= at) return;
+    if (pending) clearTimeout(pending.timer);
+    const timer = setTimeout(() => {
+      this.#timers.delete(key);
+      this.add(key);
+    }, delayMs);
+    timer.unref();
+    this.#timers.set(key, { at, timer });
+  }
+
+  /** Queue `key` again after its next backoff delay: base × 2^(failures), capped. */
+  addRateLimited(key: string): number {
+    const failures = this.#failures.get(key) ?? 0;
+    this.#failures.set(key, failures + 1);
+    const delay = Math.min(this.#options.baseDelayMs * 2 ** failures, this.#options.maxDelayMs);
+    this.#observer.onRetry?.(key);
+    this.addAfter(key, delay);
+    return delay;
+  }
+
+  /** Reset the key's backoff after a success. */
+  forget(key: string): void {
+    this.#failures.delete(key);
+  }
+
+  failures(key: string): number {
+    return this.#failures.get(key) ?? 0;
+  }
+
+  /** Start processing with `handler`; it must not throw (the controller handles errors). */
+  start(handler: (key: string) => Promise<void>): void {
+    this.#handler = handler;
+    this.#pump();
+  }
+
+  #pump(): void {
+    const handler = this.#handler;
+    if (!handler) return;
+    while (!this.#stopping && this.#active.size < this.#options.concurrency && this.#ready.size > 0) {
+      const key = this.#ready.values().next().value as string;
+      this.#ready.delete(key);
+      this.#active.add(key);
+      this.#observer.onDepth?.(this.#ready.size);
+      void handler(key)
+        .catch(() => undefined)
+        .finally(() => {
+          this.#active.delete(key);
+          if (this.#dirty.delete(key)) this.add(key);
+          if (this.#active.size === 0) for (const resolve of this.#idle) resolve();
+          this.#pump();
+        });
+    }
+  }
+
+  /** Stop taking work and wait (up to `timeoutMs`) for in-flight keys; true if all finished. */
+  async shutdown(timeoutMs: number): Promise<boolean> {
+    this.#stopping = true;
+    for (const { timer } of this.#timers.values()) clearTimeout(timer);
+    this.#timers.clear();
+    this.#ready.clear();
+    this.#dirty.clear();
+    if (this.#active.size === 0) return true;
+    return new Promise<boolean>((resolve) => {
+      const done = (finished: boolean) => {
+        clearTimeout(timer);
+        this.#idle.delete(onIdle);
+        resolve(finished);
+      };
+      const onIdle = () => done(true);
+      const timer = setTimeout(() => done(false), timeoutMs);
+      this.#idle.add(onIdle);
+    });
+  }
+}

@@ -1,0 +1,43 @@
+// Passwords come from Secrets in the resource's own namespace. Resolution is pure: the
+// reconciler fetches the Secrets, this decides what they mean.
+import type { SecretKeyRef } from "../model.ts";
+import type { SecretData } from "../kube/api.ts";
+import { Redacted } from "../redacted.ts";
+import { passwordProblem } from "./decide.ts";
+
+export type PasswordResolution =
+  | { ok: true; passwords: Redacted[] }
+  | { ok: false; reason: "SecretNotFound" | "InvalidPassword"; message: string };
+
+/** `secrets` maps each referenced Secret name to its data, or undefined when it is absent. */
+export function resolvePasswords(
+  namespace: string,
+  refs: readonly SecretKeyRef[],
+  secrets: ReadonlyMap<string, SecretData | undefined>,
+): PasswordResolution {
+  const passwords: Redacted[] = [];
+  for (const ref of refs) {
+    const secret = secrets.get(ref.name);
+    if (secret === undefined) {
+      return { ok: false, reason: "SecretNotFound", message: `Secret "${ref.name}" not found in namespace "${namespace}"` };
+    }
+    const encoded = secret.data[ref.key];
+    if (encoded === undefined) {
+      return { ok: false, reason: "SecretNotFound", message: `Secret "${ref.name}" in namespace "${namespace}" has no key "${ref.key}"` };
+    }
+    const password = new Redacted(Buffer.from(encoded, "base64").toString("utf8"));
+    const problem = passwordProblem(ref, password.length);
+    if (problem) return { ok: false, reason: "InvalidPassword", message: problem };
+    passwords.push(password);
+  }
+  return { ok: true, passwords };
+}
+
+/**
+ * What a terminal failure was decided on: the spec's generation and the referenced Secrets'
+ * resourceVersions. Retrying is pointless until this changes. Holds no secret material.
+ */
+export function inputsFingerprint(generation: number | undefined, secrets: ReadonlyMap<string, SecretData | undefined>): string {
+  const versions = [...secrets].sort(([a], [b]) => a.localeCompare(b)).map(([name, s]) => `${name}@${s?.resourceVersion ?? "-"}`);
+  return `${generation ?? 0};${versions.join(",")}`;
+}
