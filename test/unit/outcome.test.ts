@@ -1,0 +1,50 @@
+import { expect } from "chai";
+import { nextStatus, retryFor } from "../../src/reconcile/outcome.ts";
+import { setCondition } from "../../src/status.ts";
+import { observed } from "./decide.test.ts";
+
+const t0 = new Date("2026-01-01T00:00:00Z");
+const t1 = new Date("2026-01-01T00:05:00Z");
+
+describe("status and conditions", () => {
+  it("reports a ready user with every observed field", () => {
+    const status = nextStatus(undefined, { kind: "ready", observed: observed() }, 3, t0);
+    expect(status).to.deep.equal({
+      observedGeneration: 3,
+      userName: "app-user",
+      arn: "arn:aws:memorydb:us-east-1:123456789012:user/app-user",
+      status: "active",
+      accessString: "on ~* &* +@all",
+      aclNames: [],
+      minimumEngineVersion: "6.2",
+      authentication: { type: "password", passwordCount: 1 },
+      lastSyncTime: t0.toISOString(),
+      conditions: [
+        { type: "Ready", status: "True", reason: "Available", message: 'MemoryDB user "app-user" is active and matches the spec', observedGeneration: 3, lastTransitionTime: t0.toISOString() },
+        { type: "Synced", status: "True", reason: "ReconcileSuccess", message: "the spec is applied to MemoryDB", observedGeneration: 3, lastTransitionTime: t0.toISOString() },
+      ],
+    });
+  });
+
+  it("moves lastTransitionTime only when a condition's status flips", () => {
+    const c0 = setCondition([], { type: "Ready", status: "False", reason: "Creating", message: "m" }, 1, t0);
+    const c1 = setCondition(c0, { type: "Ready", status: "False", reason: "Modifying", message: "m2" }, 1, t1);
+    expect(c1[0]?.lastTransitionTime).to.equal(t0.toISOString());
+    expect(c1[0]?.reason).to.equal("Modifying");
+    const c2 = setCondition(c1, { type: "Ready", status: "True", reason: "Available", message: "ok" }, 1, t1);
+    expect(c2[0]?.lastTransitionTime).to.equal(t1.toISOString());
+  });
+
+  it("keeps Ready through a passing fault but reports it in Synced", () => {
+    const ready = nextStatus(undefined, { kind: "ready", observed: observed() }, 1, t0);
+    const after = nextStatus(ready, { kind: "failed", reason: "ThrottlingException", message: "slow down", retry: "backoff" }, 1, t1);
+    expect(after.conditions?.find((c) => c.type === "Ready")?.status).to.equal("True");
+    expect(after.conditions?.find((c) => c.type === "Synced")).to.deep.include({ status: "False", reason: "ThrottlingException" });
+  });
+
+  it("maps outcomes to retries", () => {
+    expect(retryFor({ kind: "ready", observed: observed() })).to.equal("none");
+    expect(retryFor({ kind: "progressing", observed: observed(), reason: "Creating", message: "" })).to.equal("poll");
+    expect(retryFor({ kind: "failed", reason: "X", message: "", retry: "untilInputsChange" })).to.equal("untilInputsChange");
+  });
+});

@@ -1,0 +1,42 @@
+import { expect } from "chai";
+import { inputsFingerprint, resolvePasswords } from "../../src/reconcile/passwords.ts";
+import { inspect } from "node:util";
+
+const b64 = (s: string) => Buffer.from(s).toString("base64");
+const good = "correct-horse-battery-staple";
+
+describe("password resolution", () => {
+  const refs = [{ name: "pw", key: "password" }];
+
+  it("reads a password from its Secret key", () => {
+    const r = resolvePasswords("ns", refs, new Map([["pw", { resourceVersion: "1", data: { password: b64(good) } }]]));
+    expect(r.ok).to.equal(true);
+    if (r.ok) expect(r.passwords.map((p) => p.reveal())).to.deep.equal([good]);
+  });
+
+  it("reports a missing Secret or key as SecretNotFound", () => {
+    const none = resolvePasswords("ns", refs, new Map([["pw", undefined]]));
+    expect(none).to.deep.include({ ok: false, reason: "SecretNotFound" });
+    const noKey = resolvePasswords("ns", refs, new Map([["pw", { resourceVersion: "1", data: { other: b64(good) } }]]));
+    expect(noKey).to.deep.include({ ok: false, reason: "SecretNotFound", message: 'Secret "pw" in namespace "ns" has no key "password"' });
+  });
+
+  it("rejects a short password without echoing it", () => {
+    const r = resolvePasswords("ns", refs, new Map([["pw", { resourceVersion: "1", data: { password: b64("tooshort-secret") } }]]));
+    expect(r).to.deep.include({ ok: false, reason: "InvalidPassword" });
+    expect(JSON.stringify(r)).to.not.include("tooshort-secret");
+  });
+
+  it("never prints a resolved password", () => {
+    const r = resolvePasswords("ns", refs, new Map([["pw", { resourceVersion: "1", data: { password: b64(good) } }]]));
+    expect(JSON.stringify(r)).to.not.include(good);
+    expect(inspect(r, { depth: 10 })).to.not.include(good);
+    expect(String(r.ok && r.passwords[0])).to.not.include(good);
+  });
+
+  it("fingerprints inputs by generation and Secret versions, not values", () => {
+    const a = inputsFingerprint(2, new Map([["pw", { resourceVersion: "7", data: { password: b64(good) } }]]));
+    expect(a).to.equal("2;pw@7");
+    expect(inputsFingerprint(2, new Map([["pw", undefined]]))).to.equal("2;pw@-");
+  });
+});

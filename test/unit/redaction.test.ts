@@ -1,0 +1,73 @@
+import { expect } from "chai";
+import { PassThrough } from "node:stream";
+import { inspect } from "node:util";
+import { classify } from "../../src/aws/faults.ts";
+import { createLogger } from "../../src/log.ts";
+import { Redacted, redactDeep } from "../../src/redacted.ts";
+
+const secret = "hunter2-hunter2-hunter2";
+
+async function capture(format: "json" | "text", log: (l: ReturnType<typeof createLogger>) => void): Promise<string> {
+  const stream = new PassThrough();
+  let out = "";
+  stream.on("data", (d) => (out += d));
+  const logger = createLogger({ level: "debug", format, stream });
+  log(logger);
+  await new Promise((r) => setTimeout(r, 10));
+  return out;
+}
+
+describe("secret redaction", () => {
+  it("a Redacted value never prints", () => {
+    const r = new Redacted(secret);
+    expect(String(r)).to.equal("[REDACTED]");
+    expect(`${r}`).to.equal("[REDACTED]");
+    expect(JSON.stringify({ r })).to.equal('{"r":"[REDACTED]"}');
+    expect(inspect({ r })).to.not.include(secret);
+    expect(r.reveal()).to.equal(secret);
+    expect(r.length).to.equal(secret.length);
+  });
+
+  it("redacts sensitive field names deeply", () => {
+    expect(redactDeep({ a: { Passwords: [secret], password: secret, passwordCount: 2, token: "t" } })).to.deep.equal({
+      a: { Passwords: "[REDACTED]", password: "[REDACTED]", passwordCount: 2, token: "[REDACTED]" },
+    });
+  });
+
+  for (const format of ["json", "text"] as const) {
+    it(`keeps secrets out of ${format} log lines`, async () => {
+      const out = await capture(format, (logger) => {
+        const child = logger.child({ key: "ns/name" });
+        child.info("creating", { input: { AuthenticationMode: { Passwords: [secret] } }, pw: new Redacted(secret) });
+        child.warn(`value ${new Redacted(secret)}`);
+        child.error("failed", { error: new Error("boom") });
+      });
+      expect(out).to.not.include(secret);
+      expect(out).to.include("ns/name");
+      expect(out.trim().split("\n")).to.have.length(3);
+      if (format === "json") for (const line of out.trim().split("\n")) expect(JSON.parse(line)).to.have.property("key", "ns/name");
+    });
+  }
+});
+
+describe("AWS fault classification", () => {
+  const fault = (name: string, status?: number) => classify("CreateUser", Object.assign(new Error("m"), { name, $metadata: { httpStatusCode: status } }));
+  it("follows the MemoryDB API facts", () => {
+    expect(fault("ThrottlingException", 400).kind).to.equal("transient");
+    expect(fault("InvalidUserStateFault", 400).kind).to.equal("transient");
+    expect(fault("InternalFailure", 500).kind).to.equal("transient");
+    expect(fault("SomethingNew", 503).kind).to.equal("transient");
+    expect(fault("InvalidParameterValueException", 400).kind).to.equal("terminal");
+    expect(fault("InvalidParameterCombinationException", 400).kind).to.equal("terminal");
+    expect(fault("DuplicateUserNameFault", 400).kind).to.equal("terminal");
+    expect(fault("TagQuotaPerResourceExceeded", 400).kind).to.equal("terminal");
+    expect(fault("UserQuotaExceededFault", 400).kind).to.equal("slow");
+    expect(fault("AccessDeniedException", 400).kind).to.equal("slow");
+    expect(classify("DescribeUsers", Object.assign(new Error("socket hang up"), { code: "ECONNRESET" })).kind).to.equal("transient");
+  });
+  it("keeps the service's message", () => {
+    const f = fault("InvalidParameterValueException", 400);
+    expect(f.code).to.equal("InvalidParameterValueException");
+    expect(f.detail).to.equal("m");
+  });
+});
