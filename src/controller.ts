@@ -33,6 +33,8 @@ export interface ControllerDeps {
   kube: KubeApi;
   reconciler: Reconciler;
   logger: Logger;
+  /** Watch restart tuning; defaults suit a real API server. */
+  watch?: { stallTimeoutMs?: number; minBackoffMs?: number; maxBackoffMs?: number };
 }
 
 export class Controller {
@@ -57,6 +59,7 @@ export class Controller {
           list: (token) => deps.kube.listUsers(namespace, token),
           watchPath: `/apis/${GROUP}/${VERSION}${namespace ? `/namespaces/${namespace}` : ""}/${PLURAL}`,
           logger: deps.logger,
+          ...deps.watch,
           handler: {
             upsert: (obj, old) => {
               if (needsReconcile(old, obj)) this.queue.add(objectKey(obj));

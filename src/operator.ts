@@ -4,7 +4,7 @@ import { hostname } from "node:os";
 import type { KubeConfig } from "@kubernetes/client-node";
 import { MemoryDB } from "./aws/memorydb.ts";
 import { type Config, ConfigError } from "./config.ts";
-import { Controller } from "./controller.ts";
+import { Controller, type ControllerDeps } from "./controller.ts";
 import { EventRecorder } from "./events.ts";
 import { KubeApi } from "./kube/api.ts";
 import type { Logger } from "./log.ts";
@@ -17,13 +17,17 @@ export interface Operator {
   stop(): Promise<boolean>;
 }
 
-export async function startOperator(config: Config, kc: KubeConfig, logger: Logger): Promise<Operator> {
+export interface OperatorOptions {
+  watch?: ControllerDeps["watch"];
+}
+
+export async function startOperator(config: Config, kc: KubeConfig, logger: Logger, options: OperatorOptions = {}): Promise<Operator> {
   const kube = new KubeApi(kc, process.env.POD_NAME ?? hostname());
   const clusterId = config.clusterId ?? (await clusterUid(kube));
   const memorydb = new MemoryDB({ region: config.region, endpoint: config.memorydbEndpoint });
   const events = new EventRecorder(kube, logger);
   const reconciler = new Reconciler({ kube, memorydb, events, logger, clusterId });
-  const controller = new Controller({ config, kc, kube, reconciler, logger });
+  const controller = new Controller({ config, kc, kube, reconciler, logger, ...(options.watch ? { watch: options.watch } : {}) });
   controller.start();
   logger.info("operator started", {
     region: config.region,

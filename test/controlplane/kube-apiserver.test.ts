@@ -1,0 +1,419 @@
+import { expect } from 'chai';
+import {
+  ApiException, CoreV1Api, CustomObjectsApi, KubeConfig, PatchStrategy, Watch, setHeaderOptions,
+} from '@kubernetes/client-node';
+import { KubeApiServer } from './kube/server.ts';
+
+const CRD = new URL('../../crds/memorydb.operators.dev_memorydbusers.yaml', import.meta.url).pathname;
+const G = 'memorydb.operators.dev', V = 'v1alpha1', P = 'memorydbusers';
+const NS = 'default';
+
+type Obj = Record<string, any>;
+
+function user(name: string, spec: Obj = {}, extra: Obj = {}): Obj {
+  return {
+    apiVersion: `${G}/${V}`, kind: 'MemoryDBUser', metadata: { name, ...(extra.metadata ?? {}) },
+    spec: { accessString: 'on ~* &* +@all', authenticationMode: { passwords: [{ secretKeyRef: { name: 'pw', key: 'password' } }] }, ...spec },
+  };
+}
+
+/** The Status of a failed call. */
+async function failure(p: Promise<unknown>): Promise<Obj> {
+  try {
+    await p;
+  } catch (e) {
+    if (!(e instanceof ApiException)) throw e;
+    const body = typeof e.body === 'string' ? JSON.parse(e.body) : e.body;
+    expect(body.code).to.equal(e.code);
+    return body;
+  }
+  throw new Error('expected the call to fail');
+}
+
+describe('fake kube-apiserver', function () {
+  let server: KubeApiServer;
+  let kc: KubeConfig;
+  let core: CoreV1Api;
+  let co: CustomObjectsApi;
+  const merge = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+  const jsonPatch = setHeaderOptions('Content-Type', PatchStrategy.JsonPatch);
+
+  before(async () => {
+    server = await KubeApiServer.start({ crdFiles: [CRD], watchCacheSize: 50, bookmarkIntervalMs: 100 });
+    kc = new KubeConfig();
+    kc.loadFromString(server.kubeconfig());
+    core = kc.makeApiClient(CoreV1Api);
+    co = kc.makeApiClient(CustomObjectsApi);
+  });
+  after(async () => server.stop());
+  afterEach(() => server.faults.reset());
+
+  const create = (body: Obj, ns = NS) => co.createNamespacedCustomObject({ group: G, version: V, namespace: ns, plural: P, body }) as Promise<Obj>;
+  const get = (name: string) => co.getNamespacedCustomObject({ group: G, version: V, namespace: NS, plural: P, name }) as Promise<Obj>;
+  const replace = (name: string, body: Obj) => co.replaceNamespacedCustomObject({ group: G, version: V, namespace: NS, plural: P, name, body }) as Promise<Obj>;
+  const patch = (name: string, body: unknown, opt = merge) => co.patchNamespacedCustomObject({ group: G, version: V, namespace: NS, plural: P, name, body }, opt) as Promise<Obj>;
+  const patchStatus = (name: string, body: unknown) => co.patchNamespacedCustomObjectStatus({ group: G, version: V, namespace: NS, plural: P, name, body }, merge) as Promise<Obj>;
+  const del = (name: string) => co.deleteNamespacedCustomObject({ group: G, version: V, namespace: NS, plural: P, name }) as Promise<Obj>;
+
+  describe('basics', () => {
+    it('serves discovery, version and health', async () => {
+      const res = await fetch(`${server.url}/apis/${G}/${V}`);
+      const doc = await res.json() as Obj;
+      expect(doc.resources.map((r: Obj) => r.name)).to.deep.equal(['memorydbusers', 'memorydbusers/status']);
+      expect(doc.resources[0]).to.include({ kind: 'MemoryDBUser', namespaced: true });
+      expect(doc.resources[0].shortNames).to.deep.equal(['mdbu']);
+      const groups = await (await fetch(`${server.url}/apis`)).json() as Obj;
+      expect(groups.groups.map((g: Obj) => g.name)).to.include.members([G, 'coordination.k8s.io', 'events.k8s.io']);
+      expect(((await (await fetch(`${server.url}/version`)).json()) as Obj).gitVersion).to.match(/^v1\.32\./);
+      expect(await (await fetch(`${server.url}/readyz`)).text()).to.equal('ok');
+    });
+
+    it('has default and kube-system namespaces; 404 for objects in a missing namespace', async () => {
+      const ks = await core.readNamespace({ name: 'kube-system' });
+      expect(ks.metadata?.uid).to.be.a('string');
+      expect((await core.readNamespace({ name: 'kube-system' })).metadata?.uid).to.equal(ks.metadata?.uid);
+      const st = await failure(create(user('nowhere'), 'missing'));
+      expect(st).to.deep.include({ code: 404, reason: 'NotFound', message: 'namespaces "missing" not found' });
+      expect(st.details).to.deep.equal({ name: 'missing', kind: 'namespaces' });
+    });
+
+    it('converts secret stringData to data and lists core items without kind', async () => {
+      await core.createNamespacedSecret({ namespace: NS, body: { metadata: { name: 'pw', labels: { app: 'x' } }, stringData: { password: 'p'.repeat(20) } } });
+      const s = await core.readNamespacedSecret({ namespace: NS, name: 'pw' });
+      expect(s.data?.password).to.equal(Buffer.from('p'.repeat(20)).toString('base64'));
+      expect((s as Obj).stringData).to.equal(undefined);
+      expect(s.type).to.equal('Opaque');
+      const raw = await (await fetch(`${server.url}/api/v1/namespaces/${NS}/secrets`)).json() as Obj;
+      expect(raw.kind).to.equal('SecretList');
+      expect(raw.items[0].kind).to.equal(undefined);
+    });
+  });
+
+  describe('CRUD, resourceVersion and generation', () => {
+    it('creates with server fields and the authenticationMode.type default', async () => {
+      const u = await create(user('alice'));
+      expect(u.metadata.uid).to.be.a('string');
+      expect(u.metadata.creationTimestamp).to.match(/Z$/);
+      expect(u.metadata.generation).to.equal(1);
+      expect(Number(u.metadata.resourceVersion)).to.be.greaterThan(0);
+      expect(u.spec.authenticationMode.type).to.equal('password');
+      const st = await failure(create(user('alice')));
+      expect(st).to.deep.include({ code: 409, reason: 'AlreadyExists', message: 'memorydbusers.memorydb.operators.dev "alice" already exists' });
+    });
+
+    it('honours generateName and ignores status on create', async () => {
+      const u = await create({ ...user(''), metadata: { generateName: 'gen-' }, spec: { ...user('x').spec, userName: 'gen-user' }, status: { arn: 'x' } });
+      expect(u.metadata.name).to.match(/^gen-[a-z0-9]{5}$/);
+      expect(u.status).to.equal(undefined);
+    });
+
+    it('bumps resourceVersion on every write and generation only on spec changes', async () => {
+      const u = await create(user('bob'));
+      const labelled = await patch('bob', { metadata: { labels: { team: 'a' }, finalizers: ['x.dev/f'] } });
+      expect(Number(labelled.metadata.resourceVersion)).to.be.greaterThan(Number(u.metadata.resourceVersion));
+      expect(labelled.metadata.generation).to.equal(1);
+      const changed = await patch('bob', { spec: { accessString: 'on ~* +@read' } });
+      expect(changed.metadata.generation).to.equal(2);
+      const noop = await patch('bob', { spec: { accessString: 'on ~* +@read' } });
+      expect(noop.metadata.resourceVersion).to.equal(changed.metadata.resourceVersion);
+      await patch('bob', { metadata: { finalizers: null } });
+    });
+
+    it('answers 409 Conflict to an update with a stale resourceVersion and 422 without one', async () => {
+      const u = await create(user('carol'));
+      const fresh = await replace('carol', { ...u, spec: { ...u.spec, accessString: 'on ~a* +get' } });
+      expect(fresh.metadata.generation).to.equal(2);
+      const st = await failure(replace('carol', { ...u, spec: { ...u.spec, accessString: 'on ~b* +get' } }));
+      expect(st).to.deep.include({ code: 409, reason: 'Conflict',
+        message: 'Operation cannot be fulfilled on memorydbusers.memorydb.operators.dev "carol": the object has been modified; please apply your changes to the latest version and try again' });
+      const noRv = { ...fresh, metadata: { ...fresh.metadata, resourceVersion: undefined } };
+      const st2 = await failure(replace('carol', noRv));
+      expect(st2.code).to.equal(422);
+      expect(st2.message).to.equal('memorydbusers.memorydb.operators.dev "carol" is invalid: metadata.resourceVersion: Invalid value: 0x0: must be specified for an update');
+    });
+
+    it('applies JSON patches including test, failing a test op with 422', async () => {
+      const u = await create(user('dave'));
+      const ok = await patch('dave', [
+        { op: 'test', path: '/metadata/resourceVersion', value: u.metadata.resourceVersion },
+        { op: 'replace', path: '/spec/accessString', value: 'on ~k +get' },
+      ], jsonPatch);
+      expect(ok.spec.accessString).to.equal('on ~k +get');
+      const st = await failure(patch('dave', [
+        { op: 'test', path: '/metadata/resourceVersion', value: u.metadata.resourceVersion },
+        { op: 'replace', path: '/spec/accessString', value: 'on ~z +get' },
+      ], jsonPatch));
+      expect(st).to.deep.include({ code: 422, reason: 'Invalid', message: 'the server rejected our request due to an error in our request' });
+      expect(st.details.causes[0].message).to.equal('testing value /metadata/resourceVersion failed: test failed');
+      expect((await get('dave')).spec.accessString).to.equal('on ~k +get');
+    });
+
+    it('conflicts on a merge patch carrying a stale resourceVersion; 415 for strategic merge on CRs', async () => {
+      const u = await create(user('erin'));
+      await patch('erin', { metadata: { labels: { a: 'b' } } });
+      const st = await failure(patch('erin', { metadata: { resourceVersion: u.metadata.resourceVersion }, spec: { accessString: 'on' } }));
+      expect(st.reason).to.equal('Conflict');
+      const st2 = await failure(patch('erin', { metadata: { labels: { c: 'd' } } }, setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch)));
+      expect(st2).to.deep.include({ code: 415, reason: 'UnsupportedMediaType' });
+    });
+
+    it('lists with label selectors and paginates consistently', async () => {
+      for (const [n, tier] of [['l-a', 'gold'], ['l-b', 'silver'], ['l-c', 'gold']] as const) {
+        await create({ ...user(n), metadata: { name: n, labels: { tier, ...(n === 'l-c' ? { extra: 'y' } : {}) } } });
+      }
+      const list = (labelSelector: string) => co.listNamespacedCustomObject({ group: G, version: V, namespace: NS, plural: P, labelSelector }) as Promise<Obj>;
+      const names = async (sel: string) => (await list(sel)).items.map((i: Obj) => i.metadata.name);
+      expect(await names('tier=gold')).to.deep.equal(['l-a', 'l-c']);
+      expect(await names('tier==gold,extra')).to.deep.equal(['l-c']);
+      expect(await names('tier!=gold,tier')).to.deep.equal(['l-b']);
+      expect(await names('tier in (silver, bronze)')).to.deep.equal(['l-b']);
+      expect(await names('tier notin (gold),tier')).to.deep.equal(['l-b']);
+      expect(await names('tier,!extra')).to.deep.equal(['l-a', 'l-b']);
+      const page1 = await co.listNamespacedCustomObject({ group: G, version: V, namespace: NS, plural: P, labelSelector: 'tier', limit: 2 }) as Obj;
+      expect(page1.items).to.have.length(2);
+      await del('l-c');
+      const page2 = await co.listNamespacedCustomObject({ group: G, version: V, namespace: NS, plural: P, labelSelector: 'tier', limit: 2, _continue: page1.metadata.continue }) as Obj;
+      expect(page2.items.map((i: Obj) => i.metadata.name)).to.deep.equal(['l-c']); // snapshot of the first page's revision
+      expect(page2.metadata.resourceVersion).to.equal(page1.metadata.resourceVersion);
+    });
+  });
+
+  describe('status subresource', () => {
+    it('ignores status on the main resource and everything but status on /status', async () => {
+      await create(user('stat'));
+      const s1 = await patchStatus('stat', { status: { arn: 'arn:1', observedGeneration: 1 }, metadata: { labels: { ignored: 'yes' } }, spec: { accessString: 'off' } });
+      expect(s1.status.arn).to.equal('arn:1');
+      expect(s1.metadata.labels).to.equal(undefined);
+      expect(s1.spec.accessString).to.equal('on ~* &* +@all');
+      expect(s1.metadata.generation).to.equal(1);
+      const m = await patch('stat', { status: { arn: 'arn:2' }, metadata: { labels: { kept: 'yes' } } });
+      expect(m.status.arn).to.equal('arn:1');
+      expect(m.metadata.labels).to.deep.equal({ kept: 'yes' });
+      const viaStatus = await co.getNamespacedCustomObjectStatus({ group: G, version: V, namespace: NS, plural: P, name: 'stat' }) as Obj;
+      expect(viaStatus.spec).to.be.an('object');
+      const st = await failure(patchStatus('stat', { status: { conditions: [{ type: 'Ready', status: 'Maybe', lastTransitionTime: 'x', reason: 'R', message: '' }] } }));
+      expect(st.code).to.equal(422);
+      expect(st.message).to.contain('status.conditions[0].status: Unsupported value: "Maybe": supported values: "True", "False", "Unknown"');
+      expect(st.message).to.contain('status.conditions[0].lastTransitionTime: Invalid value: "x": status.conditions[0].lastTransitionTime in body must be of type date-time: "x"');
+    });
+  });
+
+  describe('finalizers and deletion', () => {
+    it('keeps a finalized object with deletionTimestamp until the last finalizer goes', async () => {
+      await create({ ...user('fin'), metadata: { name: 'fin', finalizers: ['memorydb.operators.dev/cleanup'] } });
+      const d = await del('fin');
+      expect(d.metadata.deletionTimestamp).to.be.a('string');
+      expect(d.metadata.deletionGracePeriodSeconds).to.equal(0);
+      expect(d.metadata.generation).to.equal(2);
+      const again = await del('fin');
+      expect(again.metadata.resourceVersion).to.equal(d.metadata.resourceVersion);
+      const st = await failure(patch('fin', { metadata: { finalizers: ['memorydb.operators.dev/cleanup', 'other.dev/x'] } }));
+      expect(st.message).to.equal('MemoryDBUser.memorydb.operators.dev "fin" is invalid: metadata.finalizers: Forbidden: no new finalizers can be added if the object is being deleted, found new finalizers []string{"other.dev/x"}');
+      const st2 = await patchStatus('fin', { status: { arn: 'a' } });
+      expect(st2.metadata.deletionTimestamp).to.equal(d.metadata.deletionTimestamp);
+      await patch('fin', [{ op: 'remove', path: '/metadata/finalizers' }], jsonPatch);
+      expect((await failure(get('fin'))).code).to.equal(404);
+    });
+
+    it('deletes objects without finalizers immediately with a Success status', async () => {
+      await create(user('gone'));
+      const d = await del('gone');
+      expect(d).to.deep.include({ kind: 'Status', status: 'Success' });
+      expect(d.details).to.include({ name: 'gone', group: G, kind: P });
+    });
+  });
+
+  describe('watch', () => {
+    type Ev = { type: string; object: Obj };
+    function watch(query: Obj, onEvent?: (e: Ev) => void): Promise<{ events: Ev[]; done: Promise<unknown>; abort: () => void }> {
+      const events: Ev[] = [];
+      let resolveDone!: (v: unknown) => void;
+      const done = new Promise((r) => { resolveDone = r; });
+      return new Watch(kc).watch(`/apis/${G}/${V}/namespaces/${NS}/${P}`, query, (type, object) => { events.push({ type, object }); onEvent?.({ type, object }); },
+        (err) => resolveDone(err ?? null)).then((ctrl) => ({ events, done, abort: () => ctrl.abort() }));
+    }
+    const until = async (cond: () => boolean, ms = 2000) => {
+      const end = Date.now() + ms;
+      while (!cond()) { if (Date.now() > end) throw new Error('timed out'); await new Promise((r) => setTimeout(r, 10)); }
+    };
+
+    it('replays events after a resourceVersion and streams new ones', async () => {
+      const u = await create(user('w-a'));
+      await patch('w-a', { spec: { accessString: 'on ~1 +get' } });
+      await create({ ...user('w-b'), metadata: { name: 'w-b', labels: { w: 'yes' } } });
+      const w = await watch({ resourceVersion: u.metadata.resourceVersion });
+      await del('w-a');
+      await until(() => w.events.length >= 3);
+      expect(w.events.map((e) => `${e.type}:${e.object.metadata.name}`)).to.deep.equal(['MODIFIED:w-a', 'ADDED:w-b', 'DELETED:w-a']);
+      w.abort();
+    });
+
+    it('starts with synthetic ADDED events, honours label selectors, bookmarks and timeoutSeconds', async () => {
+      const w = await watch({ labelSelector: 'w=yes', allowWatchBookmarks: true, timeoutSeconds: 1 });
+      await until(() => w.events.some((e) => e.type === 'BOOKMARK'));
+      expect(w.events[0]).to.deep.include({ type: 'ADDED' });
+      expect(w.events[0]!.object.metadata.name).to.equal('w-b');
+      const bm = w.events.find((e) => e.type === 'BOOKMARK')!;
+      expect(Object.keys(bm.object.metadata)).to.deep.equal(['resourceVersion']);
+      await patch('w-b', { metadata: { labels: { w: 'no' } } }); // leaves the selector: DELETED
+      await until(() => w.events.some((e) => e.type === 'DELETED'));
+      expect(await w.done).to.equal(null); // closed by timeoutSeconds
+    });
+
+    it('sends a 410 Expired ERROR event for a resourceVersion older than the history', async () => {
+      const u = await get('w-b');
+      await patch('w-b', { spec: { accessString: 'on ~2 +get' } });
+      server.faults.expireWatchHistory(); // the history now starts after the patch
+      const w = await watch({ resourceVersion: u.metadata.resourceVersion });
+      await w.done;
+      expect(w.events).to.have.length(1);
+      expect(w.events[0]!.type).to.equal('ERROR');
+      expect(w.events[0]!.object).to.include({ kind: 'Status', code: 410, reason: 'Expired' });
+      const st = await failure(co.listNamespacedCustomObject({ group: G, version: V, namespace: NS, plural: P, resourceVersion: u.metadata.resourceVersion, resourceVersionMatch: 'Exact' }));
+      expect(st.code).to.equal(410);
+    });
+
+    it('drops and stalls watches on demand', async () => {
+      const w = await watch({});
+      await until(() => w.events.length > 0);
+      server.faults.dropWatches();
+      const err = await w.done;
+      expect(err).to.not.equal(undefined);
+      server.faults.stallWatches(true);
+      const w2 = await watch({ resourceVersion: String((await get('w-b')).metadata.resourceVersion) });
+      await patch('w-b', { spec: { accessString: 'on ~3 +get' } });
+      await new Promise((r) => setTimeout(r, 100));
+      expect(w2.events).to.have.length(0);
+      expect(server.faults.openWatches).to.be.greaterThan(0);
+      w2.abort();
+      server.faults.stallWatches(false);
+    });
+  });
+
+  describe('validation', () => {
+    async function rejected(body: Obj): Promise<string> {
+      const st = await failure(create(body));
+      expect(st).to.deep.include({ code: 422, reason: 'Invalid', kind: 'Status' });
+      expect(st.details).to.include({ group: G, kind: 'MemoryDBUser' });
+      return st.message as string;
+    }
+    const base = (n: string) => `MemoryDBUser.memorydb.operators.dev "${n}" is invalid: `;
+
+    it('prunes unknown fields with a warning; strict field validation rejects them', async () => {
+      const res = await fetch(`${server.url}/apis/${G}/${V}/namespaces/${NS}/${P}`, { method: 'POST', headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ ...user('prune'), spec: { ...user('x').spec, bogus: 1 } }) });
+      expect(res.status).to.equal(201);
+      expect(res.headers.get('warning')).to.equal('299 - "unknown field \\"spec.bogus\\""');
+      expect(((await res.json()) as Obj).spec.bogus).to.equal(undefined);
+      const res2 = await fetch(`${server.url}/apis/${G}/${V}/namespaces/${NS}/${P}?fieldValidation=Strict`, { method: 'POST', headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ ...user('strict'), spec: { ...user('x').spec, bogus: 1 } }) });
+      expect(res2.status).to.equal(400);
+      expect(((await res2.json()) as Obj).message).to.equal('strict decoding error: unknown field "spec.bogus"');
+    });
+
+    it('rejects a bad userName pattern', async () => {
+      expect(await rejected(user('v1', { userName: 'Bad' }))).to.equal(
+        `${base('v1')}spec.userName: Invalid value: "Bad": spec.userName in body should match '^[a-z][a-z0-9]*(-[a-z0-9]+)*$'`);
+    });
+
+    it("rejects userName 'default'", async () => {
+      expect(await rejected(user('v2', { userName: 'default' }))).to.equal(
+        `${base('v2')}spec.userName: Invalid value: "string": the 'default' user is built into MemoryDB and cannot be managed`);
+    });
+
+    it('rejects iam with passwords and password without passwords', async () => {
+      expect(await rejected(user('v3', { authenticationMode: { type: 'iam', passwords: [{ secretKeyRef: { name: 'a', key: 'b' } }] } }))).to.equal(
+        `${base('v3')}spec.authenticationMode: Invalid value: "object": authenticationMode.passwords must not be set when type is 'iam'`);
+      expect(await rejected(user('v4', { authenticationMode: {} }))).to.equal(
+        `${base('v4')}spec.authenticationMode: Invalid value: "object": authenticationMode.passwords needs 1 or 2 entries when type is 'password'`);
+      const ok = await create(user('v4iam', { authenticationMode: { type: 'iam' } }));
+      expect(ok.spec.authenticationMode).to.deep.equal({ type: 'iam' });
+    });
+
+    it('rejects 3 passwords (and skips CEL after a blocking error)', async () => {
+      const pw = { secretKeyRef: { name: 'a', key: 'b' } };
+      expect(await rejected(user('v5', { authenticationMode: { passwords: [pw, pw, pw] } }))).to.equal(
+        `${base('v5')}[spec.authenticationMode.passwords: Too many: 3: must have at most 2 items, <nil>: Invalid value: "null": some validation rules were not checked because the object was invalid; correct the existing errors to complete validation]`);
+    });
+
+    it('rejects blank access strings and access strings with passwords', async () => {
+      expect(await rejected(user('v6', { accessString: '   ' }))).to.equal(
+        `${base('v6')}spec.accessString: Invalid value: "string": accessString must not be blank`);
+      expect(await rejected(user('v7', { accessString: 'on >secret ~* +@all' }))).to.equal(
+        `${base('v7')}spec.accessString: Invalid value: "string": accessString must not set passwords or reset the user (>, <, #, nopass, resetpass, reset): use authenticationMode.passwords`);
+      expect(await rejected(user('v7b', { accessString: '' }))).to.contain('spec.accessString: Invalid value: "": spec.accessString in body should be at least 1 chars long');
+    });
+
+    it('rejects 50 tags and reserved tag keys', async () => {
+      const tags = Object.fromEntries(Array.from({ length: 50 }, (_, i) => [`k${i}`, 'v']));
+      expect(await rejected(user('v8', { tags }))).to.equal(
+        `${base('v8')}[spec.tags: Too many: 50: must have at most 49 items, <nil>: Invalid value: "null": some validation rules were not checked because the object was invalid; correct the existing errors to complete validation]`);
+      expect(await rejected(user('v9', { tags: { 'aws:x': '1' } }))).to.equal(
+        `${base('v9')}spec.tags: Invalid value: "object": tag keys must not start with 'aws:' or 'memorydb.operators.dev/' (reserved)`);
+    });
+
+    it('rejects a metadata.name that is not a user name when spec.userName is absent', async () => {
+      const msg = await rejected(user('a.b'));
+      expect(msg).to.equal(`${base('a.b')}<nil>: Invalid value: "object": metadata.name is not a valid MemoryDB user name (1-40 characters, a lower-case letter first, then lower-case letters, digits and single hyphens, not 'default'): set spec.userName`);
+      const ok = await create(user('a.b', { userName: 'ab' }));
+      expect(ok.spec.userName).to.equal('ab');
+    });
+
+    it('rejects required fields missing and wrong types', async () => {
+      const msg = await rejected({ apiVersion: `${G}/${V}`, kind: 'MemoryDBUser', metadata: { name: 'v10' }, spec: { accessString: 5, authenticationMode: { type: 'x' } } });
+      expect(msg).to.contain('spec.accessString: Invalid value: "integer": spec.accessString in body must be of type string: "integer"');
+      expect(msg).to.contain('spec.authenticationMode.type: Unsupported value: "x": supported values: "password", "iam"');
+      expect(await rejected({ apiVersion: `${G}/${V}`, kind: 'MemoryDBUser', metadata: { name: 'v11' } })).to.contain('spec: Required value');
+    });
+
+    it('makes the user name immutable (CEL transition rule) on update', async () => {
+      const u = await create(user('imm'));
+      const st = await failure(patch('imm', { spec: { userName: 'other' } }));
+      expect(st.message).to.equal(`${base('imm')}<nil>: Invalid value: "object": the MemoryDB user name is immutable: spec.userName cannot be changed after creation (create a new MemoryDBUser instead)`);
+      const same = await patch('imm', { spec: { userName: 'imm' } });
+      expect(same.metadata.generation).to.equal(u.metadata.generation + 1);
+    });
+  });
+
+  describe('namespaces', () => {
+    it('terminates a namespace: content deleted, finalizers honoured, new content refused', async () => {
+      await core.createNamespace({ body: { metadata: { name: 'doomed' } } });
+      await create({ ...user('held'), metadata: { name: 'held', finalizers: ['memorydb.operators.dev/cleanup'] } }, 'doomed');
+      await core.createNamespacedConfigMap({ namespace: 'doomed', body: { metadata: { name: 'cm' }, data: { a: 'b' } } });
+      const ns = await core.deleteNamespace({ name: 'doomed' }) as Obj;
+      expect(ns.status.phase).to.equal('Terminating');
+      await new Promise((r) => setTimeout(r, 50));
+      expect((await failure(core.readNamespacedConfigMap({ namespace: 'doomed', name: 'cm' }))).code).to.equal(404);
+      const st = await failure(create(user('late'), 'doomed'));
+      expect(st).to.include({ code: 403, reason: 'Forbidden' });
+      const held = await co.getNamespacedCustomObject({ group: G, version: V, namespace: 'doomed', plural: P, name: 'held' }) as Obj;
+      expect(held.metadata.deletionTimestamp).to.be.a('string');
+      await co.patchNamespacedCustomObject({ group: G, version: V, namespace: 'doomed', plural: P, name: 'held', body: { metadata: { finalizers: null } } }, merge);
+      const end = Date.now() + 2000;
+      while (Date.now() < end) {
+        try { await core.readNamespace({ name: 'doomed' }); } catch { break; }
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      expect((await failure(core.readNamespace({ name: 'doomed' }))).code).to.equal(404);
+    });
+  });
+
+  describe('faults', () => {
+    it('fails the next matching requests with the given status', async () => {
+      server.faults.failNext(1, { status: 500, method: 'GET', pathIncludes: '/memorydbusers/alice' });
+      expect((await failure(get('alice'))).reason).to.equal('InternalError');
+      expect((await get('alice')).metadata.name).to.equal('alice');
+      server.faults.failNext(1, { status: 429, method: 'PATCH' });
+      try { await patch('alice', { metadata: { labels: { x: 'y' } } }); expect.fail('should fail'); } catch (e) {
+        expect((e as ApiException<unknown>).code).to.equal(429);
+        expect((e as ApiException<unknown>).headers['retry-after']).to.equal('1');
+      }
+      server.faults.failNext(1, { status: 409, method: 'PUT' });
+      const a = await get('alice');
+      expect((await failure(replace('alice', a))).reason).to.equal('Conflict');
+      server.faults.failNext(1, { status: 503 });
+      expect((await failure(core.readNamespace({ name: 'default' }))).code).to.equal(503);
+      expect(server.requests.some((r) => r.status === 503 && r.path === '/api/v1/namespaces/default')).to.equal(true);
+    });
+  });
+});

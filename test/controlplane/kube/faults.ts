@@ -1,0 +1,98 @@
+// Fault injection for the fake API server.
+import type { ServerResponse } from 'node:http';
+import { ApiError, conflict, expired, internalError, serviceUnavailable, tooManyRequests, unknownError } from './errors.ts';
+
+export interface FailNextOptions {
+  status: 500 | 409 | 410 | 429 | 503;
+  /** HTTP method to match (GET, POST, PUT, PATCH, DELETE); any when absent */
+  method?: string;
+  /** substring of the request path (without query) to match */
+  pathIncludes?: string;
+  /** true: only watch requests; false: only non-watch requests; absent: both */
+  watch?: boolean;
+  /** Retry-After seconds for 429 (default 1) */
+  retryAfterSeconds?: number;
+}
+
+export interface WatchHandle {
+  res: ServerResponse;
+  stalled: boolean;
+  close(): void;
+}
+
+export interface FaultRequest { method: string; path: string; watch: boolean; group: string; resource: string; name: string }
+
+export class FaultInjector {
+  private readonly rules: Array<{ remaining: number; opts: FailNextOptions }> = [];
+  private stalled = false;
+  /** @internal open watch streams, maintained by the watch module */
+  readonly watches = new Set<WatchHandle>();
+  /** @internal set by the server so that expireWatchHistory reaches the store */
+  onExpire: () => void = () => {};
+
+  /** Abruptly ends every open watch stream (socket destroyed, no terminating chunk). */
+  dropWatches(): void {
+    for (const w of [...this.watches]) {
+      this.watches.delete(w);
+      w.res.socket?.destroy();
+      w.res.destroy();
+    }
+  }
+
+  /**
+   * While on, watch streams (open ones and new ones) stay connected but deliver nothing, bookmarks
+   * included. A watch that was stalled stays stalled (events it missed are never sent), as a hung
+   * connection would; turning it off only affects watches opened afterwards.
+   */
+  stallWatches(on: boolean): void {
+    this.stalled = on;
+    if (on) for (const w of this.watches) w.stalled = true;
+  }
+
+  get watchesStalled(): boolean {
+    return this.stalled;
+  }
+
+  /** The next `count` matching requests answer the given error. */
+  failNext(count: number, opts: FailNextOptions): void {
+    this.rules.push({ remaining: count, opts });
+  }
+
+  /** Forgets the watch event history: the next watch (or snapshot list) from an older resourceVersion gets 410. */
+  expireWatchHistory(): void {
+    this.onExpire();
+  }
+
+  /** Number of open watch streams. */
+  get openWatches(): number {
+    return this.watches.size;
+  }
+
+  /** Clears pending failNext rules and the stall flag. */
+  reset(): void {
+    this.rules.length = 0;
+    this.stalled = false;
+  }
+
+  /** @internal returns the error to answer for this request, if a rule matches. */
+  match(r: FaultRequest): ApiError | undefined {
+    for (const rule of this.rules) {
+      const o = rule.opts;
+      if (rule.remaining <= 0) continue;
+      if (o.method && o.method.toUpperCase() !== r.method) continue;
+      if (o.pathIncludes && !r.path.includes(o.pathIncludes)) continue;
+      if (o.watch !== undefined && o.watch !== r.watch) continue;
+      rule.remaining--;
+      const gr = { group: r.group, resource: r.resource };
+      switch (o.status) {
+        case 409: return conflict(gr, r.name);
+        case 410: return expired('too old resource version: injected fault');
+        case 429: return tooManyRequests('Too many requests, please try again later.', o.retryAfterSeconds ?? 1);
+        case 503: return serviceUnavailable('the server is currently unable to handle the request (injected fault)');
+        case 500: return internalError('injected fault');
+        default: return unknownError(o.status, 'injected fault');
+      }
+    }
+    return undefined;
+  }
+}

@@ -1,0 +1,75 @@
+// ObjectMeta rules shared by all resources (k8s.io/apimachinery/pkg/api/validation).
+import { fe, type FieldError } from './errors.ts';
+import type { JsonObject } from './resources.ts';
+
+const SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const SUBDOMAIN_MSG = "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')";
+const LABEL_MSG = "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')";
+const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
+const QUALIFIED = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
+
+export function nowTimestamp(): string {
+  return new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+}
+
+const GEN_CHARS = 'bcdfghjklmnpqrstvwxz2456789';
+export function generateName(prefix: string): string {
+  let s = prefix.length > 58 ? prefix.slice(0, 58) : prefix;
+  for (let i = 0; i < 5; i++) s += GEN_CHARS[Math.floor(Math.random() * GEN_CHARS.length)];
+  return s;
+}
+
+export function validateName(name: string, dnsLabel: boolean, field = 'metadata.name'): FieldError[] {
+  if (dnsLabel) {
+    const errs: FieldError[] = [];
+    if (name.length > 63) errs.push(fe.invalid(field, name, 'must be no more than 63 characters'));
+    if (!LABEL.test(name)) errs.push(fe.invalid(field, name, LABEL_MSG));
+    return errs;
+  }
+  const errs: FieldError[] = [];
+  if (name.length > 253) errs.push(fe.invalid(field, name, 'must be no more than 253 characters'));
+  if (!SUBDOMAIN.test(name)) errs.push(fe.invalid(field, name, SUBDOMAIN_MSG));
+  return errs;
+}
+
+/** ValidateObjectMeta: name, labels, annotations size, finalizers. */
+export function validateObjectMeta(meta: JsonObject, namespaced: boolean, dnsLabelName: boolean): FieldError[] {
+  const errs: FieldError[] = [];
+  if (!meta.name) {
+    if (!meta.generateName) errs.push(fe.required('metadata.name', 'name or generateName is required'));
+  } else errs.push(...validateName(meta.name, dnsLabelName));
+  if (namespaced && !meta.namespace) errs.push(fe.required('metadata.namespace', ''));
+  for (const [k, v] of Object.entries((meta.labels ?? {}) as Record<string, unknown>)) {
+    if (!QUALIFIED.test(k) || k.split('/').pop()!.length > 63) {
+      errs.push(fe.invalid('metadata.labels', k, "name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')"));
+    }
+    if (typeof v !== 'string' || v.length > 63 || !LABEL_VALUE.test(v)) {
+      errs.push(fe.invalid(`metadata.labels`, v, "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or 'my_value',  or '12345', regex used for validation is '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')"));
+    }
+  }
+  const annSize = Object.entries((meta.annotations ?? {}) as Record<string, string>).reduce((n, [k, v]) => n + k.length + String(v).length, 0);
+  if (annSize > 256 * 1024) errs.push({ type: 'TooLong', field: 'metadata.annotations', detail: 'must have at most 262144 bytes' });
+  const fins: unknown[] = meta.finalizers ?? [];
+  fins.forEach((f, i) => {
+    if (typeof f !== 'string' || !QUALIFIED.test(f)) errs.push(fe.invalid(`metadata.finalizers[${i}]`, f, "name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')"));
+  });
+  return errs;
+}
+
+function goStringSlice(xs: string[]): string {
+  return `[]string{${xs.map((x) => JSON.stringify(x)).join(', ')}}`;
+}
+
+/** ValidateObjectMetaUpdate (the parts not already enforced by resetting the fields). */
+export function validateObjectMetaUpdate(meta: JsonObject, old: JsonObject): FieldError[] {
+  const errs: FieldError[] = [];
+  if (old.deletionTimestamp) {
+    const extra = ((meta.finalizers ?? []) as string[]).filter((f) => !((old.finalizers ?? []) as string[]).includes(f));
+    if (extra.length) errs.push(fe.forbidden('metadata.finalizers', `no new finalizers can be added if the object is being deleted, found new finalizers ${goStringSlice([...new Set(extra)].sort())}`));
+  }
+  for (const f of ['name', 'namespace', 'uid', 'creationTimestamp'] as const) {
+    if ((meta[f] ?? '') !== (old[f] ?? '')) errs.push(fe.invalid(`metadata.${f}`, meta[f] ?? '', 'field is immutable'));
+  }
+  return errs;
+}

@@ -1,0 +1,164 @@
+// Issue 2's end-to-end behaviours: the create path, faults, ownership, crash safety, redaction.
+import { expect } from "chai";
+import { ApiException } from "@kubernetes/client-node";
+import { OWNERSHIP_TAG_KEY } from "../../src/model.ts";
+import { allLogLines, condition, isReady, PASSWORD_1, PASSWORD_2, passwordSpec, reasonIs, sleep, TestEnv } from "./harness.ts";
+
+describe("create path (operator against the local control plane)", function () {
+  this.timeout(30_000);
+  let env: TestEnv;
+
+  before(async () => {
+    env = await TestEnv.start({ emulator: { modifyingMs: 300 } });
+    await env.createNamespace("team-a");
+  });
+  after(async () => {
+    await env?.stop();
+  });
+
+  it("creates the MemoryDB user and reports Ready with every status field", async () => {
+    await env.createSecret("team-a", "app-pw", { password: PASSWORD_1 });
+    const created = await env.createUser("team-a", "app-user", passwordSpec());
+    const user = await env.waitForUser("team-a", "app-user", isReady);
+
+    const inAws = env.aws.user("app-user");
+    expect(inAws).to.not.equal(undefined);
+    expect(inAws!.passwords).to.deep.equal([PASSWORD_1]);
+    expect(inAws!.tags).to.deep.include({ team: "payments", [OWNERSHIP_TAG_KEY]: `${env.operator!.clusterId}/team-a/app-user` });
+
+    const s = user.status!;
+    expect(s.observedGeneration).to.equal(created.metadata.generation);
+    expect(s.userName).to.equal("app-user");
+    expect(s.arn).to.equal(`arn:aws:memorydb:${env.aws.region}:123456789012:user/app-user`);
+    expect(s.status).to.equal("active");
+    expect(s.accessString).to.equal(inAws!.accessString);
+    expect(s.aclNames).to.deep.equal([]);
+    expect(s.minimumEngineVersion).to.be.a("string").and.not.equal("");
+    expect(s.authentication).to.deep.equal({ type: "password", passwordCount: 1 });
+    expect(Date.parse(s.lastSyncTime!)).to.be.closeTo(Date.now(), 10_000);
+    expect(condition(user, "Ready")).to.deep.include({ status: "True", reason: "Available", observedGeneration: created.metadata.generation });
+    expect(condition(user, "Synced")).to.deep.include({ status: "True", reason: "ReconcileSuccess" });
+    // MemoryDB said `modifying` first: the operator polled until `active`.
+    expect(env.aws.calls.DescribeUsers).to.be.greaterThan(1);
+    expect(env.aws.calls.CreateUser).to.equal(1);
+
+    const events = await env.eventsFor("team-a", "app-user");
+    expect(events.map((e) => e.reason)).to.include("Created");
+  });
+
+  it("reports SecretNotFound, then becomes Ready once the Secret exists", async () => {
+    await env.createUser("team-a", "late-secret", passwordSpec("late-pw"));
+    const waiting = await env.waitForUser("team-a", "late-secret", reasonIs("SecretNotFound"));
+    expect(condition(waiting, "Ready")).to.deep.include({ status: "False", message: 'Secret "late-pw" not found in namespace "team-a"' });
+    expect(env.aws.user("late-secret")).to.equal(undefined);
+    expect((await env.eventsFor("team-a", "late-secret")).map((e) => e.reason)).to.include("SecretNotFound");
+
+    await env.createSecret("team-a", "late-pw", { password: PASSWORD_2 });
+    await env.waitForUser("team-a", "late-secret", isReady);
+    expect(env.aws.user("late-secret")!.passwords).to.deep.equal([PASSWORD_2]);
+  });
+
+  it("reports a password of the wrong length without echoing it, and does not call MemoryDB", async () => {
+    await env.createSecret("team-a", "short-pw", { password: "short-secret" });
+    env.aws.resetCalls();
+    await env.createUser("team-a", "short", passwordSpec("short-pw"));
+    const user = await env.waitForUser("team-a", "short", reasonIs("InvalidPassword"));
+    expect(condition(user, "Ready")!.message).to.match(/12 characters long; MemoryDB needs 16-128/);
+    expect(JSON.stringify(user)).to.not.include("short-secret");
+    expect(env.aws.calls.CreateUser ?? 0).to.equal(0);
+  });
+
+  it("lets the API server reject a spec the CRD forbids", async () => {
+    const bad: Array<[string, Record<string, unknown>, RegExp]> = [
+      ["bad-name", { ...passwordSpec(), userName: "Not_Valid" }, /spec\.userName/],
+      ["iam-pw", { accessString: "on ~* +@all", authenticationMode: { type: "iam", passwords: [{ secretKeyRef: { name: "a", key: "b" } }] } }, /must not be set when type is 'iam'/],
+      ["three-pw", { accessString: "on", authenticationMode: { passwords: [1, 2, 3].map(() => ({ secretKeyRef: { name: "a", key: "b" } })) } }, /at most 2 items/],
+      ["aws-tag", { ...passwordSpec(), tags: { "aws:owner": "x" } }, /tag keys must not start with 'aws:'/],
+    ];
+    for (const [name, spec, message] of bad) {
+      try {
+        await env.createUser("team-a", name, spec);
+        expect.fail(`${name} was accepted`);
+      } catch (err) {
+        expect(err, name).to.be.instanceOf(ApiException);
+        expect((err as ApiException<string>).code, name).to.equal(422);
+        expect(String((err as ApiException<string>).body), name).to.match(message);
+      }
+    }
+  });
+
+  it("stops on a terminal AWS fault: condition set, one CreateUser, no retry storm; retries after a spec change", async () => {
+    await env.createSecret("team-a", "term-pw", { password: PASSWORD_1 });
+    env.aws.resetCalls();
+    env.aws.faults.failNext("CreateUser", "InvalidParameterValueException", 1000, "Access string is invalid");
+    await env.createUser("team-a", "terminal", passwordSpec("term-pw"));
+    const user = await env.waitForUser("team-a", "terminal", reasonIs("InvalidParameterValueException"));
+    expect(condition(user, "Ready")!.message).to.include("Access string is invalid");
+    expect(condition(user, "Synced")).to.deep.include({ status: "False", reason: "InvalidParameterValueException" });
+    await sleep(1500); // many backoff periods (50 ms base)
+    expect(env.aws.calls.CreateUser).to.equal(1);
+
+    env.aws.faults.clear();
+    await env.patchUserSpec("team-a", "terminal", { accessString: "on ~* &* +@read" });
+    await env.waitForUser("team-a", "terminal", isReady);
+    expect(env.aws.calls.CreateUser).to.equal(2);
+  });
+
+  it("reaches Ready through 50% throttling", async () => {
+    await env.createSecret("team-a", "thr-pw", { password: PASSWORD_1 });
+    env.aws.faults.throttleRate = 0.5;
+    try {
+      for (let i = 0; i < 5; i++) await env.createUser("team-a", `throttled-${i}`, passwordSpec("thr-pw"));
+      for (let i = 0; i < 5; i++) await env.waitForUser("team-a", `throttled-${i}`, isReady, 20_000);
+    } finally {
+      env.aws.faults.throttleRate = 0;
+    }
+    for (let i = 0; i < 5; i++) expect(env.aws.user(`throttled-${i}`)!.status).to.equal("active");
+  });
+
+  it("leaves a foreign user of the same name untouched and reports UserAlreadyExists", async () => {
+    env.aws.seedUser({ name: "shared-name", accessString: "on ~* +@all", passwords: [PASSWORD_2], tags: { owner: "someone-else" } });
+    const before = env.aws.user("shared-name");
+    await env.createSecret("team-a", "shared-pw", { password: PASSWORD_1 });
+    env.aws.resetCalls();
+    await env.createUser("team-a", "shared", { ...passwordSpec("shared-pw"), userName: "shared-name" });
+    const user = await env.waitForUser("team-a", "shared", reasonIs("UserAlreadyExists"));
+    expect(condition(user, "Ready")!.message).to.match(/already exists and is not managed by this resource/);
+    expect(env.aws.user("shared-name")).to.deep.equal(before);
+    for (const op of ["CreateUser", "UpdateUser", "DeleteUser", "TagResource", "UntagResource"]) {
+      expect(env.aws.calls[op] ?? 0, op).to.equal(0);
+    }
+    expect(user.status?.arn).to.equal(undefined);
+  });
+
+  it("after a crash between CreateUser and the status write, a restart gives Ready without a second CreateUser", async () => {
+    await env.createSecret("team-a", "crash-pw", { password: PASSWORD_1 });
+    env.aws.resetCalls();
+    // Every status write for this resource fails, as if the process died right after CreateUser.
+    env.kube.faults.failNext(1000, { status: 500, method: "PATCH", pathIncludes: "/memorydbusers/crashy/status" });
+    await env.createUser("team-a", "crashy", passwordSpec("crash-pw"));
+    const deadline = Date.now() + 10_000;
+    while (env.aws.user("crashy") === undefined && Date.now() < deadline) await sleep(20);
+    expect(env.aws.user("crashy")).to.not.equal(undefined);
+    await env.stopOperator();
+    expect((await env.getUser("team-a", "crashy")).status).to.equal(undefined);
+
+    env.kube.faults.reset();
+    await env.startOperator();
+    await env.waitForUser("team-a", "crashy", isReady);
+    expect(env.aws.calls.CreateUser).to.equal(1);
+    expect(env.aws.calls.ListTags).to.be.greaterThan(0);
+  });
+
+  it("never writes a password to logs, Events or status", async () => {
+    expect(allLogLines.length).to.be.greaterThan(10);
+    const texts = [
+      allLogLines.join("\n"),
+      JSON.stringify((await env.events.listNamespacedEvent({ namespace: "team-a" })).items),
+      JSON.stringify((await env.custom.listNamespacedCustomObject({ group: "memorydb.operators.dev", version: "v1alpha1", namespace: "team-a", plural: "memorydbusers" }))),
+    ];
+    for (const text of texts) {
+      for (const secret of [PASSWORD_1, PASSWORD_2, "short-secret"]) expect(text).to.not.include(secret);
+    }
+  });
+});

@@ -1,0 +1,161 @@
+// Runs the operator in-process against the local control plane, through the real
+// @kubernetes/client-node and the real AWS SDK, and gives tests handles on all three.
+import { PassThrough } from "node:stream";
+import { fileURLToPath } from "node:url";
+import { CoreV1Api, CustomObjectsApi, EventsV1Api, KubeConfig } from "@kubernetes/client-node";
+import { loadConfig } from "../../src/config.ts";
+import { createLogger } from "../../src/log.ts";
+import { GROUP, type MemoryDBUser, PLURAL, VERSION } from "../../src/model.ts";
+import { type Operator, startOperator } from "../../src/operator.ts";
+import { KubeApiServer } from "../controlplane/kube/server.ts";
+import { type EmulatorOptions, MemoryDBEmulator } from "../controlplane/memorydb/emulator.ts";
+
+export const CRD_FILE = fileURLToPath(new URL("../../crds/memorydb.operators.dev_memorydbusers.yaml", import.meta.url));
+
+/** Every log line any operator wrote during the test run, for the no-secrets check. */
+export const allLogLines: string[] = [];
+
+export interface EnvOptions {
+  emulator?: EmulatorOptions;
+  /** Extra operator settings as environment variables (e.g. POLL_INTERVAL). */
+  env?: Record<string, string>;
+  startOperator?: boolean;
+}
+
+export class TestEnv {
+  readonly kube: KubeApiServer;
+  readonly aws: MemoryDBEmulator;
+  readonly kc: KubeConfig;
+  readonly core: CoreV1Api;
+  readonly custom: CustomObjectsApi;
+  readonly events: EventsV1Api;
+  readonly logLines: string[] = [];
+  operator: Operator | undefined;
+  readonly #env: Record<string, string>;
+
+  private constructor(kube: KubeApiServer, aws: MemoryDBEmulator, env: Record<string, string>) {
+    this.kube = kube;
+    this.aws = aws;
+    this.kc = new KubeConfig();
+    this.kc.loadFromString(kube.kubeconfig());
+    this.core = this.kc.makeApiClient(CoreV1Api);
+    this.custom = this.kc.makeApiClient(CustomObjectsApi);
+    this.events = this.kc.makeApiClient(EventsV1Api);
+    this.#env = env;
+  }
+
+  static async start(options: EnvOptions = {}): Promise<TestEnv> {
+    const kube = await KubeApiServer.start({ crdFiles: [CRD_FILE] });
+    const aws = await MemoryDBEmulator.start(options.emulator);
+    // The operator uses the AWS default credential chain; the environment is its first link.
+    process.env.AWS_ACCESS_KEY_ID = "AKIDTEST";
+    process.env.AWS_SECRET_ACCESS_KEY = "test-secret-key";
+    const env = new TestEnv(kube, aws, {
+      AWS_REGION: aws.region,
+      MEMORYDB_ENDPOINT: aws.endpoint,
+      POLL_INTERVAL: "100ms",
+      RETRY_BASE_DELAY: "50ms",
+      RETRY_MAX_DELAY: "2s",
+      LOG_LEVEL: "debug",
+      SHUTDOWN_TIMEOUT: "5s",
+      ...options.env,
+    });
+    if (options.startOperator !== false) await env.startOperator();
+    return env;
+  }
+
+  async startOperator(extraEnv: Record<string, string> = {}): Promise<Operator> {
+    const stream = new PassThrough();
+    stream.setEncoding("utf8");
+    let partial = "";
+    stream.on("data", (chunk: string) => {
+      const lines = (partial + chunk).split("\n");
+      partial = lines.pop() ?? "";
+      this.logLines.push(...lines);
+      allLogLines.push(...lines);
+    });
+    const config = loadConfig([], { ...this.#env, ...extraEnv });
+    const logger = createLogger({ level: config.logLevel, format: config.logFormat, stream });
+    this.operator = await startOperator(config, this.kc, logger, { watch: { stallTimeoutMs: 3000, minBackoffMs: 50, maxBackoffMs: 500 } });
+    return this.operator;
+  }
+
+  async stopOperator(): Promise<void> {
+    await this.operator?.stop();
+    this.operator = undefined;
+  }
+
+  async stop(): Promise<void> {
+    await this.stopOperator();
+    await this.kube.stop();
+    await this.aws.stop();
+  }
+
+  async createNamespace(name: string): Promise<void> {
+    await this.core.createNamespace({ body: { metadata: { name } } });
+  }
+
+  async createSecret(namespace: string, name: string, data: Record<string, string>): Promise<void> {
+    await this.core.createNamespacedSecret({ namespace, body: { metadata: { name }, stringData: data } });
+  }
+
+  async createUser(namespace: string, name: string, spec: Record<string, unknown>): Promise<MemoryDBUser> {
+    return (await this.custom.createNamespacedCustomObject({
+      group: GROUP,
+      version: VERSION,
+      namespace,
+      plural: PLURAL,
+      body: { apiVersion: `${GROUP}/${VERSION}`, kind: "MemoryDBUser", metadata: { name, namespace }, spec },
+    })) as MemoryDBUser;
+  }
+
+  async getUser(namespace: string, name: string): Promise<MemoryDBUser> {
+    return (await this.custom.getNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural: PLURAL, name })) as MemoryDBUser;
+  }
+
+  async patchUserSpec(namespace: string, name: string, spec: Record<string, unknown>): Promise<void> {
+    const { PatchStrategy, setHeaderOptions } = await import("@kubernetes/client-node");
+    await this.custom.patchNamespacedCustomObject(
+      { group: GROUP, version: VERSION, namespace, plural: PLURAL, name, body: { spec } },
+      setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
+    );
+  }
+
+  /** Waits until the resource satisfies `check`; fails with the last status seen. */
+  async waitForUser(namespace: string, name: string, check: (u: MemoryDBUser) => boolean, timeoutMs = 10_000): Promise<MemoryDBUser> {
+    const deadline = Date.now() + timeoutMs;
+    let last: MemoryDBUser | undefined;
+    while (Date.now() < deadline) {
+      last = await this.getUser(namespace, name);
+      if (check(last)) return last;
+      await sleep(50);
+    }
+    throw new Error(`timed out waiting for ${namespace}/${name}; last status: ${JSON.stringify(last?.status)}`);
+  }
+
+  async eventsFor(namespace: string, name: string): Promise<Array<{ reason?: string; note?: string; type?: string }>> {
+    const list = await this.events.listNamespacedEvent({ namespace });
+    return list.items.filter((e) => e.regarding?.name === name);
+  }
+}
+
+export function condition(user: MemoryDBUser, type: "Ready" | "Synced") {
+  return user.status?.conditions?.find((c) => c.type === type);
+}
+
+export const isReady = (u: MemoryDBUser) => condition(u, "Ready")?.status === "True";
+
+export const reasonIs = (reason: string) => (u: MemoryDBUser) => condition(u, "Ready")?.reason === reason;
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+export const PASSWORD_1 = "first-password-0123456789";
+export const PASSWORD_2 = "second-password-abcdefghij";
+
+export const passwordSpec = (secret = "app-pw", key = "password") => ({
+  accessString: "on ~app:* &* +@read",
+  authenticationMode: { type: "password", passwords: [{ secretKeyRef: { name: secret, key } }] },
+  tags: { team: "payments" },
+});
