@@ -82,29 +82,41 @@ export class Reflector<T extends KubeObject> {
   async #run(): Promise<void> {
     let failures = 0;
     while (!this.#stopped) {
+      let rv: string;
       try {
-        let rv = await this.#relist();
+        rv = await this.#relist();
         failures = 0;
-        for (;;) {
-          if (this.#stopped) return;
-          const started = Date.now();
-          const { resourceVersion, events } = await this.#watch(rv);
-          rv = resourceVersion;
-          // A watch the server closes at once without a word is a fault, not a timeout.
-          if (events === 0 && Date.now() - started < 1000) throw new Error("watch closed immediately");
-          failures = 0;
-        }
       } catch (err) {
         if (this.#stopped) return;
-        if (err instanceof Expired) {
-          this.#o.logger.info("watch expired (410 Gone), listing again", { resource: this.#o.name });
-          continue;
+        await this.#backoff(failures++, "list", err);
+        continue;
+      }
+      // Watch from the last resourceVersion seen; a broken watch is resumed from there, and only
+      // an expired resourceVersion (410 Gone) costs a full list.
+      for (;;) {
+        if (this.#stopped) return;
+        const started = Date.now();
+        try {
+          const result = await this.#watch(rv, (seen) => (rv = seen));
+          // A watch the server closes at once without a word is a fault, not a timeout.
+          if (result.events === 0 && Date.now() - started < 1000) throw new Error("watch closed immediately");
+          failures = 0;
+        } catch (err) {
+          if (this.#stopped) return;
+          if (err instanceof Expired) {
+            this.#o.logger.info("watch expired (410 Gone), listing again", { resource: this.#o.name });
+            break;
+          }
+          await this.#backoff(failures++, "watch", err);
         }
-        const delay = backoffDelay(failures++, this.#o.minBackoffMs, this.#o.maxBackoffMs);
-        this.#o.logger.warn("list/watch failed, retrying", { resource: this.#o.name, error: (err as Error).message, retryInMs: delay });
-        await this.#sleep(delay);
       }
     }
+  }
+
+  async #backoff(attempt: number, what: string, err: unknown): Promise<void> {
+    const delay = backoffDelay(attempt, this.#o.minBackoffMs, this.#o.maxBackoffMs);
+    this.#o.logger.warn(`${what} failed, retrying`, { resource: this.#o.name, error: (err as Error)?.message ?? String(err), retryInMs: delay });
+    await this.#sleep(delay);
   }
 
   async #sleep(ms: number): Promise<void> {
@@ -145,8 +157,8 @@ export class Reflector<T extends KubeObject> {
     return rv;
   }
 
-  #watch(fromRv: string): Promise<{ resourceVersion: string; events: number }> {
-    let rv = fromRv;
+  /** One watch from `fromRv`; `onVersion` follows the resourceVersions seen (incl. bookmarks). */
+  #watch(fromRv: string, onVersion: (rv: string) => void): Promise<{ events: number }> {
     let events = 0;
     let expired = false;
     let failure: unknown;
@@ -169,11 +181,11 @@ export class Reflector<T extends KubeObject> {
         clearTimeout(stall);
         if (expired || (err as { statusCode?: number } | null)?.statusCode === 410) reject(new Expired());
         else if (failure || (err && !this.#stopped)) reject(failure ?? err);
-        else resolve({ resourceVersion: rv, events });
+        else resolve({ events });
       };
       const watching = new Watch(this.#kc).watch(
         this.#o.watchPath,
-        { resourceVersion: rv, allowWatchBookmarks: true, timeoutSeconds: 300 + Math.floor(Math.random() * 300) },
+        { resourceVersion: fromRv, allowWatchBookmarks: true, timeoutSeconds: 300 + Math.floor(Math.random() * 300) },
         (type: string, obj: T & { code?: number }) => {
           touch();
           events++;
@@ -182,7 +194,7 @@ export class Reflector<T extends KubeObject> {
             else failure = new Error(`watch error: ${JSON.stringify(obj).slice(0, 300)}`);
             return;
           }
-          if (obj.metadata?.resourceVersion) rv = obj.metadata.resourceVersion;
+          if (obj.metadata?.resourceVersion) onVersion(obj.metadata.resourceVersion);
           if (type === "BOOKMARK") return;
           const key = objectKey(obj);
           const old = this.cache.get(key);

@@ -308,7 +308,7 @@ describe('fake kube-apiserver', function () {
       const res2 = await fetch(`${server.url}/apis/${G}/${V}/namespaces/${NS}/${P}?fieldValidation=Strict`, { method: 'POST', headers: { 'Content-Type': 'application/json' },
         body: JSON.stringify({ ...user('strict'), spec: { ...user('x').spec, bogus: 1 } }) });
       expect(res2.status).to.equal(400);
-      expect(((await res2.json()) as Obj).message).to.equal('strict decoding error: unknown field "spec.bogus"');
+      expect(((await res2.json()) as Obj).message).to.equal('MemoryDBUser in version "v1alpha1" cannot be handled as a MemoryDBUser: strict decoding error: unknown field "spec.bogus"');
     });
 
     it('rejects a bad userName pattern', async () => {

@@ -12,6 +12,9 @@ import { apiVersionOf, crdResources, resourceKey, type JsonObject, type Resource
 import { parseFieldSelector, parseLabelSelector } from './selectors.ts';
 import { objectKey, type Store } from './store.ts';
 import { applyDefaults, prune, validateCustomResource } from './validation.ts';
+import { eventToCore, presentCoreEvent, presentV1Event } from './events.ts';
+
+const isEvent = (rt: ResourceType) => rt.kind === 'Event' && (rt.group === '' || rt.group === 'events.k8s.io');
 
 export interface RequestInfo {
   rt: ResourceType;
@@ -45,8 +48,12 @@ export class Api {
   /** Renders a stored object as the given version serves it (read-time defaulting for custom resources). */
   present(rt: ResourceType, obj: JsonObject, inList = false): JsonObject {
     const { apiVersion: _a, kind: _k, metadata, ...rest } = clone(obj);
-    const out: JsonObject = inList && !rt.custom ? { metadata, ...rest } : { apiVersion: apiVersionOf(rt), kind: rt.kind, metadata, ...rest };
+    let out: JsonObject = inList && !rt.custom ? { metadata, ...rest } : { apiVersion: apiVersionOf(rt), kind: rt.kind, metadata, ...rest };
     if (rt.custom) applyDefaults(out, rt.schema);
+    if (isEvent(rt)) {
+      out = rt.group ? presentV1Event(out) : presentCoreEvent(out);
+      if (inList) { delete out.apiVersion; delete out.kind; }
+    }
     return out;
   }
 
@@ -72,7 +79,7 @@ export class Api {
   }
 
   /** Decodes a request body into an object of this resource type (kind/apiVersion checks, pruning, defaulting). */
-  private decode(rt: ResourceType, body: unknown, q: URLSearchParams, warnings: string[]): JsonObject {
+  private decode(rt: ResourceType, body: unknown, q: URLSearchParams, warnings: string[], fromBody = false): JsonObject {
     if (!isObj(body)) throw badRequest(`the body of the request was not a JSON object`);
     const obj = clone(body);
     if (rt.custom) {
@@ -93,12 +100,22 @@ export class Api {
       const unknown: string[] = [];
       prune(obj, rt.schema, '', unknown, true);
       const mode = this.fieldValidation(q);
-      if (unknown.length && mode === 'Strict') throw badRequest(`strict decoding error: ${unknown.map((u) => `unknown field "${u}"`).join(', ')}`);
+      if (unknown.length && mode === 'Strict') {
+        const strict = `strict decoding error: ${unknown.map((u) => `unknown field "${u}"`).join(', ')}`;
+        // create and update decode the request body (transformDecodeError); patch decodes the patched object.
+        throw badRequest(fromBody ? `${rt.kind} in version "${rt.version}" cannot be handled as a ${rt.kind}: ${strict}` : strict);
+      }
       if (mode === 'Warn') for (const u of unknown) warnings.push(`unknown field "${u}"`);
       applyDefaults(obj, rt.schema);
     }
     delete obj.metadata.managedFields;
+    if (isEvent(rt)) return rt.group ? eventToCore(obj) : presentCoreEvent(obj);
     return obj;
+  }
+
+  /** A stored object in the shape objects of `rt` are stored in (for no-op detection on update). */
+  private storedShape(rt: ResourceType, existing: JsonObject): JsonObject {
+    return isEvent(rt) ? presentCoreEvent(clone(existing)) : this.present(rt, existing);
   }
 
   private kindForErrors(rt: ResourceType): [string, string] {
@@ -108,7 +125,7 @@ export class Api {
   /** Type-specific normalisation on every write (PrepareForCreate/Update of the built-in strategies). */
   private normalise(rt: ResourceType, obj: JsonObject): void {
     if (rt.kind === 'Secret' && !rt.group) {
-      obj.type = obj.type ?? 'Opaque';
+      obj.type = obj.type || 'Opaque'; // SetDefaults_Secret: empty means Opaque
       const data: Record<string, string> = obj.data ?? {};
       for (const [k, v] of Object.entries(data)) {
         if (typeof v !== 'string' || !/^[A-Za-z0-9+/]*={0,2}$/.test(v) || v.length % 4 === 1) throw badRequest(`illegal base64 data at input byte 0`);
@@ -162,7 +179,7 @@ export class Api {
     const { rt, query: q } = req;
     const rk = resourceKey(rt);
     const labelMatch = parseLabelSelector(q.get('labelSelector'));
-    const fieldMatch = parseFieldSelector(q.get('fieldSelector'), rt.kind);
+    const fieldMatch = parseFieldSelector(q.get('fieldSelector'), rt.kind, rt.group);
     const limit = Number(q.get('limit') ?? 0) || 0;
     const cont = q.get('continue');
     const rvParam = q.get('resourceVersion');
@@ -216,7 +233,7 @@ export class Api {
     const { rt } = req;
     const warnings: string[] = [];
     if (req.subresource) throw new ApiError({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: 'the server does not allow this method on the requested resource', reason: 'MethodNotAllowed', details: {}, code: 405 });
-    const obj = this.decode(rt, body, req.query, warnings);
+    const obj = this.decode(rt, body, req.query, warnings, true);
     const meta = obj.metadata;
     if (rt.namespaced) {
       if (meta.namespace && req.namespace && meta.namespace !== req.namespace) throw badRequest('the namespace of the provided object does not match the namespace sent on the request');
@@ -265,7 +282,7 @@ export class Api {
 
   update(req: RequestInfo, body: unknown): WriteResult {
     const warnings: string[] = [];
-    const obj = this.decode(req.rt, body, req.query, warnings);
+    const obj = this.decode(req.rt, body, req.query, warnings, true);
     if (obj.metadata.name !== undefined && obj.metadata.name !== req.name) {
       throw badRequest(`the name of the object (${obj.metadata.name}) does not match the name on the URL (${req.name})`);
     }
@@ -315,7 +332,7 @@ export class Api {
     const key = this.key(rt, req.namespace, req.name!);
     const existing = this.store.get(rk, key);
     if (!existing) throw notFound(this.gr(rt), req.name!);
-    const old = this.present(rt, existing);
+    const old = this.storedShape(rt, existing);
     if (rt.namespaced) obj.metadata.namespace = req.namespace;
     else delete obj.metadata.namespace;
     obj.metadata.name = req.name;
@@ -360,10 +377,10 @@ export class Api {
     if (om.deletionTimestamp && !(nm.finalizers?.length) && !isDryRun(req.query) && !this.pendingSpecFinalizers(rt, next)) {
       this.store.remove(rk, key);
       this.afterRemove(rt, existing);
-      return { code: 200, body: next, warnings };
+      return { code: 200, body: this.present(rt, next), warnings };
     }
-    if (deepEqual(next, old)) return { code: 200, body: old, warnings };
-    if (isDryRun(req.query)) return { code: 200, body: next, warnings };
+    if (deepEqual(next, old)) return { code: 200, body: this.present(rt, old), warnings };
+    if (isDryRun(req.query)) return { code: 200, body: this.present(rt, next), warnings };
     const stored = this.store.put(rk, key, next);
     if (rt.kind === 'CustomResourceDefinition') this.onCrd(stored, false);
     return { code: 200, body: this.present(rt, stored), warnings };

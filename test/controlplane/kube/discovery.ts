@@ -48,3 +48,30 @@ export function resourceList(types: ResourceType[], group: string, version: stri
   }
   return { kind: 'APIResourceList', apiVersion: 'v1', groupVersion: group ? `${group}/${version}` : version, resources };
 }
+
+export const AGGREGATED_DISCOVERY = 'application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList';
+
+/** Aggregated discovery (apidiscovery.k8s.io/v2) of the core group (/api) or all named groups (/apis). */
+export function aggregatedDiscovery(types: ResourceType[], core: boolean): object {
+  const groups: string[] = [];
+  for (const t of types) if ((t.group === '') === core && !groups.includes(t.group)) groups.push(t.group);
+  return {
+    kind: 'APIGroupDiscoveryList', apiVersion: 'apidiscovery.k8s.io/v2', metadata: {},
+    items: groups.map((g) => ({
+      metadata: { ...(g ? { name: g } : {}), creationTimestamp: null },
+      versions: groupVersions(types, g).map((v) => ({
+        version: v,
+        resources: types.filter((t) => t.group === g && t.version === v).map((t) => {
+          const responseKind = { group: t.group, version: t.version, kind: t.kind };
+          return {
+            resource: t.plural, responseKind, scope: t.namespaced ? 'Namespaced' : 'Cluster', singularResource: t.singular, verbs: t.verbs,
+            ...(t.shortNames.length ? { shortNames: t.shortNames } : {}),
+            ...(t.categories.length ? { categories: t.categories } : {}),
+            ...(t.status ? { subresources: [{ subresource: 'status', responseKind, verbs: ['get', 'patch', 'update'] }] } : {}),
+          };
+        }),
+        freshness: 'Current',
+      })),
+    })),
+  };
+}

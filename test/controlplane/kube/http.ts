@@ -1,10 +1,13 @@
 // HTTP routing: authentication, the authorizer hook, fault injection, discovery and the REST verbs.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Api, type RequestInfo } from './api.ts';
-import { coreVersions, groupDoc, groupList, resourceList, versionInfo } from './discovery.ts';
-import { ApiError, badRequest, forbidden, methodNotSupported, unknownError, type Status } from './errors.ts';
+import { AGGREGATED_DISCOVERY, aggregatedDiscovery, coreVersions, groupDoc, groupList, resourceList, versionInfo } from './discovery.ts';
+import { ApiError, badRequest, forbidden, methodNotSupported, unknownError, unsupportedMediaType, type Status } from './errors.ts';
+import { docHash, groupVersionDoc, openapiRoot } from './openapi.ts';
+import { decodeProtobuf, PROTOBUF } from './protobuf.ts';
+import { includeObjectParam, partialObjectMetadata, toPartialList, toTable } from './table.ts';
 import type { FaultInjector } from './faults.ts';
-import { apiVersionOf, resourceKey, type ResourceType } from './resources.ts';
+import { apiVersionOf, resourceKey, type JsonObject, type ResourceType } from './resources.ts';
 import { parseFieldSelector, parseLabelSelector } from './selectors.ts';
 import type { Store } from './store.ts';
 import { startWatch } from './watch.ts';
@@ -23,7 +26,10 @@ export interface RequestAttributes {
   path: string;
 }
 
-export type Authorizer = (attrs: RequestAttributes) => boolean;
+/** An authorizer's answer; `reason` is appended to the 403 message (like "RBAC: role ... not found"). */
+export interface AuthorizerDecision { allowed: boolean; reason?: string }
+
+export type Authorizer = (attrs: RequestAttributes) => boolean | AuthorizerDecision;
 
 export interface RouterDeps {
   api: Api;
@@ -47,10 +53,58 @@ function sendStatus(res: ServerResponse, err: ApiError): void {
   sendJson(res, err.status.code, err.status, err.headers);
 }
 
-async function readBody(req: IncomingMessage): Promise<string> {
+async function readRaw(req: IncomingMessage): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const c of req) chunks.push(c as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
+  return Buffer.concat(chunks);
+}
+
+async function readBody(req: IncomingMessage): Promise<string> {
+  return (await readRaw(req)).toString('utf8');
+}
+
+/** A create/update body: JSON, or protobuf for the built-in types client-go sends that way. */
+async function readObject(req: IncomingMessage, rt: ResourceType): Promise<unknown> {
+  const ct = String(req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+  if (ct === PROTOBUF) {
+    const accepted = rt.custom ? ['application/json', 'application/yaml'] : ['application/json', 'application/yaml', PROTOBUF];
+    if (rt.custom) throw unsupportedMediaType(accepted);
+    return decodeProtobuf(await readRaw(req), accepted);
+  }
+  return parseJson(await readBody(req));
+}
+
+// ---- content negotiation (Accept) ----
+
+type Output = 'json' | 'Table' | 'PartialObjectMetadata' | 'PartialObjectMetadataList' | 'APIGroupDiscoveryList';
+
+const AS_GROUP: Record<string, [string, string]> = {
+  Table: ['meta.k8s.io', 'v1'], PartialObjectMetadata: ['meta.k8s.io', 'v1'], PartialObjectMetadataList: ['meta.k8s.io', 'v1'],
+  APIGroupDiscoveryList: ['apidiscovery.k8s.io', 'v2'],
+};
+
+/** The Content-Type the real server answers a transformed response with. */
+function contentTypeOf(out: Output): Record<string, string> {
+  if (out === 'json') return {};
+  const [g, v] = AS_GROUP[out]!;
+  return { 'Content-Type': `application/json;as=${out};g=${g};v=${v}` };
+}
+
+/** Picks the first media range of Accept this endpoint can produce (JSON only; no protobuf/yaml/cbor here). */
+export function negotiate(accept: string | undefined, allowed: Output[]): Output {
+  if (!accept || !accept.trim()) return 'json';
+  for (const range of accept.split(',')) {
+    const [type, ...rawParams] = range.split(';').map((x) => x.trim());
+    const params: Record<string, string> = {};
+    for (const p of rawParams) { const i = p.indexOf('='); if (i > 0) params[p.slice(0, i).trim()] = p.slice(i + 1).trim(); }
+    const t = (type ?? '').toLowerCase();
+    if (t !== 'application/json' && t !== '*/*' && t !== 'application/*') continue;
+    if (!params.as) return 'json';
+    const gv = AS_GROUP[params.as];
+    if (gv && params.g === gv[0] && params.v === gv[1] && allowed.includes(params.as as Output)) return params.as as Output;
+  }
+  throw new ApiError({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure',
+    message: 'only the following media types are accepted: application/json, application/yaml, application/vnd.kubernetes.protobuf', reason: 'NotAcceptable', details: {}, code: 406 });
 }
 
 function parseJson(text: string): unknown {
@@ -101,6 +155,10 @@ async function handle(d: RouterDeps, req: IncomingMessage, res: ServerResponse, 
   const q = url.searchParams;
   const auth = req.headers.authorization ?? '';
   const ident = auth.startsWith('Bearer ') ? d.tokens.get(auth.slice(7).trim()) : undefined;
+  // A bearer token no authenticator accepts is 401 (not anonymous), like the real server.
+  if (auth.startsWith('Bearer ') && !ident) {
+    throw new ApiError({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: 'Unauthorized', reason: 'Unauthorized', code: 401 });
+  }
   const user = ident ?? { user: 'system:anonymous', groups: ['system:unauthenticated'] };
   const segs = path.split('/').filter(Boolean);
 
@@ -120,12 +178,15 @@ async function handle(d: RouterDeps, req: IncomingMessage, res: ServerResponse, 
     user: user.user, groups: user.groups, verb, resourceRequest: !!route, apiGroup: route?.rt.group ?? '',
     resource: route?.rt.plural ?? '', subresource: route?.subresource ?? '', namespace: route?.namespace ?? '', name: route?.name ?? '', path,
   };
-  if (!d.authorize()(attrs)) {
+  const decision = d.authorize()(attrs);
+  const allowed = typeof decision === 'boolean' ? decision : decision.allowed;
+  if (!allowed) {
+    const reason = typeof decision === 'boolean' || !decision.reason ? '' : `: ${decision.reason}`;
     const where = attrs.namespace ? `in the namespace "${attrs.namespace}"` : 'at the cluster scope';
     const res2 = attrs.subresource ? `${attrs.resource}/${attrs.subresource}` : attrs.resource;
-    const msg = route
+    const msg = (route
       ? `User "${user.user}" cannot ${verb} resource "${res2}" in API group "${attrs.apiGroup}" ${where}`
-      : `User "${user.user}" cannot ${verb} path "${path}"`;
+      : `User "${user.user}" cannot ${verb} path "${path}"`) + reason;
     throw route ? forbidden({ group: attrs.apiGroup, resource: attrs.resource }, attrs.name, msg)
       : new ApiError({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: `forbidden: ${msg}`, reason: 'Forbidden', details: {}, code: 403 });
   }
@@ -133,7 +194,7 @@ async function handle(d: RouterDeps, req: IncomingMessage, res: ServerResponse, 
   const injected = d.faults.match({ method, path, watch: isWatch, group: route?.rt.group ?? '', resource: route?.rt.plural ?? '', name: route?.name ?? '' });
   if (injected && !(isWatch && route && injected.status.code === 410)) throw injected;
 
-  if (!route) return nonResource(d, res, segs, path, method);
+  if (!route) return nonResource(d, req, res, segs, path, method);
   const { rt } = route;
   const info: RequestInfo = { rt, query: q, ...(route.namespace !== undefined ? { namespace: route.namespace } : {}), ...(route.name ? { name: route.name } : {}), ...(route.subresource ? { subresource: route.subresource } : {}) };
   if (route.subresource && !(route.subresource === 'status' && rt.status)) { notFoundPage(res); return; }
@@ -141,6 +202,15 @@ async function handle(d: RouterDeps, req: IncomingMessage, res: ServerResponse, 
 
   switch (verb) {
     case 'watch': {
+      const out = negotiate(req.headers.accept, ['json', 'Table', 'PartialObjectMetadata', 'PartialObjectMetadataList']);
+      const include = out === 'Table' ? includeObjectParam(q) : 'Metadata';
+      const render = (o: JsonObject): JsonObject => {
+        const obj = d.api.present(rt, o);
+        if (out === 'Table') return toTable(rt, [obj], { resourceVersion: obj.metadata?.resourceVersion }, include, false);
+        if (out !== 'json') return partialObjectMetadata(obj);
+        return obj;
+      };
+      const pom = out === 'PartialObjectMetadata' || out === 'PartialObjectMetadataList';
       let rv: number | undefined;
       const rvParam = q.get('resourceVersion');
       if (rvParam && rvParam !== '0') {
@@ -148,7 +218,7 @@ async function handle(d: RouterDeps, req: IncomingMessage, res: ServerResponse, 
         rv = Number(rvParam);
       }
       const labelMatch = parseLabelSelector(q.get('labelSelector'));
-      const fieldMatch = parseFieldSelector(q.get('fieldSelector'), rt.kind);
+      const fieldMatch = parseFieldSelector(q.get('fieldSelector'), rt.kind, rt.group);
       const nameFilter = route.name;
       const timeout = q.get('timeoutSeconds');
       startWatch(res, d.store, d.faults, {
@@ -158,20 +228,36 @@ async function handle(d: RouterDeps, req: IncomingMessage, res: ServerResponse, 
         sendInitialEvents: q.get('sendInitialEvents') === 'true',
         allowBookmarks: q.get('allowWatchBookmarks') === 'true',
         ...(timeout && Number(timeout) > 0 ? { timeoutSeconds: Number(timeout) } : {}),
-        bookmarkIntervalMs: d.bookmarkIntervalMs, kind: rt.kind, apiVersion: apiVersionOf(rt),
-        present: (o) => d.api.present(rt, o),
+        bookmarkIntervalMs: d.bookmarkIntervalMs,
+        kind: pom ? 'PartialObjectMetadata' : rt.kind, apiVersion: pom ? 'meta.k8s.io/v1' : apiVersionOf(rt),
+        present: render,
       }, injected);
       return;
     }
-    case 'get': sendJson(res, 200, d.api.get(info)); return;
-    case 'list': sendJson(res, 200, d.api.list(info)); return;
+    case 'get': {
+      const out = negotiate(req.headers.accept, ['json', 'Table', 'PartialObjectMetadata']);
+      const obj = d.api.get(info);
+      if (out === 'Table') sendJson(res, 200, toTable(rt, [obj], { resourceVersion: obj.metadata?.resourceVersion }, includeObjectParam(q), false), contentTypeOf(out));
+      else if (out === 'PartialObjectMetadata') sendJson(res, 200, partialObjectMetadata(obj), contentTypeOf(out));
+      else sendJson(res, 200, obj);
+      return;
+    }
+    case 'list': {
+      const out = negotiate(req.headers.accept, ['json', 'Table', 'PartialObjectMetadataList']);
+      const list = d.api.list(info);
+      const full = () => (list.items as JsonObject[]).map((o) => ({ apiVersion: apiVersionOf(rt), kind: rt.kind, ...o }));
+      if (out === 'Table') sendJson(res, 200, toTable(rt, full(), list.metadata, includeObjectParam(q), false), contentTypeOf(out));
+      else if (out === 'PartialObjectMetadataList') sendJson(res, 200, toPartialList({ ...list, items: full() }), contentTypeOf(out));
+      else sendJson(res, 200, list);
+      return;
+    }
     case 'create': {
-      const r = d.api.create(info, parseJson(await readBody(req)));
+      const r = d.api.create(info, await readObject(req, rt));
       sendJson(res, r.code, r.body, warningHeader(r.warnings));
       return;
     }
     case 'update': {
-      const r = d.api.update(info, parseJson(await readBody(req)));
+      const r = d.api.update(info, await readObject(req, rt));
       sendJson(res, r.code, r.body, warningHeader(r.warnings));
       return;
     }
@@ -201,7 +287,7 @@ function warningHeader(warnings: string[]): Record<string, string> {
   return { Warning: warnings.map((w) => `299 - ${JSON.stringify(w)}`).join(', ') };
 }
 
-function nonResource(d: RouterDeps, res: ServerResponse, segs: string[], path: string, method: string): void {
+function nonResource(d: RouterDeps, req: IncomingMessage, res: ServerResponse, segs: string[], path: string, method: string): void {
   if (method !== 'GET' && method !== 'HEAD') { notFoundPage(res); return; }
   if (path === '/healthz' || path === '/readyz' || path === '/livez') {
     res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8', 'X-Content-Type-Options': 'nosniff' });
@@ -210,6 +296,22 @@ function nonResource(d: RouterDeps, res: ServerResponse, segs: string[], path: s
   }
   if (path === '/version') { sendJson(res, 200, versionInfo()); return; }
   const types = d.types();
+  if (path === '/openapi/v3') { sendJson(res, 200, openapiRoot(types)); return; }
+  if (segs[0] === 'openapi' && segs[1] === 'v3') {
+    const gv = segs[2] === 'api' && segs.length === 4 ? groupVersionDoc(types, '', segs[3]!)
+      : segs[2] === 'apis' && segs.length === 5 ? groupVersionDoc(types, segs[3]!, segs[4]!) : undefined;
+    if (!gv) { notFoundPage(res); return; }
+    sendJson(res, 200, gv, { ETag: `"${docHash(gv)}"`, 'Cache-Control': 'public, immutable' });
+    return;
+  }
+  if (path === '/api' || path === '/apis') {
+    if (negotiate(req.headers.accept, ['json', 'APIGroupDiscoveryList']) === 'APIGroupDiscoveryList') {
+      const body = JSON.stringify(aggregatedDiscovery(types, path === '/api'));
+      res.writeHead(200, { 'Content-Type': AGGREGATED_DISCOVERY, 'Content-Length': Buffer.byteLength(body), Vary: 'Accept' });
+      res.end(body);
+      return;
+    }
+  }
   let doc: object | undefined;
   if (path === '/api') doc = coreVersions(d.serverAddress());
   else if (path === '/apis') doc = groupList(types);

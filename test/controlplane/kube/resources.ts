@@ -25,6 +25,10 @@ export interface ResourceType {
   generation: boolean;
   /** name of the CRD that defines it */
   crdName?: string;
+  /** additionalPrinterColumns of a custom resource version (server-side Table output) */
+  printerColumns?: JsonObject[];
+  /** storage shared with another resource ("<group>/<plural>"), e.g. events.k8s.io events are core events */
+  storage?: string;
 }
 
 export const ALL_VERBS = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
@@ -33,8 +37,8 @@ export function apiVersionOf(rt: ResourceType): string {
   return rt.group ? `${rt.group}/${rt.version}` : rt.version;
 }
 
-export function resourceKey(rt: { group: string; version?: string; plural: string }): string {
-  return `${rt.group}/${rt.plural}`;
+export function resourceKey(rt: { group: string; version?: string; plural: string; storage?: string }): string {
+  return rt.storage ?? `${rt.group}/${rt.plural}`;
 }
 
 function builtin(group: string, version: string, plural: string, kind: string, namespaced: boolean, extra: Partial<ResourceType> = {}): ResourceType {
@@ -52,8 +56,14 @@ export function builtinResources(): ResourceType[] {
     builtin('', 'v1', 'secrets', 'Secret', true),
     builtin('', 'v1', 'configmaps', 'ConfigMap', true, { shortNames: ['cm'] }),
     builtin('', 'v1', 'events', 'Event', true, { shortNames: ['ev'] }),
-    builtin('events.k8s.io', 'v1', 'events', 'Event', true, { shortNames: ['ev'] }),
+    // Same objects as core/v1 events, in another shape (converted on read and write).
+    builtin('events.k8s.io', 'v1', 'events', 'Event', true, { shortNames: ['ev'], storage: '/events' }),
+    builtin('', 'v1', 'serviceaccounts', 'ServiceAccount', true, { shortNames: ['sa'] }),
     builtin('coordination.k8s.io', 'v1', 'leases', 'Lease', true),
+    builtin('rbac.authorization.k8s.io', 'v1', 'roles', 'Role', true),
+    builtin('rbac.authorization.k8s.io', 'v1', 'rolebindings', 'RoleBinding', true),
+    builtin('rbac.authorization.k8s.io', 'v1', 'clusterroles', 'ClusterRole', false),
+    builtin('rbac.authorization.k8s.io', 'v1', 'clusterrolebindings', 'ClusterRoleBinding', false),
     builtin('apiextensions.k8s.io', 'v1', 'customresourcedefinitions', 'CustomResourceDefinition', false,
       { shortNames: ['crd', 'crds'], categories: ['api-extensions'], status: true, generation: true }),
   ];
@@ -72,6 +82,8 @@ export function crdResources(crd: JsonObject): ResourceType[] {
       shortNames: names.shortNames ?? [], categories: names.categories ?? [], verbs: ALL_VERBS,
       status: !!v.subresources?.status, custom: true, schema: v.schema?.openAPIV3Schema,
       allowUnconditionalUpdate: false, generation: true, crdName: crd.metadata?.name,
+      // CRD defaulting: no columns declared means one Age column.
+      printerColumns: v.additionalPrinterColumns ?? [{ name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' }],
     });
   }
   return out;

@@ -1,5 +1,6 @@
 // Label and field selectors (k8s.io/apimachinery/pkg/labels and pkg/fields syntax).
 import { badRequest } from './errors.ts';
+import { V1_FIELD_LABELS } from './events.ts';
 import type { JsonObject } from './resources.ts';
 
 type Req = { key: string; op: 'in' | 'notin' | '=' | '!=' | 'exists' | '!exists'; values: string[] };
@@ -49,24 +50,33 @@ export function parseLabelSelector(sel: string | null): Matcher {
   };
 }
 
-/** Field selectors: metadata.name, metadata.namespace (all types) plus a few type-specific ones. */
-export function parseFieldSelector(sel: string | null, kind: string): Matcher {
+/** Field selectors: metadata.name, metadata.namespace (all types) plus the type-specific ones of the real types. */
+export function parseFieldSelector(sel: string | null, kind: string, group = ''): Matcher {
   if (!sel || !sel.trim()) return () => true;
   const reqs: Array<{ field: string; neg: boolean; value: string }> = [];
   for (const part of sel.split(',').map((p) => p.trim()).filter(Boolean)) {
     const m = part.match(/^([A-Za-z0-9_.]+)\s*(==|=|!=)\s*(.*)$/);
     if (!m) throw badRequest(`invalid selector: '${sel}'; can't understand '${part}'`);
-    const field = m[1]!;
+    let field = m[1]!;
     const allowed = ['metadata.name', 'metadata.namespace'];
     if (kind === 'Secret') allowed.push('type');
     if (kind === 'Namespace') allowed.push('status.phase');
-    if (kind === 'Event') allowed.push('involvedObject.kind', 'involvedObject.name', 'involvedObject.namespace', 'involvedObject.uid', 'reason', 'type', 'regarding.name', 'regarding.kind', 'regarding.namespace');
-    if (!allowed.includes(field)) throw badRequest(`field label not supported: ${field}`);
+    if (kind === 'Event' && group === 'events.k8s.io') {
+      // Stored as core/v1 Events: events.k8s.io field labels are converted to the core ones.
+      if (!V1_FIELD_LABELS[field]) throw badRequest(`field label not supported: ${field}`);
+      field = V1_FIELD_LABELS[field]!;
+    } else if (kind === 'Event') {
+      allowed.push('involvedObject.kind', 'involvedObject.namespace', 'involvedObject.name', 'involvedObject.uid',
+        'involvedObject.apiVersion', 'involvedObject.resourceVersion', 'involvedObject.fieldPath',
+        'reason', 'reportingComponent', 'source', 'type');
+      if (!allowed.includes(field)) throw badRequest(`field label not supported: ${field}`);
+    } else if (!allowed.includes(field)) throw badRequest(`field label not supported: ${field}`);
     reqs.push({ field, neg: m[2] === '!=', value: m[3]! });
   }
   return (obj) => reqs.every((r) => {
     let v: any = obj;
-    for (const p of r.field.split('.')) v = v?.[p];
+    const path = kind === 'Event' && r.field === 'source' ? 'source.component' : r.field;
+    for (const p of path.split('.')) v = v?.[p];
     const s = v === undefined || v === null ? '' : String(v);
     return r.neg ? s !== r.value : s === r.value;
   });

@@ -10,10 +10,25 @@ import { FaultInjector } from './faults.ts';
 import { createHandler, type Authorizer } from './http.ts';
 import { nowTimestamp } from './meta.ts';
 import { builtinResources, crdResources, resourceKey, type JsonObject, type ResourceType } from './resources.ts';
+import { bootstrapPolicy, rbacAuthorizer, type RbacObjects } from './rbac.ts';
 import { objectKey, Store } from './store.ts';
 
 export { FaultInjector, type FailNextOptions } from './faults.ts';
-export type { Authorizer, RequestAttributes } from './http.ts';
+export type { Authorizer, AuthorizerDecision, RequestAttributes } from './http.ts';
+export { rbacAuthorizer, ruleAllows, type RbacObjects } from './rbac.ts';
+
+/** Who a token authenticates as. */
+export interface Identity { user: string; groups: string[] }
+
+export interface KubeconfigOptions {
+  /** default namespace of the context */
+  namespace?: string;
+  /** authenticate as this ServiceAccount (system:serviceaccount:<ns>:<name>) */
+  serviceAccount?: { namespace: string; name: string };
+  /** authenticate as this user (groups default to system:authenticated only) */
+  user?: string;
+  groups?: string[];
+}
 
 export interface KubeApiServerOptions {
   /** 0 = random */
@@ -26,8 +41,10 @@ export interface KubeApiServerOptions {
   watchCacheSize?: number;
   /** interval of BOOKMARK events on watches with allowWatchBookmarks=true (default 60000 ms) */
   bookmarkIntervalMs?: number;
-  /** per-request authorization hook (default: allow everything) */
+  /** per-request authorization hook (default: allow everything; ignored when rbac is true) */
   authorize?: Authorizer;
+  /** enforce RBAC over the stored Roles/ClusterRoles/(Cluster)RoleBindings (system:masters stays all-powerful) */
+  rbac?: boolean;
 }
 
 const KUBE_SYSTEM_UID = '2b1b4a5c-6f1e-4a53-9c9e-6b7f3f1c2d10';
@@ -46,8 +63,10 @@ export class KubeApiServer {
   private readonly api: Api;
   private readonly sockets = new Set<Socket>();
   private types: ResourceType[];
+  private readonly tokens: Map<string, Identity>;
 
-  private constructor(server: Server, url: string, store: Store, api: Api, faults: FaultInjector, token: string, authorize: Authorizer, typesRef: { types: ResourceType[] }) {
+  private constructor(server: Server, url: string, store: Store, api: Api, faults: FaultInjector, token: string, authorize: Authorizer, typesRef: { types: ResourceType[] }, tokens: Map<string, Identity>) {
+    this.tokens = tokens;
     this.server = server;
     this.url = url;
     this.store = store;
@@ -78,7 +97,7 @@ export class KubeApiServer {
     };
     const api = new Api(store, () => typesRef.types, onCrd);
     let address = '';
-    const authorizeRef: { fn: Authorizer } = { fn: opts.authorize ?? (() => true) };
+    const authorizeRef: { fn: Authorizer } = { fn: opts.rbac ? rbacAuthorizer(rbacObjects(store)) : opts.authorize ?? (() => true) };
     const server = createServer(createHandler({
       api, store, faults, types: () => typesRef.types, tokens,
       authorize: () => self?.authorize ?? authorizeRef.fn,
@@ -98,8 +117,11 @@ export class KubeApiServer {
     const addr = server.address() as AddressInfo;
     const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
     address = `${host}:${addr.port}`;
-    self = new KubeApiServer(server, `http://${address}`, store, api, faults, token, authorizeRef.fn, typesRef);
+    self = new KubeApiServer(server, `http://${address}`, store, api, faults, token, authorizeRef.fn, typesRef, tokens);
     for (const ns of ['default', 'kube-system', 'kube-public', 'kube-node-lease']) self.seedNamespace(ns);
+    const policy = bootstrapPolicy();
+    for (const r of policy.clusterRoles) store.put('rbac.authorization.k8s.io/clusterroles', objectKey(undefined, r.metadata.name), { ...r, metadata: { ...r.metadata, uid: crypto.randomUUID() } });
+    for (const b of policy.clusterRoleBindings) store.put('rbac.authorization.k8s.io/clusterrolebindings', objectKey(undefined, b.metadata.name), { ...b, metadata: { ...b.metadata, uid: crypto.randomUUID() } });
     for (const f of opts.crdFiles ?? []) {
       for (const doc of yaml.loadAll(readFileSync(f, 'utf8'))) if (doc && typeof doc === 'object') self.installCrd(doc as object);
     }
@@ -134,21 +156,53 @@ export class KubeApiServer {
     return this.types.find((t) => t.plural === 'customresourcedefinitions')!;
   }
 
-  /** A kubeconfig for this server: a cluster, a user with the static token and a current context. */
-  kubeconfig(opts: { namespace?: string } = {}): string {
+  /** A bearer token that authenticates as `identity` (the same token for the same identity). */
+  tokenFor(identity: Identity): string {
+    for (const [t, id] of this.tokens) {
+      if (id.user === identity.user && id.groups.join('\n') === identity.groups.join('\n')) return t;
+    }
+    const t = randomBytes(24).toString('hex');
+    this.tokens.set(t, { user: identity.user, groups: [...identity.groups] });
+    return t;
+  }
+
+  /** The identity a ServiceAccount token authenticates as. */
+  static serviceAccountIdentity(namespace: string, name: string): Identity {
+    return { user: `system:serviceaccount:${namespace}:${name}`, groups: ['system:serviceaccounts', `system:serviceaccounts:${namespace}`, 'system:authenticated'] };
+  }
+
+  /**
+   * A kubeconfig for this server: a cluster, a user with a bearer token and a current context.
+   * Default user: the admin (kubernetes-admin, system:masters); or a ServiceAccount / named user.
+   */
+  kubeconfig(opts: KubeconfigOptions = {}): string {
+    let userName = 'fake-admin', token = this.token;
+    if (opts.serviceAccount) {
+      const { namespace, name } = opts.serviceAccount;
+      userName = `system:serviceaccount:${namespace}:${name}`;
+      token = this.tokenFor(KubeApiServer.serviceAccountIdentity(namespace, name));
+    } else if (opts.user) {
+      userName = opts.user;
+      token = this.tokenFor({ user: opts.user, groups: [...(opts.groups ?? []), 'system:authenticated'] });
+    }
     return yaml.dump({
       apiVersion: 'v1', kind: 'Config',
       // client-node 2.x refuses plain HTTP unless skipTLSVerify is set.
       clusters: [{ name: 'fake', cluster: { server: this.url, 'insecure-skip-tls-verify': true } }],
-      users: [{ name: 'fake-admin', user: { token: this.token } }],
-      contexts: [{ name: 'fake', context: { cluster: 'fake', user: 'fake-admin', ...(opts.namespace ? { namespace: opts.namespace } : {}) } }],
+      users: [{ name: userName, user: { token } }],
+      contexts: [{ name: 'fake', context: { cluster: 'fake', user: userName, ...(opts.namespace ? { namespace: opts.namespace } : {}) } }],
       'current-context': 'fake',
       preferences: {},
     });
   }
 
-  async writeKubeconfig(path: string): Promise<void> {
-    await writeFile(path, this.kubeconfig(), { mode: 0o600 });
+  async writeKubeconfig(path: string, opts: KubeconfigOptions = {}): Promise<void> {
+    await writeFile(path, this.kubeconfig(opts), { mode: 0o600 });
+  }
+
+  /** Switches RBAC enforcement on (or back to allow-all) at run time. */
+  enforceRbac(on = true): void {
+    this.authorize = on ? rbacAuthorizer(rbacObjects(this.store)) : () => true;
   }
 
   /** Closes all watches and sockets promptly. */
@@ -159,4 +213,14 @@ export class KubeApiServer {
     for (const s of this.sockets) s.destroy();
     await closed;
   }
+}
+
+function rbacObjects(store: Store): RbacObjects {
+  const all = (plural: string) => store.list(`rbac.authorization.k8s.io/${plural}`).map(([, o]) => o);
+  return {
+    roles: (ns) => all('roles').filter((o) => o.metadata.namespace === ns),
+    roleBindings: (ns) => all('rolebindings').filter((o) => o.metadata.namespace === ns),
+    clusterRoles: () => all('clusterroles'),
+    clusterRoleBindings: () => all('clusterrolebindings'),
+  };
 }

@@ -1,0 +1,113 @@
+{{/* Chart name, truncated to 63 characters. */}}
+{{- define "memorydb-user-operator.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* Full name: the release name, unless it already contains the chart name. */}}
+{{- define "memorydb-user-operator.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{- define "memorydb-user-operator.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "memorydb-user-operator.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "memorydb-user-operator.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{- define "memorydb-user-operator.labels" -}}
+helm.sh/chart: {{ include "memorydb-user-operator.chart" . }}
+{{ include "memorydb-user-operator.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: memorydb-user-operator
+{{- end }}
+
+{{- define "memorydb-user-operator.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (include "memorydb-user-operator.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- required "serviceAccount.name is required when serviceAccount.create is false" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{- define "memorydb-user-operator.image" -}}
+{{- $tag := default .Chart.AppVersion .Values.image.tag }}
+{{- if .Values.image.digest }}
+{{- printf "%s:%s@%s" .Values.image.repository $tag .Values.image.digest }}
+{{- else }}
+{{- printf "%s:%s" .Values.image.repository $tag }}
+{{- end }}
+{{- end }}
+
+{{/* The watched namespaces as a list: watchNamespaces, or in namespace scope the release's. */}}
+{{- define "memorydb-user-operator.watchNamespaces" -}}
+{{- if .Values.watchNamespaces }}
+{{- toJson (uniq .Values.watchNamespaces) }}
+{{- else if eq .Values.installScope "namespace" }}
+{{- toJson (list .Release.Namespace) }}
+{{- else }}
+{{- toJson (list) }}
+{{- end }}
+{{- end }}
+
+{{- define "memorydb-user-operator.leaderElectionNamespace" -}}
+{{- default .Release.Namespace .Values.leaderElection.namespace }}
+{{- end }}
+
+{{- define "memorydb-user-operator.leaderElectionId" -}}
+{{- default (include "memorydb-user-operator.fullname" .) .Values.leaderElection.id }}
+{{- end }}
+
+{{/* The rules the operator needs wherever it reconciles MemoryDBUsers. No wildcards. */}}
+{{- define "memorydb-user-operator.reconcileRules" -}}
+- apiGroups: [memorydb.operators.dev]
+  resources: [memorydbusers]
+  verbs: [get, list, watch, patch, update]
+- apiGroups: [memorydb.operators.dev]
+  resources: [memorydbusers/status]
+  verbs: [get, patch, update]
+- apiGroups: [memorydb.operators.dev]
+  resources: [memorydbusers/finalizers]
+  verbs: [update]
+# Password Secrets in each MemoryDBUser's own namespace (listed and watched as metadata only).
+- apiGroups: [""]
+  resources: [secrets]
+  verbs: [get, list, watch]
+- apiGroups: [events.k8s.io]
+  resources: [events]
+  verbs: [create, patch]
+{{- end }}
+
+{{/* Fails the render on combinations the schema cannot express. */}}
+{{- define "memorydb-user-operator.validate" -}}
+{{- if not .Values.aws.region }}
+{{- fail "aws.region is required (e.g. --set aws.region=us-east-1)" }}
+{{- end }}
+{{- if and (eq .Values.installScope "namespace") (not .Values.clusterId) }}
+{{- fail "installScope=namespace needs clusterId: without cluster-wide rights the operator cannot read the kube-system namespace's UID (set a name unique among the clusters sharing the AWS account)" }}
+{{- end }}
+{{- if and (gt (int .Values.replicas) 1) (not .Values.leaderElection.enabled) }}
+{{- fail "replicas > 1 needs leaderElection.enabled=true (two active operators would fight)" }}
+{{- end }}
+{{- end }}
+
+{{/* resourceTags as DEFAULT_TAGS: k=v pairs, comma-separated, sorted by key. */}}
+{{- define "memorydb-user-operator.tags" -}}
+{{- $pairs := list }}
+{{- range $k := keys . | sortAlpha }}
+{{- $pairs = append $pairs (printf "%s=%s" $k (get $ $k)) }}
+{{- end }}
+{{- join "," $pairs }}
+{{- end }}
