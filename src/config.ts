@@ -1,5 +1,6 @@
 // Operator configuration from command-line flags and environment variables (flags win).
 import { parseArgs } from "node:util";
+import type { DeletionPolicy } from "./model.ts";
 
 export type LogFormat = "json" | "text";
 export type LogLevel = "error" | "warn" | "info" | "debug";
@@ -7,8 +8,16 @@ export type LogLevel = "error" | "warn" | "info" | "debug";
 export interface Config {
   /** Default AWS region for MemoryDB calls. */
   region: string;
-  /** MemoryDB endpoint override (e.g. a VPC endpoint or a local emulator); default: AWS's. */
+  /** MemoryDB endpoint override for every region (e.g. a local emulator); default: AWS's. */
   memorydbEndpoint: string | undefined;
+  /** Per-region endpoint overrides (e.g. VPC endpoints); win over memorydbEndpoint. */
+  memorydbEndpoints: Record<string, string>;
+  /** Deletion policy for resources that don't set spec.deletionPolicy. */
+  defaultDeletionPolicy: DeletionPolicy;
+  /** Tags added to every user (a resource's own tags win on the same key). */
+  defaultTags: Record<string, string>;
+  /** How often a user's tags are read back to find tag drift (ListTags). */
+  tagResyncPeriodMs: number;
   /** Namespaces to watch; empty means all namespaces. */
   namespaces: string[];
   maxConcurrentReconciles: number;
@@ -36,7 +45,10 @@ export class ConfigError extends Error {
 /** Flag name, environment variable, and help text for each setting. */
 export const SETTINGS = {
   region: ["region", "AWS_REGION", "AWS region (also read from AWS_DEFAULT_REGION); required"],
-  memorydbEndpoint: ["memorydb-endpoint", "MEMORYDB_ENDPOINT", "MemoryDB endpoint URL override"],
+  memorydbEndpoint: ["memorydb-endpoint", "MEMORYDB_ENDPOINT", "MemoryDB endpoint URL, or region=URL,... per region"],
+  defaultDeletionPolicy: ["default-deletion-policy", "DEFAULT_DELETION_POLICY", "Delete | Retain (default Delete)"],
+  defaultTags: ["default-tags", "DEFAULT_TAGS", "tags for every user: key=value,key2=value2"],
+  tagResyncPeriod: ["tag-resync-period", "TAG_RESYNC_PERIOD", "how often tags are checked for drift (default 1h)"],
   namespaces: ["namespaces", "WATCH_NAMESPACES", "comma-separated namespaces to watch (default: all)"],
   maxConcurrentReconciles: ["max-concurrent-reconciles", "MAX_CONCURRENT_RECONCILES", "parallel reconciles (default 4)"],
   resyncPeriod: ["resync-period", "RESYNC_PERIOD", "full resync period, e.g. 10m (default 10m)"],
@@ -77,6 +89,52 @@ function oneOf<T extends string>(text: string, allowed: readonly T[], what: stri
   return text as T;
 }
 
+const REGION = /^[a-z]{2}(-[a-z]+)+-\d+$/;
+
+function checkUrl(text: string): string {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new ConfigError(`--memorydb-endpoint: "${text}" is not a URL`);
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") {
+    throw new ConfigError(`--memorydb-endpoint: "${text}" must be an http or https URL`);
+  }
+  return text;
+}
+
+/** Either one URL for every region, or `region=URL` pairs separated by commas. */
+function parseEndpoints(text: string | undefined): { endpoint: string | undefined; endpoints: Record<string, string> } {
+  if (text === undefined) return { endpoint: undefined, endpoints: {} };
+  if (!/^[a-z0-9-]+=/.test(text)) return { endpoint: checkUrl(text), endpoints: {} };
+  const endpoints: Record<string, string> = {};
+  for (const pair of text.split(",").map((p) => p.trim()).filter((p) => p !== "")) {
+    const at = pair.indexOf("=");
+    const region = pair.slice(0, at);
+    if (at < 1 || !REGION.test(region)) throw new ConfigError(`--memorydb-endpoint: "${pair}" is not region=URL`);
+    endpoints[region] = checkUrl(pair.slice(at + 1));
+  }
+  return { endpoint: undefined, endpoints };
+}
+
+/** `key=value,key2=value2`, with MemoryDB's tag rules. */
+export function parseTags(text: string): Record<string, string> {
+  const tags: Record<string, string> = {};
+  for (const pair of text.split(",").map((p) => p.trim()).filter((p) => p !== "")) {
+    const at = pair.indexOf("=");
+    const key = at < 0 ? pair : pair.slice(0, at).trim();
+    const value = at < 0 ? "" : pair.slice(at + 1).trim();
+    if (key.length < 1 || key.length > 128 || key.startsWith("aws:") || key.startsWith("memorydb.operators.dev/") || value.length > 256) {
+      throw new ConfigError(
+        `--default-tags: "${pair}" is not a valid tag (key 1-128 characters, not aws: or memorydb.operators.dev/; value up to 256)`,
+      );
+    }
+    tags[key] = value;
+  }
+  return tags;
+}
+
 export function usage(): string {
   const lines = Object.values(SETTINGS).map(([flag, env, help]) => `  --${flag.padEnd(27)} ${env.padEnd(26)} ${help}`);
   return `Usage: memorydb-user-operator [flags]\n\n  flag                          environment                help\n${lines.join("\n")}\n`;
@@ -111,21 +169,10 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Con
   if (!region) {
     throw new ConfigError("no AWS region: set --region or AWS_REGION (e.g. us-east-1)");
   }
-  if (!/^[a-z]{2}(-[a-z]+)+-\d+$/.test(region)) {
+  if (!REGION.test(region)) {
     throw new ConfigError(`--region: "${region}" is not an AWS region name (e.g. us-east-1)`);
   }
-  const endpoint = get("memorydbEndpoint");
-  if (endpoint !== undefined) {
-    let url: URL;
-    try {
-      url = new URL(endpoint);
-    } catch {
-      throw new ConfigError(`--memorydb-endpoint: "${endpoint}" is not a URL`);
-    }
-    if (url.protocol !== "http:" && url.protocol !== "https:") {
-      throw new ConfigError(`--memorydb-endpoint: "${endpoint}" must be an http or https URL`);
-    }
-  }
+  const { endpoint, endpoints } = parseEndpoints(get("memorydbEndpoint"));
   const namespaces = (get("namespaces") ?? "")
     .split(",")
     .map((n) => n.trim())
@@ -142,6 +189,10 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Con
   const config: Config = {
     region,
     memorydbEndpoint: endpoint,
+    memorydbEndpoints: endpoints,
+    defaultDeletionPolicy: oneOf(get("defaultDeletionPolicy") ?? "Delete", ["Delete", "Retain"] as const, "--default-deletion-policy"),
+    defaultTags: parseTags(get("defaultTags") ?? ""),
+    tagResyncPeriodMs: duration("tagResyncPeriod", "1h"),
     namespaces: [...new Set(namespaces)],
     maxConcurrentReconciles: positiveInt(get("maxConcurrentReconciles") ?? "4", "--max-concurrent-reconciles"),
     resyncPeriodMs: duration("resyncPeriod", "10m"),

@@ -1,11 +1,14 @@
-// The controller: watches MemoryDBUsers, queues their keys, runs the reconciler on them, and
-// resyncs everything periodically. Watch handlers only enqueue; all work happens in reconciles.
+// The controller: watches MemoryDBUsers and (metadata-only) the Secrets they reference, queues
+// resource keys, runs the reconciler on them, and resyncs everything periodically. Watch
+// handlers only enqueue; all work happens in reconciles.
 import type { KubeConfig } from "@kubernetes/client-node";
+import type { UserDirectory } from "./aws/directory.ts";
 import type { Config } from "./config.ts";
-import type { KubeApi } from "./kube/api.ts";
+import { type KubeApi, METADATA_ONLY, type SecretMeta } from "./kube/api.ts";
 import { objectKey, Reflector } from "./kube/reflector.ts";
 import type { Logger } from "./log.ts";
 import { GROUP, type MemoryDBUser, PLURAL, VERSION } from "./model.ts";
+import { earlierClaimant, effectiveUserName } from "./reconcile/decide.ts";
 import type { Retry } from "./reconcile/outcome.ts";
 import type { Reconciler } from "./reconcile/reconciler.ts";
 import { WorkQueue } from "./queue.ts";
@@ -27,11 +30,41 @@ export function needsReconcile(old: MemoryDBUser | undefined, obj: MemoryDBUser)
   );
 }
 
+/** A many-to-many index from a value (a Secret, a user name) to the resources that use it. */
+class Index {
+  readonly #byValue = new Map<string, Set<string>>();
+  readonly #byKey = new Map<string, string[]>();
+
+  set(key: string, values: string[]): void {
+    this.delete(key);
+    this.#byKey.set(key, values);
+    for (const v of values) {
+      let keys = this.#byValue.get(v);
+      if (!keys) this.#byValue.set(v, (keys = new Set()));
+      keys.add(key);
+    }
+  }
+
+  delete(key: string): void {
+    for (const v of this.#byKey.get(key) ?? []) {
+      const keys = this.#byValue.get(v);
+      keys?.delete(key);
+      if (keys?.size === 0) this.#byValue.delete(v);
+    }
+    this.#byKey.delete(key);
+  }
+
+  keysFor(value: string): string[] {
+    return [...(this.#byValue.get(value) ?? [])];
+  }
+}
+
 export interface ControllerDeps {
   config: Config;
   kc: KubeConfig;
   kube: KubeApi;
   reconciler: Reconciler;
+  directory?: UserDirectory;
   logger: Logger;
   /** Watch restart tuning; defaults suit a real API server. */
   watch?: { stallTimeoutMs?: number; minBackoffMs?: number; maxBackoffMs?: number };
@@ -40,7 +73,12 @@ export interface ControllerDeps {
 export class Controller {
   readonly queue: WorkQueue;
   readonly #d: ControllerDeps;
-  readonly #reflectors: Reflector<MemoryDBUser>[];
+  readonly #users: Reflector<MemoryDBUser>[];
+  readonly #secrets: Reflector<SecretMeta>[];
+  /** Secret `namespace/name` → resources whose passwords it holds. */
+  readonly #bySecret = new Index();
+  /** `region/userName` → resources naming that MemoryDB user. */
+  readonly #byUserName = new Index();
   #resync: NodeJS.Timeout | undefined;
 
   constructor(deps: ControllerDeps) {
@@ -52,40 +90,84 @@ export class Controller {
       maxDelayMs: config.retryMaxDelayMs,
     });
     const scopes: Array<string | undefined> = config.namespaces.length > 0 ? config.namespaces : [undefined];
-    this.#reflectors = scopes.map(
+    const where = (ns: string | undefined) => (ns ? `/namespaces/${ns}` : "");
+    this.#users = scopes.map(
       (namespace) =>
         new Reflector<MemoryDBUser>(deps.kc, {
-          name: namespace ? `memorydbusers in ${namespace}` : "memorydbusers",
+          name: `memorydbusers${namespace ? ` in ${namespace}` : ""}`,
           list: (token) => deps.kube.listUsers(namespace, token),
-          watchPath: `/apis/${GROUP}/${VERSION}${namespace ? `/namespaces/${namespace}` : ""}/${PLURAL}`,
+          watchPath: `/apis/${GROUP}/${VERSION}${where(namespace)}/${PLURAL}`,
           logger: deps.logger,
           ...deps.watch,
           handler: {
             upsert: (obj, old) => {
+              this.#index(obj);
               if (needsReconcile(old, obj)) this.queue.add(objectKey(obj));
             },
-            delete: (obj) => {
-              const key = objectKey(obj);
-              this.queue.forget(key);
-              this.#d.reconciler.forget(key);
+            delete: (obj) => this.#removed(obj),
+          },
+        }),
+    );
+    this.#secrets = scopes.map(
+      (namespace) =>
+        new Reflector<SecretMeta>(deps.kc, {
+          name: `secrets${namespace ? ` in ${namespace}` : ""}`,
+          list: (token) => deps.kube.listSecretsMetadata(namespace, token),
+          watchPath: `/api/v1${where(namespace)}/secrets`,
+          accept: METADATA_ONLY,
+          // Keep names and versions only, whatever the server sends.
+          transform: (s) => ({ metadata: { name: s.metadata.name, namespace: s.metadata.namespace, resourceVersion: s.metadata.resourceVersion } }),
+          logger: deps.logger,
+          ...deps.watch,
+          handler: {
+            upsert: (obj, old) => {
+              if (old?.metadata.resourceVersion !== obj.metadata.resourceVersion) this.#secretChanged(obj);
             },
+            delete: (obj) => this.#secretChanged(obj),
           },
         }),
     );
   }
 
-  /** True once every watched scope has been listed. */
-  get hasSynced(): boolean {
-    return this.#reflectors.every((r) => r.hasSynced);
+  #index(user: MemoryDBUser): void {
+    const key = objectKey(user);
+    const ns = user.metadata.namespace;
+    const refs = (user.spec.authenticationMode?.passwords ?? []).map((p) => `${ns}/${p.secretKeyRef.name}`);
+    this.#bySecret.set(key, refs);
+    this.#byUserName.set(key, [this.#nameKey(user)]);
   }
 
-  /** When the watches last heard from the API server (the oldest of them). */
+  #nameKey(user: MemoryDBUser): string {
+    return `${user.spec.region ?? this.#d.config.region}/${effectiveUserName(user)}`;
+  }
+
+  #removed(user: MemoryDBUser): void {
+    const key = objectKey(user);
+    const name = this.#nameKey(user);
+    this.#bySecret.delete(key);
+    this.#byUserName.delete(key);
+    this.queue.forget(key);
+    this.#d.reconciler.forget(key);
+    // Another resource waiting for this user name may now proceed.
+    for (const other of this.#byUserName.keysFor(name)) this.queue.add(other);
+  }
+
+  #secretChanged(secret: SecretMeta): void {
+    for (const key of this.#bySecret.keysFor(objectKey(secret))) this.queue.add(key);
+  }
+
+  /** True once every watch has listed its objects. */
+  get hasSynced(): boolean {
+    return [...this.#users, ...this.#secrets].every((r) => r.hasSynced);
+  }
+
+  /** When the watches last heard from the API server (the quietest of them). */
   get lastWatchActivity(): number {
-    return Math.min(...this.#reflectors.map((r) => r.lastActivity));
+    return Math.min(...[...this.#users, ...this.#secrets].map((r) => r.lastActivity));
   }
 
   #find(key: string): MemoryDBUser | undefined {
-    for (const r of this.#reflectors) {
+    for (const r of this.#users) {
       const obj = r.cache.get(key);
       if (obj) return obj;
     }
@@ -93,21 +175,41 @@ export class Controller {
   }
 
   start(): void {
-    for (const r of this.#reflectors) r.start();
+    for (const r of [...this.#users, ...this.#secrets]) r.start();
     this.queue.start((key) => this.#process(key));
-    this.#resync = setInterval(() => {
-      for (const r of this.#reflectors) for (const key of r.cache.keys()) this.queue.add(key);
-    }, this.#d.config.resyncPeriodMs);
+    this.#resync = setInterval(() => void this.resync(), this.#d.config.resyncPeriodMs);
     this.#resync.unref();
+  }
+
+  /**
+   * Look at every resource again: first one paginated listing of each region's users (so
+   * in-sync resources need no further MemoryDB call), then every key into the queue.
+   */
+  async resync(): Promise<void> {
+    const users = this.#users.flatMap((r) => [...r.cache.values()]);
+    const regions = new Set(users.map((u) => u.spec.region ?? this.#d.config.region));
+    await Promise.all(
+      [...regions].map((region) =>
+        this.#d.directory?.refresh(region).catch((err: Error) => {
+          this.#d.logger.warn("could not list MemoryDB users for the resync; reconciling one by one", { region, error: err.message });
+        }),
+      ),
+    );
+    for (const u of users) this.queue.add(objectKey(u));
   }
 
   async #process(key: string): Promise<void> {
     const user = this.#find(key);
     if (!user) return;
     const log = this.#d.logger.child({ key });
+    const claimant = earlierClaimant(
+      user,
+      this.#byUserName.keysFor(this.#nameKey(user)).map((k) => this.#find(k)).filter((u): u is MemoryDBUser => u !== undefined),
+      this.#d.config.region,
+    );
     let retry: Retry;
     try {
-      retry = await this.#d.reconciler.reconcile(user);
+      retry = await this.#d.reconciler.reconcile(user, { claimant });
     } catch (err) {
       const delay = this.queue.addRateLimited(key);
       log.warn("reconcile error, retrying", { error: (err as Error).message, retryInMs: delay });
@@ -135,7 +237,7 @@ export class Controller {
   /** Stop watching and wait (bounded) for in-flight reconciles; true if they all finished. */
   async stop(timeoutMs: number): Promise<boolean> {
     clearInterval(this.#resync);
-    await Promise.all(this.#reflectors.map((r) => r.stop()));
+    await Promise.all([...this.#users, ...this.#secrets].map((r) => r.stop()));
     return this.queue.shutdown(timeoutMs);
   }
 }

@@ -10,6 +10,14 @@ export const API_VERSION = `${GROUP}/${VERSION}`;
 /** Tag key the operator puts on every user it creates; its value names the owning resource. */
 export const OWNERSHIP_TAG_KEY = `${GROUP}/owner`;
 
+/** Finalizer that keeps a resource until its MemoryDB user is deleted or released. */
+export const FINALIZER = `${GROUP}/finalizer`;
+
+/** The built-in MemoryDB user, which can never be managed. */
+export const DEFAULT_USER = "default";
+
+export type DeletionPolicy = "Delete" | "Retain";
+
 export interface SecretKeyRef {
   name: string;
   key: string;
@@ -25,6 +33,9 @@ export interface MemoryDBUserSpec {
     passwords?: Array<{ secretKeyRef: SecretKeyRef }>;
   };
   tags?: Record<string, string>;
+  region?: string;
+  deletionPolicy?: DeletionPolicy;
+  adoptExisting?: boolean;
 }
 
 export type ConditionType = "Ready" | "Synced";
@@ -54,6 +65,15 @@ export interface MemoryDBUserStatus {
   minimumEngineVersion?: string;
   authentication?: { type?: string; passwordCount?: number };
   lastSyncTime?: string;
+  /** The Secret versions the passwords were last set from: versions only, never values. */
+  passwordSecrets?: PasswordSource[];
+}
+
+/** Where a password was read from, down to the Secret's resourceVersion. */
+export interface PasswordSource {
+  name: string;
+  key: string;
+  resourceVersion: string;
 }
 
 export interface ObjectMeta {
@@ -62,6 +82,7 @@ export interface ObjectMeta {
   uid?: string;
   generation?: number;
   resourceVersion?: string;
+  creationTimestamp?: string;
   deletionTimestamp?: string;
   finalizers?: string[];
   labels?: Record<string, string>;

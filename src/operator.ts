@@ -2,7 +2,8 @@
 // controller. `main.ts` runs it as a process; tests run it in-process.
 import { hostname } from "node:os";
 import type { KubeConfig } from "@kubernetes/client-node";
-import { MemoryDB } from "./aws/memorydb.ts";
+import { UserDirectory } from "./aws/directory.ts";
+import { MemoryDB, MemoryDBClients } from "./aws/memorydb.ts";
 import { type Config, ConfigError } from "./config.ts";
 import { Controller, type ControllerDeps } from "./controller.ts";
 import { EventRecorder } from "./events.ts";
@@ -24,10 +25,23 @@ export interface OperatorOptions {
 export async function startOperator(config: Config, kc: KubeConfig, logger: Logger, options: OperatorOptions = {}): Promise<Operator> {
   const kube = new KubeApi(kc, process.env.POD_NAME ?? hostname());
   const clusterId = config.clusterId ?? (await clusterUid(kube));
-  const memorydb = new MemoryDB({ region: config.region, endpoint: config.memorydbEndpoint });
+  const clients = new MemoryDBClients(
+    (region) => new MemoryDB({ region, endpoint: config.memorydbEndpoints[region] ?? config.memorydbEndpoint }),
+  );
+  const memorydb = (region: string) => clients.for(region);
+  const directory = new UserDirectory(memorydb);
   const events = new EventRecorder(kube, logger);
-  const reconciler = new Reconciler({ kube, memorydb, events, logger, clusterId });
-  const controller = new Controller({ config, kc, kube, reconciler, logger, ...(options.watch ? { watch: options.watch } : {}) });
+  const reconciler = new Reconciler({
+    kube,
+    memorydb,
+    directory,
+    events,
+    logger,
+    defaults: { clusterId, region: config.region, tags: config.defaultTags, deletionPolicy: config.defaultDeletionPolicy },
+    tagResyncPeriodMs: config.tagResyncPeriodMs,
+    snapshotMaxAgeMs: config.resyncPeriodMs,
+  });
+  const controller = new Controller({ config, kc, kube, reconciler, directory, logger, ...(options.watch ? { watch: options.watch } : {}) });
   controller.start();
   logger.info("operator started", {
     region: config.region,
@@ -40,7 +54,7 @@ export async function startOperator(config: Config, kc: KubeConfig, logger: Logg
     clusterId,
     async stop() {
       const finished = await controller.stop(config.shutdownTimeoutMs);
-      memorydb.destroy();
+      clients.destroy();
       return finished;
     },
   };

@@ -1,9 +1,12 @@
 // AWS access: the MemoryDB calls the operator makes, typed in the operator's own terms.
 import {
   CreateUserCommand,
+  DeleteUserCommand,
   DescribeUsersCommand,
   ListTagsCommand,
   MemoryDBClient,
+  TagResourceCommand,
+  UntagResourceCommand,
   UpdateUserCommand,
   type User,
 } from "@aws-sdk/client-memorydb";
@@ -33,12 +36,18 @@ export interface MemoryDBApi {
   describeUser(userName: string): Promise<ObservedUser | undefined>;
   createUser(input: CreateUserInput): Promise<ObservedUser>;
   updateUser(input: UpdateUserInput): Promise<ObservedUser>;
+  /** Deletes the user; resolves to false when it was already gone. */
+  deleteUser(userName: string): Promise<boolean>;
   listTags(arn: string): Promise<Record<string, string>>;
+  tagResource(arn: string, tags: Record<string, string>): Promise<void>;
+  untagResource(arn: string, keys: string[]): Promise<void>;
+  /** Every user of the region (paginated DescribeUsers). */
+  listUsers(): Promise<ObservedUser[]>;
 }
 
 export interface MemoryDBOptions {
   region: string;
-  endpoint: string | undefined;
+  endpoint?: string | undefined;
   /** In-call retries of transient faults; the work queue's backoff takes over after that. */
   retries?: number;
   minRetryDelayMs?: number;
@@ -167,8 +176,65 @@ export class MemoryDB implements MemoryDBApi {
     return toObserved(out.User, "UpdateUser");
   }
 
+  async deleteUser(userName: string): Promise<boolean> {
+    try {
+      await this.#call("DeleteUser", () => this.#client.send(new DeleteUserCommand({ UserName: userName })));
+      return true;
+    } catch (err) {
+      if (err instanceof AwsFault && err.code === "UserNotFoundFault") return false;
+      throw err;
+    }
+  }
+
+  async tagResource(arn: string, tags: Record<string, string>): Promise<void> {
+    await this.#call("TagResource", () =>
+      this.#client.send(new TagResourceCommand({ ResourceArn: arn, Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })) })),
+    );
+  }
+
+  async untagResource(arn: string, keys: string[]): Promise<void> {
+    await this.#call("UntagResource", () => this.#client.send(new UntagResourceCommand({ ResourceArn: arn, TagKeys: keys })));
+  }
+
+  async listUsers(): Promise<ObservedUser[]> {
+    const users: ObservedUser[] = [];
+    let token: string | undefined;
+    do {
+      const out = await this.#call("DescribeUsers", () =>
+        this.#client.send(new DescribeUsersCommand({ MaxResults: 100, ...(token ? { NextToken: token } : {}) })),
+      );
+      for (const u of out.Users ?? []) users.push(toObserved(u, "DescribeUsers"));
+      token = out.NextToken || undefined;
+    } while (token);
+    return users;
+  }
+
   async listTags(arn: string): Promise<Record<string, string>> {
     const out = await this.#call("ListTags", () => this.#client.send(new ListTagsCommand({ ResourceArn: arn })));
     return Object.fromEntries((out.TagList ?? []).filter((t) => t.Key !== undefined).map((t) => [t.Key!, t.Value ?? ""]));
+  }
+}
+
+/** One MemoryDB client per region, created on first use. */
+export class MemoryDBClients {
+  readonly #clients = new Map<string, MemoryDB>();
+  readonly #make: (region: string) => MemoryDB;
+
+  constructor(make: (region: string) => MemoryDB) {
+    this.#make = make;
+  }
+
+  for(region: string): MemoryDBApi {
+    let client = this.#clients.get(region);
+    if (!client) {
+      client = this.#make(region);
+      this.#clients.set(region, client);
+    }
+    return client;
+  }
+
+  destroy(): void {
+    for (const client of this.#clients.values()) client.destroy();
+    this.#clients.clear();
   }
 }

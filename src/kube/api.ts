@@ -10,6 +10,7 @@ import {
   V1MicroTime,
 } from "@kubernetes/client-node";
 import { GROUP, type MemoryDBUser, type MemoryDBUserStatus, PLURAL, VERSION } from "../model.ts";
+import type { JsonPatchOp } from "./finalizer.ts";
 
 /** HTTP status of a failed Kubernetes call, if it got an answer. */
 export function httpStatus(err: unknown): number | undefined {
@@ -61,6 +62,16 @@ export interface EventInput {
 export const REPORTING_CONTROLLER = `${GROUP}/memorydb-user-operator`;
 
 const mergePatch = setHeaderOptions("Content-Type", PatchStrategy.MergePatch);
+const jsonPatch = setHeaderOptions("Content-Type", PatchStrategy.JsonPatch);
+
+/** Ask for metadata only: the operator never holds the cluster's Secret values in memory. */
+export const METADATA_ONLY = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1";
+const metadataOnly = setHeaderOptions("Accept", METADATA_ONLY);
+
+/** A Secret as seen by the metadata-only watch. */
+export interface SecretMeta {
+  metadata: { name: string; namespace: string; resourceVersion?: string; uid?: string };
+}
 
 export class KubeApi {
   readonly kc: KubeConfig;
@@ -111,6 +122,42 @@ export class KubeApi {
     } catch (err) {
       if (httpStatus(err) === 404) return undefined;
       throw new KubeError(`patch status of MemoryDBUser ${namespace}/${name}`, err);
+    }
+  }
+
+  /**
+   * JSON-patch the resource's metadata (finalizers). Answers the updated object; undefined if
+   * it is gone. A failed `test` op (someone else changed the list) surfaces as a KubeError 422.
+   */
+  async patchUserMetadata(namespace: string, name: string, patch: JsonPatchOp[]): Promise<MemoryDBUser | undefined> {
+    try {
+      return (await this.#custom.patchNamespacedCustomObject(
+        { group: GROUP, version: VERSION, namespace, plural: PLURAL, name, body: patch },
+        jsonPatch,
+      )) as MemoryDBUser;
+    } catch (err) {
+      if (httpStatus(err) === 404) return undefined;
+      throw new KubeError(`patch MemoryDBUser ${namespace}/${name}`, err);
+    }
+  }
+
+  /** One page of Secrets' metadata (never their data). */
+  async listSecretsMetadata(namespace: string | undefined, continueToken: string | undefined): Promise<ListPage<SecretMeta>> {
+    const common = { limit: 500, ...(continueToken ? { _continue: continueToken } : {}) };
+    try {
+      const list =
+        namespace === undefined
+          ? await this.#core.listSecretForAllNamespaces(common, metadataOnly)
+          : await this.#core.listNamespacedSecret({ ...common, namespace }, metadataOnly);
+      return {
+        items: list.items.map((s) => ({
+          metadata: { name: s.metadata?.name ?? "", namespace: s.metadata?.namespace ?? "", resourceVersion: s.metadata?.resourceVersion ?? "" },
+        })),
+        resourceVersion: list.metadata?.resourceVersion ?? "",
+        continueToken: list.metadata?._continue || undefined,
+      };
+    } catch (err) {
+      throw new KubeError(`list Secrets${namespace ? ` in ${namespace}` : ""}`, err);
     }
   }
 

@@ -1,7 +1,7 @@
 // List+watch of one resource type into a local cache, client-go style: list, then watch from
 // the list's resourceVersion; re-list on 410 Gone; restart a watch that errors or goes quiet
 // for too long, with exponential backoff and jitter. Handlers only see changes.
-import { type KubeConfig, Watch } from "@kubernetes/client-node";
+import { type KubeConfig, type RequestContext, Watch } from "@kubernetes/client-node";
 import type { Logger } from "../log.ts";
 import type { ListPage } from "./api.ts";
 
@@ -23,6 +23,10 @@ export interface ReflectorOptions<T> {
   watchPath: string;
   handler: ReflectorHandler<T>;
   logger: Logger;
+  /** Accept header for the watch, e.g. metadata-only (PartialObjectMetadata). */
+  accept?: string;
+  /** Reduce each watched object to what is kept in the cache. */
+  transform?: (obj: T) => T;
   /** Restart a watch that delivers nothing (not even a bookmark) for this long. */
   stallTimeoutMs?: number;
   minBackoffMs?: number;
@@ -36,6 +40,18 @@ export function objectKey(obj: KubeObject): string {
 
 class Expired extends Error {}
 
+/** The same cluster and credentials, with a different Accept header on every request. */
+function withAccept(kc: KubeConfig, accept: string): KubeConfig {
+  return Object.create(kc, {
+    applySecurityAuthentication: {
+      value: async (ctx: RequestContext) => {
+        await kc.applySecurityAuthentication(ctx);
+        ctx.setHeaderParam("Accept", accept);
+      },
+    },
+  }) as KubeConfig;
+}
+
 /** Delay for attempt `n` (0-based): exponential, capped, with ±50% jitter. */
 export function backoffDelay(n: number, minMs: number, maxMs: number, random: () => number = Math.random): number {
   const base = Math.min(maxMs, minMs * 2 ** n);
@@ -45,7 +61,8 @@ export function backoffDelay(n: number, minMs: number, maxMs: number, random: ()
 export class Reflector<T extends KubeObject> {
   readonly cache = new Map<string, T>();
   readonly #kc: KubeConfig;
-  readonly #o: Required<ReflectorOptions<T>>;
+  readonly #o: Required<Omit<ReflectorOptions<T>, "accept" | "transform">>;
+  readonly #transform: (obj: T) => T;
   #stopped = false;
   #abort: AbortController | undefined;
   #wake: (() => void) | undefined;
@@ -54,7 +71,8 @@ export class Reflector<T extends KubeObject> {
   #running: Promise<void> | undefined;
 
   constructor(kc: KubeConfig, options: ReflectorOptions<T>) {
-    this.#kc = kc;
+    this.#kc = options.accept ? withAccept(kc, options.accept) : kc;
+    this.#transform = options.transform ?? ((obj) => obj);
     this.#o = { stallTimeoutMs: 90_000, minBackoffMs: 500, maxBackoffMs: 30_000, ...options };
   }
 
@@ -137,7 +155,7 @@ export class Reflector<T extends KubeObject> {
     let rv = "";
     do {
       const page = await this.#o.list(token);
-      for (const item of page.items) seen.set(objectKey(item), item);
+      for (const item of page.items) seen.set(objectKey(item), this.#transform(item));
       token = page.continueToken;
       rv = page.resourceVersion;
     } while (token);
@@ -196,6 +214,7 @@ export class Reflector<T extends KubeObject> {
           }
           if (obj.metadata?.resourceVersion) onVersion(obj.metadata.resourceVersion);
           if (type === "BOOKMARK") return;
+          obj = this.#transform(obj);
           const key = objectKey(obj);
           const old = this.cache.get(key);
           if (type === "DELETED") {

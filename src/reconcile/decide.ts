@@ -1,20 +1,30 @@
-// The reconcile decision, as plain functions over the resource and what MemoryDB reports:
+// The reconcile decisions, as plain functions over the resource and what MemoryDB reports:
 // no I/O here, so every branch is unit-tested directly.
 import { createHash } from "node:crypto";
-import type { AuthenticationType, MemoryDBUser, ObservedUser, SecretKeyRef } from "../model.ts";
-import { OWNERSHIP_TAG_KEY } from "../model.ts";
+import type { AuthenticationType, DeletionPolicy, MemoryDBUser, ObservedUser, PasswordSource, SecretKeyRef } from "../model.ts";
+import { DEFAULT_USER, OWNERSHIP_TAG_KEY } from "../model.ts";
 import { accessStringsEquivalent } from "./access-string.ts";
 
 /** What MemoryDB should hold for this resource (passwords are resolved separately). */
 export interface DesiredUser {
   userName: string;
+  region: string;
   accessString: string;
   authType: AuthenticationType;
   passwordRefs: SecretKeyRef[];
-  /** The spec's tags plus the ownership tag. */
+  /** Default tags, the spec's tags, and the ownership tag. */
   tags: Record<string, string>;
   /** Value of the ownership tag that marks a user as this resource's. */
   ownerTag: string;
+  adoptExisting: boolean;
+  deletionPolicy: DeletionPolicy;
+}
+
+export interface Defaults {
+  clusterId: string;
+  region: string;
+  tags: Record<string, string>;
+  deletionPolicy: DeletionPolicy;
 }
 
 export function effectiveUserName(user: MemoryDBUser): string {
@@ -35,17 +45,20 @@ export function ownershipTagValue(clusterId: string, namespace: string, name: st
   return `${clusterId}/${namespace}/sha256:${digest}`;
 }
 
-export function desiredUser(user: MemoryDBUser, clusterId: string): DesiredUser {
-  const ownerTag = ownershipTagValue(clusterId, user.metadata.namespace, user.metadata.name);
+export function desiredUser(user: MemoryDBUser, defaults: Defaults): DesiredUser {
+  const ownerTag = ownershipTagValue(defaults.clusterId, user.metadata.namespace, user.metadata.name);
   const authType = user.spec.authenticationMode.type ?? "password";
   return {
     userName: effectiveUserName(user),
+    region: user.spec.region ?? defaults.region,
     accessString: user.spec.accessString,
     authType,
     passwordRefs:
       authType === "password" ? (user.spec.authenticationMode.passwords ?? []).map((p) => p.secretKeyRef) : [],
-    tags: { ...user.spec.tags, [OWNERSHIP_TAG_KEY]: ownerTag },
+    tags: { ...defaults.tags, ...user.spec.tags, [OWNERSHIP_TAG_KEY]: ownerTag },
     ownerTag,
+    adoptExisting: user.spec.adoptExisting ?? false,
+    deletionPolicy: user.spec.deletionPolicy ?? defaults.deletionPolicy,
   };
 }
 
@@ -63,48 +76,135 @@ export function passwordProblem(ref: SecretKeyRef, length: number): string | und
 }
 
 /** Whose a MemoryDB user is, from its ownership tag. */
-export type Ownership = { kind: "ours" } | { kind: "foreign"; owner: string | undefined };
+export type Ownership = { kind: "ours" } | { kind: "unowned" } | { kind: "foreign"; owner: string };
 
 export function ownershipFromTags(tags: Record<string, string>, desired: DesiredUser): Ownership {
   const owner = tags[OWNERSHIP_TAG_KEY];
+  if (owner === undefined || owner === "") return { kind: "unowned" };
   return owner === desired.ownerTag ? { kind: "ours" } : { kind: "foreign", owner };
 }
 
 /**
- * Whether ownership must be read from the user's tags: not when the status already records
- * this user's ARN, which only the operator writes after establishing ownership.
+ * Whether ownership is already established: the status records this user's ARN, which only
+ * the operator writes, after establishing ownership.
  */
 export function ownershipKnown(user: MemoryDBUser, observed: ObservedUser): boolean {
   return user.status?.arn !== undefined && user.status.arn === observed.arn;
+}
+
+/**
+ * The resource that has the better claim to the same MemoryDB user name in the same region,
+ * if any: the oldest one (then the first by namespace/name). A resource whose status already
+ * records the user has established its claim and is never displaced.
+ */
+export function earlierClaimant(user: MemoryDBUser, others: readonly MemoryDBUser[], defaultRegion: string): MemoryDBUser | undefined {
+  if (user.status?.arn) return undefined;
+  const name = effectiveUserName(user);
+  const region = user.spec.region ?? defaultRegion;
+  const rank = (u: MemoryDBUser) => `${u.metadata.creationTimestamp ?? ""}|${u.metadata.namespace}/${u.metadata.name}`;
+  return others
+    .filter(
+      (o) =>
+        o.metadata.uid !== user.metadata.uid &&
+        effectiveUserName(o) === name &&
+        (o.spec.region ?? defaultRegion) === region &&
+        (o.status?.arn !== undefined || rank(o) < rank(user)),
+    )
+    .sort((a, b) => (rank(a) < rank(b) ? -1 : 1))[0];
+}
+
+/** The Secret versions the desired passwords come from. */
+export function passwordSources(refs: readonly SecretKeyRef[], versions: ReadonlyMap<string, string | undefined>): PasswordSource[] {
+  return refs.map((r) => ({ name: r.name, key: r.key, resourceVersion: versions.get(r.name) ?? "" }));
+}
+
+export function sameSources(a: readonly PasswordSource[] | undefined, b: readonly PasswordSource[] | undefined): boolean {
+  const x = a ?? [];
+  const y = b ?? [];
+  return x.length === y.length && x.every((s, i) => s.name === y[i]?.name && s.key === y[i]?.key && s.resourceVersion === y[i]?.resourceVersion);
 }
 
 /** What the user's settings differ in, for UpdateUser. */
 export interface UserChanges {
   accessString?: string;
   authType?: AuthenticationType;
+  /** Send the desired passwords (they changed, or cannot be known to match). */
+  passwords?: true;
+}
+
+export interface TagChanges {
+  set: Record<string, string>;
+  remove: string[];
+}
+
+export function diffTags(desired: Record<string, string>, observed: Record<string, string>): TagChanges | undefined {
+  const set = Object.fromEntries(Object.entries(desired).filter(([k, v]) => observed[k] !== v));
+  // `aws:` tags belong to AWS and cannot be removed.
+  const remove = Object.keys(observed).filter((k) => !(k in desired) && !k.startsWith("aws:")).sort();
+  return Object.keys(set).length > 0 || remove.length > 0 ? { set, remove } : undefined;
+}
+
+/** What the reconcile learned before deciding. */
+export interface Observation {
+  user: ObservedUser | undefined;
+  ownership: Ownership;
+  /** The user's tags, when they were read this time. */
+  tags: Record<string, string> | undefined;
+  /** The passwords in the Secrets may differ from the ones MemoryDB holds. */
+  passwordsChanged: boolean;
 }
 
 /** The step the reconcile takes. */
 export type Action =
   | { type: "create" }
-  | { type: "notOwned"; owner: string | undefined }
+  | { type: "conflict"; reason: "UserAlreadyExists" | "UserNameConflict"; owner: string | undefined }
+  | { type: "forbidden"; message: string }
   | { type: "wait"; state: string }
-  | { type: "update"; changes: UserChanges }
+  | { type: "sync"; adopt: boolean; changes: UserChanges; tags: TagChanges | undefined }
   | { type: "inSync" };
 
-export function diffUser(desired: DesiredUser, observed: ObservedUser): UserChanges {
+export function diffUser(desired: DesiredUser, observed: ObservedUser, passwordsChanged: boolean): UserChanges {
   const changes: UserChanges = {};
-  if (!accessStringsEquivalent(desired.accessString, observed.accessString)) {
-    changes.accessString = desired.accessString;
-  }
+  if (!accessStringsEquivalent(desired.accessString, observed.accessString)) changes.accessString = desired.accessString;
   if (observed.authentication.type !== desired.authType) changes.authType = desired.authType;
+  if (
+    desired.authType === "password" &&
+    (passwordsChanged || (observed.authentication.passwordCount ?? 0) !== desired.passwordRefs.length)
+  ) {
+    changes.passwords = true;
+  }
   return changes;
 }
 
-export function decide(desired: DesiredUser, observed: ObservedUser | undefined, ownership: Ownership): Action {
+export function decide(desired: DesiredUser, obs: Observation): Action {
+  if (desired.userName === DEFAULT_USER) {
+    return { type: "forbidden", message: "the 'default' user is built into MemoryDB and cannot be managed" };
+  }
+  const observed = obs.user;
   if (observed === undefined) return { type: "create" };
-  if (ownership.kind === "foreign") return { type: "notOwned", owner: ownership.owner };
+  if (obs.ownership.kind === "foreign") return { type: "conflict", reason: "UserNameConflict", owner: obs.ownership.owner };
+  const adopt = obs.ownership.kind === "unowned";
+  if (adopt && !desired.adoptExisting) return { type: "conflict", reason: "UserAlreadyExists", owner: undefined };
   if (observed.status !== "active") return { type: "wait", state: observed.status };
-  const changes = diffUser(desired, observed);
-  return Object.keys(changes).length > 0 ? { type: "update", changes } : { type: "inSync" };
+  // An adopted user's passwords are unknown: set them.
+  const changes = diffUser(desired, observed, obs.passwordsChanged || adopt);
+  const tags = obs.tags === undefined ? undefined : diffTags(desired.tags, obs.tags);
+  if (!adopt && Object.keys(changes).length === 0 && tags === undefined) return { type: "inSync" };
+  return { type: "sync", adopt, changes, tags };
+}
+
+/** What deleting the resource means for its MemoryDB user. */
+export type DeletionAction =
+  /** Nothing (left) to do in MemoryDB: drop the finalizer. */
+  | { type: "release"; why: "gone" | "notOurs" }
+  | { type: "delete" }
+  | { type: "retain" }
+  | { type: "wait"; state: string };
+
+export function decideDeletion(desired: DesiredUser, observed: ObservedUser | undefined, ownership: Ownership): DeletionAction {
+  if (observed === undefined) return { type: "release", why: "gone" };
+  if (ownership.kind !== "ours" || desired.userName === DEFAULT_USER) return { type: "release", why: "notOurs" };
+  if (desired.deletionPolicy === "Retain") return { type: "retain" };
+  if (observed.status !== "active") return { type: "wait", state: observed.status };
+  return { type: "delete" };
 }

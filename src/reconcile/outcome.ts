@@ -1,5 +1,5 @@
 // What a reconcile concluded, and the status and retry that follow from it (pure).
-import type { MemoryDBUserStatus, ObservedUser } from "../model.ts";
+import type { MemoryDBUserStatus, ObservedUser, PasswordSource } from "../model.ts";
 import { type ConditionUpdate, findCondition, observedStatus, setCondition } from "../status.ts";
 
 /** How the work queue should come back to the resource. */
@@ -60,6 +60,8 @@ export function nextStatus(
   outcome: Outcome,
   generation: number | undefined,
   now: Date,
+  /** The password sources now applied, when this reconcile established them. */
+  passwordSecrets?: PasswordSource[],
 ): MemoryDBUserStatus {
   let conditions = previous?.conditions ?? [];
   for (const update of conditionsFor(outcome, previous)) conditions = setCondition(conditions, update, generation, now);
@@ -68,6 +70,7 @@ export function nextStatus(
     ...previous,
     ...observed,
     ...(generation === undefined ? {} : { observedGeneration: generation }),
+    ...(passwordSecrets === undefined ? {} : { passwordSecrets }),
     conditions,
   };
 }

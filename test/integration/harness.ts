@@ -2,7 +2,7 @@
 // @kubernetes/client-node and the real AWS SDK, and gives tests handles on all three.
 import { PassThrough } from "node:stream";
 import { fileURLToPath } from "node:url";
-import { CoreV1Api, CustomObjectsApi, EventsV1Api, KubeConfig } from "@kubernetes/client-node";
+import { CoreV1Api, CustomObjectsApi, EventsV1Api, KubeConfig, PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
 import { loadConfig } from "../../src/config.ts";
 import { createLogger } from "../../src/log.ts";
 import { GROUP, type MemoryDBUser, PLURAL, VERSION } from "../../src/model.ts";
@@ -20,11 +20,15 @@ export interface EnvOptions {
   /** Extra operator settings as environment variables (e.g. POLL_INTERVAL). */
   env?: Record<string, string>;
   startOperator?: boolean;
+  /** Also emulate MemoryDB in this region, at its own endpoint. */
+  extraRegion?: string;
 }
 
 export class TestEnv {
   readonly kube: KubeApiServer;
   readonly aws: MemoryDBEmulator;
+  /** A second region's MemoryDB, when asked for. */
+  readonly otherRegion: MemoryDBEmulator | undefined;
   readonly kc: KubeConfig;
   readonly core: CoreV1Api;
   readonly custom: CustomObjectsApi;
@@ -33,9 +37,10 @@ export class TestEnv {
   operator: Operator | undefined;
   readonly #env: Record<string, string>;
 
-  private constructor(kube: KubeApiServer, aws: MemoryDBEmulator, env: Record<string, string>) {
+  private constructor(kube: KubeApiServer, aws: MemoryDBEmulator, extra: MemoryDBEmulator | undefined, env: Record<string, string>) {
     this.kube = kube;
     this.aws = aws;
+    this.otherRegion = extra;
     this.kc = new KubeConfig();
     this.kc.loadFromString(kube.kubeconfig());
     this.core = this.kc.makeApiClient(CoreV1Api);
@@ -47,12 +52,13 @@ export class TestEnv {
   static async start(options: EnvOptions = {}): Promise<TestEnv> {
     const kube = await KubeApiServer.start({ crdFiles: [CRD_FILE] });
     const aws = await MemoryDBEmulator.start(options.emulator);
+    const extra = options.extraRegion ? await MemoryDBEmulator.start({ ...options.emulator, region: options.extraRegion }) : undefined;
     // The operator uses the AWS default credential chain; the environment is its first link.
     process.env.AWS_ACCESS_KEY_ID = "AKIDTEST";
     process.env.AWS_SECRET_ACCESS_KEY = "test-secret-key";
-    const env = new TestEnv(kube, aws, {
+    const env = new TestEnv(kube, aws, extra, {
       AWS_REGION: aws.region,
-      MEMORYDB_ENDPOINT: aws.endpoint,
+      MEMORYDB_ENDPOINT: extra ? `${aws.region}=${aws.endpoint},${extra.region}=${extra.endpoint}` : aws.endpoint,
       POLL_INTERVAL: "100ms",
       RETRY_BASE_DELAY: "50ms",
       RETRY_MAX_DELAY: "2s",
@@ -89,6 +95,7 @@ export class TestEnv {
     await this.stopOperator();
     await this.kube.stop();
     await this.aws.stop();
+    await this.otherRegion?.stop();
   }
 
   async createNamespace(name: string): Promise<void> {
@@ -114,11 +121,47 @@ export class TestEnv {
   }
 
   async patchUserSpec(namespace: string, name: string, spec: Record<string, unknown>): Promise<void> {
-    const { PatchStrategy, setHeaderOptions } = await import("@kubernetes/client-node");
+    await this.patchUser(namespace, name, { spec });
+  }
+
+  async patchUser(namespace: string, name: string, body: Record<string, unknown>): Promise<void> {
     await this.custom.patchNamespacedCustomObject(
-      { group: GROUP, version: VERSION, namespace, plural: PLURAL, name, body: { spec } },
+      { group: GROUP, version: VERSION, namespace, plural: PLURAL, name, body },
       setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
     );
+  }
+
+  async deleteUser(namespace: string, name: string): Promise<void> {
+    await this.custom.deleteNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural: PLURAL, name });
+  }
+
+  async replaceSecret(namespace: string, name: string, data: Record<string, string>): Promise<void> {
+    await this.core.replaceNamespacedSecret({ namespace, name, body: { metadata: { name, namespace }, stringData: data } });
+  }
+
+  /** Waits until the resource is gone from the API server. */
+  async waitForGone(namespace: string, name: string, timeoutMs = 10_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      try {
+        await this.getUser(namespace, name);
+      } catch (err) {
+        if ((err as { code?: number }).code === 404) return;
+        throw err;
+      }
+      await sleep(50);
+    }
+    throw new Error(`timed out waiting for ${namespace}/${name} to be deleted`);
+  }
+
+  /** Waits until `check` holds, polling. */
+  async until(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      if (await check()) return;
+      await sleep(50);
+    }
+    throw new Error(`timed out waiting until ${what}`);
   }
 
   /** Waits until the resource satisfies `check`; fails with the last status seen. */

@@ -1,6 +1,10 @@
 import { expect } from "chai";
 import {
   decide,
+  decideDeletion,
+  diffTags,
+  earlierClaimant,
+  type Observation,
   desiredUser,
   effectiveUserName,
   ownershipFromTags,
@@ -38,8 +42,12 @@ export function observed(overrides: Partial<ObservedUser> = {}): ObservedUser {
   };
 }
 
+const defaults = { clusterId: "cluster-1", region: "us-east-1", tags: {}, deletionPolicy: "Delete" as const };
+const ours = { kind: "ours" } as const;
+const obs = (o: Partial<Observation> = {}): Observation => ({ user: observed(), ownership: ours, tags: undefined, passwordsChanged: false, ...o });
+
 describe("reconcile decisions", () => {
-  const desired = desiredUser(sampleUser(), "cluster-1");
+  const desired = desiredUser(sampleUser(), defaults);
 
   it("derives the user name from metadata.name unless spec.userName is set", () => {
     expect(effectiveUserName(sampleUser())).to.equal("app-user");
@@ -60,25 +68,42 @@ describe("reconcile decisions", () => {
   });
 
   it("takes no passwords for IAM users", () => {
-    const iam = desiredUser(sampleUser({ authenticationMode: { type: "iam" } }), "c");
+    const iam = desiredUser(sampleUser({ authenticationMode: { type: "iam" } }), defaults);
     expect(iam.authType).to.equal("iam");
     expect(iam.passwordRefs).to.deep.equal([]);
   });
 
   it("creates an absent user", () => {
-    expect(decide(desired, undefined, { kind: "ours" })).to.deep.equal({ type: "create" });
+    expect(decide(desired, obs({ user: undefined }))).to.deep.equal({ type: "create" });
   });
 
-  it("never touches a user owned by someone else", () => {
-    const action = decide(desired, observed(), ownershipFromTags({ [OWNERSHIP_TAG_KEY]: "other/ns/x" }, desired));
-    expect(action).to.deep.equal({ type: "notOwned", owner: "other/ns/x" });
-    expect(decide(desired, observed(), ownershipFromTags({}, desired))).to.deep.equal({ type: "notOwned", owner: undefined });
+  it("never touches a user owned by another resource, nor an unowned one unless adopting", () => {
+    const foreign = decide(desired, obs({ ownership: ownershipFromTags({ [OWNERSHIP_TAG_KEY]: "other/ns/x" }, desired) }));
+    expect(foreign).to.deep.equal({ type: "conflict", reason: "UserNameConflict", owner: "other/ns/x" });
+    expect(decide(desired, obs({ ownership: ownershipFromTags({}, desired) }))).to.deep.equal({ type: "conflict", reason: "UserAlreadyExists", owner: undefined });
+  });
+
+  it("adopts an unowned user when asked: tags it and sets its passwords", () => {
+    const adopting = desiredUser(sampleUser({ adoptExisting: true }), defaults);
+    const action = decide(adopting, obs({ ownership: { kind: "unowned" }, tags: { other: "x" } }));
+    expect(action).to.deep.equal({
+      type: "sync",
+      adopt: true,
+      changes: { passwords: true },
+      tags: { set: adopting.tags, remove: ["other"] },
+    });
+    // Never someone else's, adoption or not.
+    expect(decide(adopting, obs({ ownership: { kind: "foreign", owner: "c/ns/x" } })).type).to.equal("conflict");
+  });
+
+  it("refuses the default user", () => {
+    expect(decide(desiredUser(sampleUser({ userName: "default" }), defaults), obs()).type).to.equal("forbidden");
   });
 
   it("recognises its own user by the ownership tag (e.g. after a crash following CreateUser)", () => {
     const ownership = ownershipFromTags({ [OWNERSHIP_TAG_KEY]: "cluster-1/team-a/app-user" }, desired);
     expect(ownership).to.deep.equal({ kind: "ours" });
-    expect(decide(desired, observed(), ownership)).to.deep.equal({ type: "inSync" });
+    expect(decide(desired, obs({ ownership }))).to.deep.equal({ type: "inSync" });
   });
 
   it("trusts the ARN in status, which only the operator writes", () => {
@@ -87,15 +112,61 @@ describe("reconcile decisions", () => {
   });
 
   it("waits while MemoryDB is modifying", () => {
-    expect(decide(desired, observed({ status: "modifying" }), { kind: "ours" })).to.deep.equal({ type: "wait", state: "modifying" });
+    expect(decide(desired, obs({ user: observed({ status: "modifying" }) }))).to.deep.equal({ type: "wait", state: "modifying" });
   });
 
-  it("updates access string and authentication type differences, ignoring normalisation", () => {
-    expect(decide(desired, observed({ accessString: "on ~* &* -@all +@all" }), { kind: "ours" })).to.deep.equal({ type: "inSync" });
-    expect(decide(desired, observed({ accessString: "off ~* &* +@all", authentication: { type: "iam" } }), { kind: "ours" })).to.deep.equal({
-      type: "update",
-      changes: { accessString: "on ~* &* +@all", authType: "password" },
+  it("updates access string and authentication differences, ignoring normalisation", () => {
+    expect(decide(desired, obs({ user: observed({ accessString: "on ~* &* -@all +@all" }) }))).to.deep.equal({ type: "inSync" });
+    expect(decide(desired, obs({ user: observed({ accessString: "off ~* &* +@all", authentication: { type: "iam" } }) }))).to.deep.equal({
+      type: "sync",
+      adopt: false,
+      changes: { accessString: "on ~* &* +@all", authType: "password", passwords: true },
+      tags: undefined,
     });
+  });
+
+  it("sets the passwords when the Secrets changed or the count differs", () => {
+    expect(decide(desired, obs({ passwordsChanged: true }))).to.deep.include({ type: "sync", changes: { passwords: true } });
+    expect(decide(desired, obs({ user: observed({ authentication: { type: "password", passwordCount: 2 } }) }))).to.deep.include({ changes: { passwords: true } });
+    const iam = desiredUser(sampleUser({ authenticationMode: { type: "iam" } }), defaults);
+    expect(decide(iam, obs({ user: observed({ authentication: { type: "iam" } }), passwordsChanged: true }))).to.deep.equal({ type: "inSync" });
+  });
+
+  it("diffs tags: sets missing and changed ones, removes extra ones but never aws: tags", () => {
+    expect(diffTags({ a: "1", b: "2" }, { a: "1", b: "3", c: "x", "aws:cf": "y" })).to.deep.equal({ set: { b: "2" }, remove: ["c"] });
+    expect(diffTags({ a: "1" }, { a: "1" })).to.equal(undefined);
+    const withTags = decide(desired, obs({ tags: { ...desired.tags, stray: "1" } }));
+    expect(withTags).to.deep.equal({ type: "sync", adopt: false, changes: {}, tags: { set: {}, remove: ["stray"] } });
+  });
+
+  it("applies default tags under the spec's own", () => {
+    const d = desiredUser(sampleUser({ tags: { team: "mine" } }), { ...defaults, tags: { team: "default", env: "prod" } });
+    expect(d.tags).to.deep.include({ team: "mine", env: "prod" });
+  });
+
+  it("lets the oldest resource claim a user name; one that already holds it keeps it", () => {
+    const a = { ...sampleUser(), metadata: { ...sampleUser().metadata, uid: "a", name: "a", creationTimestamp: "2026-01-01T00:00:00Z" } };
+    const b = { ...sampleUser(), metadata: { ...sampleUser().metadata, uid: "b", name: "b", creationTimestamp: "2026-01-02T00:00:00Z" } };
+    a.spec = { ...a.spec, userName: "same" };
+    b.spec = { ...b.spec, userName: "same" };
+    expect(earlierClaimant(b, [a, b], "us-east-1")).to.equal(a);
+    expect(earlierClaimant(a, [a, b], "us-east-1")).to.equal(undefined);
+    const holding = { ...b, status: { arn: "arn" } };
+    expect(earlierClaimant(a, [a, holding], "us-east-1")).to.equal(holding);
+    expect(earlierClaimant(holding, [a, holding], "us-east-1")).to.equal(undefined);
+    const otherRegion = { ...a, spec: { ...a.spec, region: "eu-west-1" } };
+    expect(earlierClaimant(b, [otherRegion, b], "us-east-1")).to.equal(undefined);
+  });
+
+  it("decides deletion: never someone else's user, Retain keeps it, Delete waits for MemoryDB", () => {
+    const retain = desiredUser(sampleUser({ deletionPolicy: "Retain" }), defaults);
+    expect(decideDeletion(desired, undefined, ours)).to.deep.equal({ type: "release", why: "gone" });
+    expect(decideDeletion(desired, observed(), { kind: "foreign", owner: "x" })).to.deep.equal({ type: "release", why: "notOurs" });
+    expect(decideDeletion(desired, observed(), { kind: "unowned" })).to.deep.equal({ type: "release", why: "notOurs" });
+    expect(decideDeletion(retain, observed(), ours)).to.deep.equal({ type: "retain" });
+    expect(decideDeletion(desired, observed({ status: "deleting" }), ours)).to.deep.equal({ type: "wait", state: "deleting" });
+    expect(decideDeletion(desired, observed({ status: "modifying" }), ours)).to.deep.equal({ type: "wait", state: "modifying" });
+    expect(decideDeletion(desired, observed(), ours)).to.deep.equal({ type: "delete" });
   });
 
   it("describes a bad password by its length only", () => {

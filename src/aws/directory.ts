@@ -1,0 +1,35 @@
+// A per-region snapshot of every MemoryDB user, taken with one paginated DescribeUsers listing
+// per resync, so that resyncing N in-sync users costs ceil(N/100) calls instead of N.
+import type { ObservedUser } from "../model.ts";
+import type { MemoryDBApi } from "./memorydb.ts";
+
+interface Snapshot {
+  takenAt: number;
+  users: Map<string, ObservedUser>;
+}
+
+export class UserDirectory {
+  readonly #snapshots = new Map<string, Snapshot>();
+  readonly #api: (region: string) => MemoryDBApi;
+
+  constructor(api: (region: string) => MemoryDBApi) {
+    this.#api = api;
+  }
+
+  /** List the region's users now; the snapshot replaces the previous one. */
+  async refresh(region: string, now = Date.now()): Promise<void> {
+    const users = await this.#api(region).listUsers();
+    this.#snapshots.set(region, { takenAt: now, users: new Map(users.map((u) => [u.name.toLowerCase(), u])) });
+  }
+
+  /**
+   * The user as the latest snapshot saw it, if that snapshot was taken after `notBefore`
+   * (e.g. the last change the operator made to the user) and is younger than `maxAgeMs`.
+   * `undefined` means "ask MemoryDB"; `null` means the snapshot saw no such user.
+   */
+  lookup(region: string, userName: string, notBefore: number, maxAgeMs: number, now = Date.now()): ObservedUser | null | undefined {
+    const snapshot = this.#snapshots.get(region);
+    if (!snapshot || snapshot.takenAt <= notBefore || now - snapshot.takenAt > maxAgeMs) return undefined;
+    return snapshot.users.get(userName.toLowerCase()) ?? null;
+  }
+}

@@ -1,0 +1,48 @@
+// What the operator remembers about each resource between reconciles, in this process only.
+// Losing it (a restart) costs at most a few extra reads, never a wrong action.
+import { createHash, createHmac, randomBytes } from "node:crypto";
+import type { Redacted } from "../redacted.ts";
+
+export interface KeyMemory {
+  /** Inputs a terminal failure was decided on (see inputsFingerprint). */
+  terminalInputs?: string;
+  /** When the operator last changed the user in MemoryDB (ms since epoch). */
+  lastMutation?: number;
+  /** When the user's tags were last read or written, and for which desired tags. */
+  tagsCheckedAt?: number;
+  tagsHash?: string;
+  /** Keyed digest of the passwords last sent to MemoryDB. */
+  passwordsDigest?: string;
+}
+
+/** Per-process key: the digests cannot be compared or brute-forced outside this process. */
+const DIGEST_KEY = randomBytes(32);
+
+export function passwordsDigest(passwords: readonly Redacted[]): string {
+  const mac = createHmac("sha256", DIGEST_KEY);
+  for (const p of passwords) mac.update(`${p.reveal().length}:${p.reveal()}`);
+  return mac.digest("hex");
+}
+
+export function tagsHash(tags: Record<string, string>): string {
+  return createHash("sha256")
+    .update(JSON.stringify(Object.entries(tags).sort(([a], [b]) => (a < b ? -1 : 1))))
+    .digest("hex");
+}
+
+export class Memory {
+  readonly #keys = new Map<string, KeyMemory>();
+
+  get(key: string): KeyMemory {
+    let m = this.#keys.get(key);
+    if (!m) {
+      m = {};
+      this.#keys.set(key, m);
+    }
+    return m;
+  }
+
+  forget(key: string): void {
+    this.#keys.delete(key);
+  }
+}
