@@ -89,3 +89,32 @@ export function only(objects: KubeObject[], kind: string, name?: string, namespa
   if (matches.length !== 1) throw new Error(`expected one ${kind} ${namespace ?? ""}/${name ?? "*"}, found ${matches.length}`);
   return matches[0]!;
 }
+
+/**
+ * Violations of the "restricted" Pod Security Standard (plus read-only root filesystem), the way
+ * the API server's PodSecurity admission checks a pod template.
+ */
+export function podSecurityProblems(podSpec: Record<string, any>): string[] {
+  const problems: string[] = [];
+  const pod = podSpec.securityContext ?? {};
+  for (const key of ["hostNetwork", "hostPID", "hostIPC"]) if (podSpec[key]) problems.push(`${key} is set`);
+  for (const v of podSpec.volumes ?? []) if (v.hostPath) problems.push(`volume ${v.name} is a hostPath`);
+  const containers = [...(podSpec.initContainers ?? []), ...(podSpec.containers ?? [])];
+  for (const c of containers) {
+    const sc = c.securityContext ?? {};
+    const where = `container ${c.name}`;
+    if ((sc.runAsNonRoot ?? pod.runAsNonRoot) !== true) problems.push(`${where}: runAsNonRoot is not true`);
+    if ((sc.runAsUser ?? pod.runAsUser) === 0) problems.push(`${where}: runs as uid 0`);
+    if (sc.privileged) problems.push(`${where}: privileged`);
+    if (sc.allowPrivilegeEscalation !== false) problems.push(`${where}: allowPrivilegeEscalation is not false`);
+    if (sc.readOnlyRootFilesystem !== true) problems.push(`${where}: readOnlyRootFilesystem is not true`);
+    const drop: string[] = sc.capabilities?.drop ?? [];
+    if (!drop.includes("ALL")) problems.push(`${where}: capabilities are not all dropped`);
+    const add: string[] = sc.capabilities?.add ?? [];
+    if (add.some((a) => a !== "NET_BIND_SERVICE")) problems.push(`${where}: adds capabilities ${add.join(",")}`);
+    const seccomp = sc.seccompProfile?.type ?? pod.seccompProfile?.type;
+    if (seccomp !== "RuntimeDefault" && seccomp !== "Localhost") problems.push(`${where}: seccompProfile is not RuntimeDefault`);
+    for (const p of c.ports ?? []) if (p.hostPort) problems.push(`${where}: hostPort ${p.hostPort}`);
+  }
+  return problems;
+}

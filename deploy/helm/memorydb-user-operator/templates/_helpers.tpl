@@ -98,13 +98,16 @@ app.kubernetes.io/part-of: memorydb-user-operator
 {{- if and (eq .Values.installScope "namespace") (not .Values.clusterId) }}
 {{- fail "installScope=namespace needs clusterId: without cluster-wide rights the operator cannot read the kube-system namespace's UID (set a name unique among the clusters sharing the AWS account)" }}
 {{- end }}
+{{- if and .Values.aws.regionEndpoints .Values.aws.endpoint }}
+{{- fail "set aws.endpoint or aws.regionEndpoints, not both" }}
+{{- end }}
 {{- if and (gt (int .Values.replicas) 1) (not .Values.leaderElection.enabled) }}
 {{- fail "replicas > 1 needs leaderElection.enabled=true (two active operators would fight)" }}
 {{- end }}
 {{- end }}
 
-{{/* resourceTags as DEFAULT_TAGS: k=v pairs, comma-separated, sorted by key. */}}
-{{- define "memorydb-user-operator.tags" -}}
+{{/* A map as k=v pairs, comma-separated, sorted by key (DEFAULT_TAGS, MEMORYDB_ENDPOINT). */}}
+{{- define "memorydb-user-operator.pairs" -}}
 {{- $pairs := list }}
 {{- range $k := keys . | sortAlpha }}
 {{- $pairs = append $pairs (printf "%s=%s" $k (get $ $k)) }}
