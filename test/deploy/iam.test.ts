@@ -1,7 +1,7 @@
 // deploy/iam: the IAM policy grants exactly the MemoryDB actions the operator calls, on MemoryDB
 // user ARNs only; the trust policies name the operator's ServiceAccount.
 import { expect } from "chai";
-import { existsSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { DEPLOY, kustomize, only, REPO } from "./manifests.ts";
 
@@ -41,9 +41,8 @@ describe("deploy/iam", () => {
     });
   }
 
-  it("the operator's code calls no MemoryDB action the policy lacks", function () {
+  it("the operator's code calls no MemoryDB action the policy lacks", () => {
     const file = join(REPO, "src", "aws", "memorydb.ts");
-    if (!existsSync(file)) this.skip();
     const called = new Set([...readFileSync(file, "utf8").matchAll(/new (\w+)Command\(/g)].map((m) => `memorydb:${m[1]}`));
     expect(called.size).to.be.greaterThan(0);
     expect([...called].sort()).to.deep.equal(OPERATOR_ACTIONS);
