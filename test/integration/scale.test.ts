@@ -1,0 +1,93 @@
+// Issue 3 at scale: drift on 200 users corrected by one resync that lists the region once,
+// and an operator restart with 50 Ready users that changes nothing in MemoryDB.
+import { expect } from "chai";
+import { GROUP, type MemoryDBUser, PLURAL, VERSION } from "../../src/model.ts";
+import { PASSWORD_1, passwordSpec, TestEnv } from "./harness.ts";
+
+async function allReady(env: TestEnv, namespace: string, count: number, since = 0): Promise<MemoryDBUser[]> {
+  let users: MemoryDBUser[] = [];
+  await env.until(
+    `${count} users Ready in ${namespace}`,
+    async () => {
+      const list = (await env.custom.listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural: PLURAL })) as { items: MemoryDBUser[] };
+      users = list.items;
+      return (
+        users.length === count &&
+        users.every((u) => {
+          const ready = u.status?.conditions?.find((c) => c.type === "Ready");
+          return ready?.status === "True" && Date.parse(u.status?.lastSyncTime ?? "") >= since;
+        })
+      );
+    },
+    60_000,
+  );
+  return users;
+}
+
+describe("at scale", function () {
+  this.timeout(120_000);
+  let env: TestEnv;
+
+  before(async () => {
+    env = await TestEnv.start({ env: { MAX_CONCURRENT_RECONCILES: "16", RESYNC_PERIOD: "1h", LOG_LEVEL: "info" } });
+  });
+  after(async () => {
+    await env?.stop();
+  });
+
+  it("corrects drift on 200 users with one paginated DescribeUsers listing, not one call per user", async () => {
+    await env.createNamespace("drift");
+    await env.createSecret("drift", "pw", { password: PASSWORD_1 });
+    for (let i = 0; i < 200; i++) await env.createUser("drift", `u${i}`, passwordSpec("pw"));
+    await allReady(env, "drift", 200);
+
+    // Out-of-band changes, as made in the console.
+    for (const i of [3, 50, 99, 150, 199]) env.aws.mutateUser(`u${i}`, { accessString: "on ~* &* +@all" });
+    env.aws.mutateUser("u7", { authType: "iam", passwords: [] });
+    for (const i of [10, 20]) env.aws.deleteUserOutOfBand(`u${i}`);
+    env.aws.resetCalls();
+    const since = Date.now();
+    expect(env.aws.users()).to.have.length(199);
+
+    await env.operator!.controller.resync();
+    await env.until("drift corrected", () =>
+      [3, 50, 99, 150, 199].every((i) => env.aws.user(`u${i}`)?.accessString === "on ~app:* &* -@all +@read") &&
+      env.aws.user("u7")?.authType === "password" &&
+      env.aws.user("u10") !== undefined &&
+      env.aws.user("u20") !== undefined,
+    );
+    await allReady(env, "drift", 200, since);
+
+    const calls = env.aws.calls;
+    // 199 users (198 of ours and `default`) at 100 per page: 2 listing calls; then a fresh read
+    // per drifted user only.
+    const listings = env.aws.callLog.filter((c) => c.op === "DescribeUsers" && !(c.input as { UserName?: string }).UserName).length;
+    expect(listings).to.equal(2);
+    expect(calls.DescribeUsers).to.be.at.most(2 + 8 * 3);
+    expect(calls.UpdateUser).to.equal(6);
+    expect(calls.CreateUser).to.equal(2);
+    expect(calls.ListTags ?? 0).to.equal(0);
+    expect(env.aws.user("u7")!.passwords).to.deep.equal([PASSWORD_1]);
+
+    const events = (await env.events.listNamespacedEvent({ namespace: "drift" })).items;
+    expect(events.filter((e) => e.reason === "DriftCorrected").map((e) => e.regarding?.name).sort()).to.deep.equal(
+      ["u150", "u199", "u3", "u50", "u7", "u99"].sort(),
+    );
+    expect(events.filter((e) => e.reason === "Recreated").map((e) => e.regarding?.name).sort()).to.deep.equal(["u10", "u20"]);
+  });
+
+  it("restarts with 50 Ready users without any UpdateUser or CreateUser", async () => {
+    await env.createNamespace("restart");
+    await env.createSecret("restart", "pw", { password: PASSWORD_1 });
+    for (let i = 0; i < 50; i++) await env.createUser("restart", `r${i}`, passwordSpec("pw"));
+    await allReady(env, "restart", 50);
+    await env.stopOperator();
+    env.aws.resetCalls();
+    const since = Date.now();
+    await env.startOperator({ MAX_CONCURRENT_RECONCILES: "16", RESYNC_PERIOD: "1h", LOG_LEVEL: "info" });
+    await allReady(env, "restart", 50, since);
+    expect(env.aws.calls.UpdateUser ?? 0).to.equal(0);
+    expect(env.aws.calls.CreateUser ?? 0).to.equal(0);
+    expect(env.aws.calls.TagResource ?? 0).to.equal(0);
+  });
+});
