@@ -36,6 +36,14 @@ export interface Config {
   clusterId: string | undefined;
   /** Path of a kubeconfig file; default: $KUBECONFIG, ~/.kube/config, then in-cluster. */
   kubeconfig: string | undefined;
+  /** Lease-based leader election, so that only one replica reconciles. */
+  leaderElect: boolean;
+  leaderElectionNamespace: string | undefined;
+  leaderElectionId: string;
+  /** host:port for /metrics, or "0" to disable. */
+  metricsBindAddress: string;
+  /** host:port for /healthz and /readyz, or "0" to disable. */
+  healthProbeBindAddress: string;
 }
 
 export class ConfigError extends Error {
@@ -60,6 +68,11 @@ export const SETTINGS = {
   logFormat: ["log-format", "LOG_FORMAT", "json | text (default json)"],
   clusterId: ["cluster-id", "CLUSTER_ID", "cluster identity for ownership tags (default: kube-system UID)"],
   kubeconfig: ["kubeconfig", "KUBECONFIG", "kubeconfig path (default: ~/.kube/config, then in-cluster)"],
+  leaderElect: ["leader-elect", "LEADER_ELECT", "true | false: elect a leader among replicas (default false)"],
+  leaderElectionNamespace: ["leader-election-namespace", "LEADER_ELECTION_NAMESPACE", "namespace of the Lease (default: POD_NAMESPACE)"],
+  leaderElectionId: ["leader-election-id", "LEADER_ELECTION_ID", "name of the Lease (default memorydb-user-operator)"],
+  metricsBindAddress: ["metrics-bind-address", "METRICS_BIND_ADDRESS", "address of /metrics, 0 disables (default :8080)"],
+  healthProbeBindAddress: ["health-probe-bind-address", "HEALTH_PROBE_BIND_ADDRESS", "address of /healthz and /readyz, 0 disables (default :8081)"],
 } as const;
 
 const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
@@ -135,6 +148,13 @@ export function parseTags(text: string): Record<string, string> {
   return tags;
 }
 
+function bindAddress(text: string, what: string): string {
+  if (text !== "0" && !/^(\[[0-9a-fA-F:.]+\]|[^:\s]*):\d{1,5}$/.test(text)) {
+    throw new ConfigError(`${what}: "${text}" is not a bind address (e.g. :8080, 127.0.0.1:8080, or 0 to disable)`);
+  }
+  return text;
+}
+
 export function usage(): string {
   const lines = Object.values(SETTINGS).map(([flag, env, help]) => `  --${flag.padEnd(27)} ${env.padEnd(26)} ${help}`);
   return `Usage: memorydb-user-operator [flags]\n\n  flag                          environment                help\n${lines.join("\n")}\n`;
@@ -204,7 +224,15 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Con
     logFormat: oneOf(get("logFormat") ?? "json", ["json", "text"] as const, "--log-format"),
     clusterId,
     kubeconfig: get("kubeconfig"),
+    leaderElect: oneOf(get("leaderElect") ?? "false", ["true", "false"] as const, "--leader-elect") === "true",
+    leaderElectionNamespace: get("leaderElectionNamespace") ?? env.POD_NAMESPACE,
+    leaderElectionId: get("leaderElectionId") ?? "memorydb-user-operator",
+    metricsBindAddress: bindAddress(get("metricsBindAddress") ?? ":8080", "--metrics-bind-address"),
+    healthProbeBindAddress: bindAddress(get("healthProbeBindAddress") ?? ":8081", "--health-probe-bind-address"),
   };
+  if (config.leaderElect && !config.leaderElectionNamespace) {
+    throw new ConfigError("--leader-elect needs --leader-election-namespace or POD_NAMESPACE");
+  }
   for (const [key, ms] of [["resync-period", config.resyncPeriodMs], ["poll-interval", config.pollIntervalMs], ["retry-base-delay", config.retryBaseDelayMs]] as const) {
     if (ms <= 0) throw new ConfigError(`--${key} must be greater than zero`);
   }

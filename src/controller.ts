@@ -7,6 +7,7 @@ import type { Config } from "./config.ts";
 import { type KubeApi, METADATA_ONLY, type SecretMeta } from "./kube/api.ts";
 import { objectKey, Reflector } from "./kube/reflector.ts";
 import type { Logger } from "./log.ts";
+import type { Metrics, ReconcileResult } from "./metrics.ts";
 import { GROUP, type MemoryDBUser, PLURAL, VERSION } from "./model.ts";
 import { earlierClaimant, effectiveUserName } from "./reconcile/decide.ts";
 import type { Retry } from "./reconcile/outcome.ts";
@@ -29,6 +30,15 @@ export function needsReconcile(old: MemoryDBUser | undefined, obj: MemoryDBUser)
     JSON.stringify(a.annotations ?? {}) !== JSON.stringify(b.annotations ?? {})
   );
 }
+
+/** How each retry decision counts in controller-runtime's reconcile metrics. */
+const RESULTS: Record<Retry, ReconcileResult> = {
+  none: "success",
+  poll: "requeue_after",
+  slow: "requeue_after",
+  backoff: "error",
+  untilInputsChange: "error",
+};
 
 /** A many-to-many index from a value (a Secret, a user name) to the resources that use it. */
 class Index {
@@ -65,6 +75,7 @@ export interface ControllerDeps {
   kube: KubeApi;
   reconciler: Reconciler;
   directory?: UserDirectory;
+  metrics?: Metrics;
   logger: Logger;
   /** Watch restart tuning; defaults suit a real API server. */
   watch?: { stallTimeoutMs?: number; minBackoffMs?: number; maxBackoffMs?: number };
@@ -84,11 +95,10 @@ export class Controller {
   constructor(deps: ControllerDeps) {
     this.#d = deps;
     const { config } = deps;
-    this.queue = new WorkQueue({
-      concurrency: config.maxConcurrentReconciles,
-      baseDelayMs: config.retryBaseDelayMs,
-      maxDelayMs: config.retryMaxDelayMs,
-    });
+    this.queue = new WorkQueue(
+      { concurrency: config.maxConcurrentReconciles, baseDelayMs: config.retryBaseDelayMs, maxDelayMs: config.retryMaxDelayMs },
+      deps.metrics?.queueObserver(),
+    );
     const scopes: Array<string | undefined> = config.namespaces.length > 0 ? config.namespaces : [undefined];
     const where = (ns: string | undefined) => (ns ? `/namespaces/${ns}` : "");
     this.#users = scopes.map(
@@ -207,14 +217,19 @@ export class Controller {
       this.#byUserName.keysFor(this.#nameKey(user)).map((k) => this.#find(k)).filter((u): u is MemoryDBUser => u !== undefined),
       this.#d.config.region,
     );
+    const done = this.#d.metrics?.reconcileStarted();
     let retry: Retry;
     try {
       retry = await this.#d.reconciler.reconcile(user, { claimant });
     } catch (err) {
+      done?.();
+      this.#d.metrics?.reconciled("error");
       const delay = this.queue.addRateLimited(key);
       log.warn("reconcile error, retrying", { error: (err as Error).message, retryInMs: delay });
       return;
     }
+    done?.();
+    this.#d.metrics?.reconciled(RESULTS[retry]);
     switch (retry) {
       case "backoff":
         this.queue.addRateLimited(key);

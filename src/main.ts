@@ -1,8 +1,8 @@
 // Entry point: configuration, then the operator until SIGTERM/SIGINT.
+import { App } from "./app.ts";
 import { ConfigError, loadConfig } from "./config.ts";
 import { loadKubeConfig } from "./kube/config.ts";
 import { createLogger } from "./log.ts";
-import { startOperator } from "./operator.ts";
 
 async function main(): Promise<number> {
   let config;
@@ -13,9 +13,10 @@ async function main(): Promise<number> {
     return 2;
   }
   const logger = createLogger({ level: config.logLevel, format: config.logFormat });
-  let operator;
+  let app: App;
   try {
-    operator = await startOperator(config, loadKubeConfig(config.kubeconfig), logger);
+    app = new App(config, loadKubeConfig(config.kubeconfig), logger);
+    await app.start();
   } catch (err) {
     logger.error(err instanceof ConfigError ? err.message : `start failed: ${(err as Error).message}`);
     return 1;
@@ -25,7 +26,7 @@ async function main(): Promise<number> {
     process.once("SIGINT", () => resolve("SIGINT"));
   });
   logger.info("shutting down", { signal });
-  const finished = await operator.stop();
+  const finished = await app.stop();
   logger.info(finished ? "stopped" : "stopped with reconciles still running");
   return 0;
 }

@@ -9,6 +9,7 @@ import { Controller, type ControllerDeps } from "./controller.ts";
 import { EventRecorder } from "./events.ts";
 import { KubeApi } from "./kube/api.ts";
 import type { Logger } from "./log.ts";
+import type { Metrics } from "./metrics.ts";
 import { Reconciler } from "./reconcile/reconciler.ts";
 
 export interface Operator {
@@ -20,13 +21,19 @@ export interface Operator {
 
 export interface OperatorOptions {
   watch?: ControllerDeps["watch"];
+  metrics?: Metrics;
 }
 
 export async function startOperator(config: Config, kc: KubeConfig, logger: Logger, options: OperatorOptions = {}): Promise<Operator> {
   const kube = new KubeApi(kc, process.env.POD_NAME ?? hostname());
   const clusterId = config.clusterId ?? (await clusterUid(kube));
   const clients = new MemoryDBClients(
-    (region) => new MemoryDB({ region, endpoint: config.memorydbEndpoints[region] ?? config.memorydbEndpoint }),
+    (region) =>
+      new MemoryDB({
+        region,
+        endpoint: config.memorydbEndpoints[region] ?? config.memorydbEndpoint,
+        ...(options.metrics ? { onCall: options.metrics.awsCall.bind(options.metrics) } : {}),
+      }),
   );
   const memorydb = (region: string) => clients.for(region);
   const directory = new UserDirectory(memorydb);
@@ -41,7 +48,16 @@ export async function startOperator(config: Config, kc: KubeConfig, logger: Logg
     tagResyncPeriodMs: config.tagResyncPeriodMs,
     snapshotMaxAgeMs: config.resyncPeriodMs,
   });
-  const controller = new Controller({ config, kc, kube, reconciler, directory, logger, ...(options.watch ? { watch: options.watch } : {}) });
+  const controller = new Controller({
+    config,
+    kc,
+    kube,
+    reconciler,
+    directory,
+    logger,
+    ...(options.metrics ? { metrics: options.metrics } : {}),
+    ...(options.watch ? { watch: options.watch } : {}),
+  });
   controller.start();
   logger.info("operator started", {
     region: config.region,

@@ -227,6 +227,8 @@ export class Reflector<T extends KubeObject> {
         },
         finish,
       );
+      // The server accepted the watch: that is contact, even if nothing changes for a while.
+      void watching.then(touch, () => undefined);
       // Stop also aborts a watch still connecting.
       controller.signal.addEventListener("abort", () => void watching.then((c) => c.abort()));
       watching.catch(finish);

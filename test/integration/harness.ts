@@ -6,7 +6,8 @@ import { CoreV1Api, CustomObjectsApi, EventsV1Api, KubeConfig, PatchStrategy, se
 import { loadConfig } from "../../src/config.ts";
 import { createLogger } from "../../src/log.ts";
 import { GROUP, type MemoryDBUser, PLURAL, VERSION } from "../../src/model.ts";
-import { type Operator, startOperator } from "../../src/operator.ts";
+import { App, type AppOptions } from "../../src/app.ts";
+import type { Operator } from "../../src/operator.ts";
 import { KubeApiServer } from "../controlplane/kube/server.ts";
 import { type EmulatorOptions, MemoryDBEmulator } from "../controlplane/memorydb/emulator.ts";
 
@@ -34,7 +35,8 @@ export class TestEnv {
   readonly custom: CustomObjectsApi;
   readonly events: EventsV1Api;
   readonly logLines: string[] = [];
-  operator: Operator | undefined;
+  /** The running operator service (probes, metrics, election, controller). */
+  app: App | undefined;
   readonly #env: Record<string, string>;
 
   private constructor(kube: KubeApiServer, aws: MemoryDBEmulator, extra: MemoryDBEmulator | undefined, env: Record<string, string>) {
@@ -64,13 +66,21 @@ export class TestEnv {
       RETRY_MAX_DELAY: "2s",
       LOG_LEVEL: "debug",
       SHUTDOWN_TIMEOUT: "5s",
+      METRICS_BIND_ADDRESS: "127.0.0.1:0",
+      HEALTH_PROBE_BIND_ADDRESS: "127.0.0.1:0",
       ...options.env,
     });
     if (options.startOperator !== false) await env.startOperator();
     return env;
   }
 
-  async startOperator(extraEnv: Record<string, string> = {}): Promise<Operator> {
+  /** The controller side of the running operator (once it leads). */
+  get operator(): Operator | undefined {
+    return this.app?.operator;
+  }
+
+  /** Start an operator; `kc` runs it under another identity (default: the admin). */
+  async startOperator(extraEnv: Record<string, string> = {}, options: AppOptions & { kc?: KubeConfig } = {}): Promise<App> {
     const stream = new PassThrough();
     stream.setEncoding("utf8");
     let partial = "";
@@ -82,13 +92,18 @@ export class TestEnv {
     });
     const config = loadConfig([], { ...this.#env, ...extraEnv });
     const logger = createLogger({ level: config.logLevel, format: config.logFormat, stream });
-    this.operator = await startOperator(config, this.kc, logger, { watch: { stallTimeoutMs: 3000, minBackoffMs: 50, maxBackoffMs: 500 } });
-    return this.operator;
+    const { kc, ...appOptions } = options;
+    const app = new App(config, kc ?? this.kc, logger, { watch: { stallTimeoutMs: 3000, minBackoffMs: 50, maxBackoffMs: 500 }, ...appOptions });
+    await app.start();
+    this.app = app;
+    if (!config.leaderElect) return app;
+    await this.until("the operator leads", () => app.operator !== undefined);
+    return app;
   }
 
   async stopOperator(): Promise<void> {
-    await this.operator?.stop();
-    this.operator = undefined;
+    await this.app?.stop();
+    this.app = undefined;
   }
 
   async stop(): Promise<void> {

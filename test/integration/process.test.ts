@@ -60,6 +60,8 @@ describe("operator process", function () {
         AWS_SECRET_ACCESS_KEY: "test",
         POLL_INTERVAL: "100ms",
         LOG_FORMAT: "text",
+        METRICS_BIND_ADDRESS: "127.0.0.1:0",
+        HEALTH_PROBE_BIND_ADDRESS: "127.0.0.1:0",
       });
       await env.createUser("proc", "proc-user", passwordSpec("pw"));
       await env.waitForUser("proc", "proc-user", isReady, 20_000);

@@ -1,0 +1,124 @@
+// The operator as a service: probes and metrics endpoints, leader election, and the
+// controller once leading. `main.ts` runs it; tests run several in one process.
+import { hostname } from "node:os";
+import type { KubeConfig } from "@kubernetes/client-node";
+import type { Config } from "./config.ts";
+import { type EndpointServer, parseBindAddress, serve } from "./http.ts";
+import { LeaderElector } from "./leader.ts";
+import type { Logger } from "./log.ts";
+import { Metrics } from "./metrics.ts";
+import { type Operator, type OperatorOptions, startOperator } from "./operator.ts";
+
+/** A watch silent this long (no event, bookmark or reconnect) fails /healthz. */
+export const WATCH_STALE_MS = 5 * 60_000;
+
+export interface AppOptions {
+  /** Leader election identity; default POD_NAME or the host name. */
+  identity?: string;
+  /** What to do when leadership is lost or the operator cannot start; default: exit 1. */
+  onFatal?: (reason: string) => void;
+  watch?: OperatorOptions["watch"];
+  /** Lease timings (tests shorten them); default client-go's. */
+  lease?: { leaseDurationMs?: number; renewDeadlineMs?: number; retryPeriodMs?: number };
+}
+
+export class App {
+  readonly metrics = new Metrics();
+  readonly #config: Config;
+  readonly #kc: KubeConfig;
+  readonly #log: Logger;
+  readonly #o: AppOptions;
+  #operator: Operator | undefined;
+  #starting: Promise<void> | undefined;
+  #elector: LeaderElector | undefined;
+  #servers: EndpointServer[] = [];
+  metricsPort: number | undefined;
+  probePort: number | undefined;
+
+  constructor(config: Config, kc: KubeConfig, logger: Logger, options: AppOptions = {}) {
+    this.#config = config;
+    this.#kc = kc;
+    this.#log = logger;
+    this.#o = options;
+  }
+
+  get operator(): Operator | undefined {
+    return this.#operator;
+  }
+
+  get isLeader(): boolean {
+    return this.#elector ? this.#elector.isLeader : this.#operator !== undefined;
+  }
+
+  /** Why the process is unhealthy, if it is: its watches have gone silent. */
+  healthz(): string | undefined {
+    const op = this.#operator;
+    if (!op) return undefined;
+    const silentMs = Date.now() - op.controller.lastWatchActivity;
+    return silentMs > WATCH_STALE_MS ? `watch stale: nothing from the API server for ${Math.round(silentMs / 1000)} s` : undefined;
+  }
+
+  /** Ready once the caches are synced; a standby replica is ready to take over. */
+  readyz(): string | undefined {
+    if (this.#elector && !this.#elector.isLeader) return undefined;
+    if (!this.#operator) return "starting";
+    return this.#operator.controller.hasSynced ? undefined : "caches not synced yet";
+  }
+
+  async start(): Promise<void> {
+    const probes = parseBindAddress(this.#config.healthProbeBindAddress);
+    if (probes) {
+      const s = await serve(probes, { checks: { "/healthz": () => this.healthz(), "/readyz": () => this.readyz() } });
+      this.#servers.push(s);
+      this.probePort = s.port;
+    }
+    const metrics = parseBindAddress(this.#config.metricsBindAddress);
+    if (metrics) {
+      const s = await serve(metrics, { metrics: this.metrics.registry });
+      this.#servers.push(s);
+      this.metricsPort = s.port;
+    }
+    if (!this.#config.leaderElect) {
+      await this.#startOperator();
+      return;
+    }
+    const identity = this.#o.identity ?? process.env.POD_NAME ?? hostname();
+    const lease = this.#config.leaderElectionId;
+    this.#elector = new LeaderElector(
+      this.#kc,
+      { namespace: this.#config.leaderElectionNamespace!, name: lease, identity, ...this.#o.lease },
+      this.#log,
+    );
+    this.metrics.leader(lease, false);
+    void this.#elector.run({
+      onStartedLeading: () => {
+        this.#starting = this.#startOperator().catch((err: Error) => this.#fatal(`cannot start: ${err.message}`));
+      },
+      onStoppedLeading: () => this.#fatal("leadership lost"),
+      onChange: (leading) => this.metrics.leader(lease, leading),
+    });
+  }
+
+  async #startOperator(): Promise<void> {
+    this.#operator = await startOperator(this.#config, this.#kc, this.#log, {
+      metrics: this.metrics,
+      ...(this.#o.watch ? { watch: this.#o.watch } : {}),
+    });
+  }
+
+  #fatal(reason: string): void {
+    this.#log.error(`stopping: ${reason}`);
+    // Stop reconciling at once: another replica may already be leading.
+    void this.#operator?.stop();
+    (this.#o.onFatal ?? (() => process.exit(1)))(reason);
+  }
+
+  /** Stop: hand back the lease, finish in-flight reconciles (bounded), close the endpoints. */
+  async stop(): Promise<boolean> {
+    await this.#starting;
+    const finished = (await this.#operator?.stop()) ?? true;
+    await this.#elector?.stop();
+    await Promise.all(this.#servers.map((s) => s.close()));
+    return finished;
+  }
+}

@@ -1,0 +1,159 @@
+// Lease-based leader election with client-go's semantics: lease 15 s, renew deadline 10 s,
+// retry 2 s; optimistic concurrency on the Lease (a stale update is a 409, never a takeover);
+// expiry judged by the local clock since the record last changed, so clock skew between
+// candidates cannot shorten a lease.
+import { CoordinationV1Api, type KubeConfig, V1MicroTime, type V1Lease } from "@kubernetes/client-node";
+import { httpStatus } from "./kube/api.ts";
+import type { Logger } from "./log.ts";
+
+export interface LeaderElectionOptions {
+  namespace: string;
+  name: string;
+  identity: string;
+  leaseDurationMs?: number;
+  renewDeadlineMs?: number;
+  retryPeriodMs?: number;
+}
+
+export interface LeaderCallbacks {
+  onStartedLeading(): void | Promise<void>;
+  /** Leadership was lost (not given up at shutdown): the process must stop reconciling now. */
+  onStoppedLeading(): void;
+  onChange?(leading: boolean): void;
+}
+
+/** The parts of a Lease record that decide who leads. */
+interface Record {
+  holder: string;
+  durationMs: number;
+  renewTime: string;
+  resourceVersion: string | undefined;
+}
+
+export class LeaderElector {
+  readonly #api: CoordinationV1Api;
+  readonly #o: Required<LeaderElectionOptions>;
+  readonly #log: Logger;
+  #leading = false;
+  #stopped = false;
+  #observed: { key: string; at: number } | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #wake: (() => void) | undefined;
+
+  constructor(kc: KubeConfig, options: LeaderElectionOptions, logger: Logger) {
+    this.#api = kc.makeApiClient(CoordinationV1Api);
+    this.#o = { leaseDurationMs: 15_000, renewDeadlineMs: 10_000, retryPeriodMs: 2_000, ...options };
+    this.#log = logger.child({ lease: `${options.namespace}/${options.name}`, identity: options.identity });
+  }
+
+  get isLeader(): boolean {
+    return this.#leading;
+  }
+
+  /** Campaign until leading, then renew until stopped or leadership is lost. */
+  async run(callbacks: LeaderCallbacks): Promise<void> {
+    while (!this.#stopped && !(await this.#tryAcquireOrRenew())) await this.#sleep(this.#jittered());
+    if (this.#stopped) return;
+    this.#leading = true;
+    callbacks.onChange?.(true);
+    this.#log.info("became leader");
+    await callbacks.onStartedLeading();
+    let lastRenew = Date.now();
+    while (!this.#stopped) {
+      await this.#sleep(this.#o.retryPeriodMs);
+      if (this.#stopped) break;
+      if (await this.#tryAcquireOrRenew()) {
+        lastRenew = Date.now();
+      } else if (Date.now() - lastRenew >= this.#o.renewDeadlineMs) {
+        this.#leading = false;
+        callbacks.onChange?.(false);
+        this.#log.error("leadership lost: the lease could not be renewed within the renew deadline");
+        callbacks.onStoppedLeading();
+        return;
+      }
+    }
+  }
+
+  /** Stop campaigning; a leader hands the lease back so a successor need not wait for expiry. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    this.#wake?.();
+    if (!this.#leading) return;
+    this.#leading = false;
+    try {
+      const lease = await this.#api.readNamespacedLease({ namespace: this.#o.namespace, name: this.#o.name });
+      if (lease.spec?.holderIdentity !== this.#o.identity) return;
+      lease.spec = { ...lease.spec, holderIdentity: "", leaseDurationSeconds: 1, renewTime: new V1MicroTime() };
+      await this.#api.replaceNamespacedLease({ namespace: this.#o.namespace, name: this.#o.name, body: lease });
+      this.#log.info("released the lease");
+    } catch (err) {
+      this.#log.warn("could not release the lease", { error: (err as Error).message });
+    }
+  }
+
+  #jittered(): number {
+    return Math.round(this.#o.retryPeriodMs * (1 + Math.random() * 1.2));
+  }
+
+  async #sleep(ms: number): Promise<void> {
+    await new Promise<void>((resolve) => {
+      this.#timer = setTimeout(resolve, ms);
+      this.#wake = () => {
+        clearTimeout(this.#timer);
+        resolve();
+      };
+    });
+  }
+
+  #record(lease: V1Lease): Record {
+    const renew = lease.spec?.renewTime as unknown;
+    return {
+      holder: lease.spec?.holderIdentity ?? "",
+      durationMs: (lease.spec?.leaseDurationSeconds ?? 0) * 1000,
+      renewTime: renew instanceof Date ? renew.toISOString() : String(renew ?? ""),
+      resourceVersion: lease.metadata?.resourceVersion,
+    };
+  }
+
+  async #tryAcquireOrRenew(): Promise<boolean> {
+    const { namespace, name, identity } = this.#o;
+    const now = new Date();
+    const spec = {
+      holderIdentity: identity,
+      leaseDurationSeconds: Math.round(this.#o.leaseDurationMs / 1000),
+      renewTime: new V1MicroTime(now.getTime()),
+    };
+    try {
+      let lease: V1Lease;
+      try {
+        lease = await this.#api.readNamespacedLease({ namespace, name });
+      } catch (err) {
+        if (httpStatus(err) !== 404) throw err;
+        await this.#api.createNamespacedLease({
+          namespace,
+          body: { metadata: { name, namespace }, spec: { ...spec, acquireTime: new V1MicroTime(now.getTime()), leaseTransitions: 0 } },
+        });
+        return true;
+      }
+      const record = this.#record(lease);
+      const key = `${record.holder}|${record.renewTime}|${record.durationMs}`;
+      if (this.#observed?.key !== key) this.#observed = { key, at: now.getTime() };
+      const held = record.holder !== "" && record.holder !== identity;
+      if (held && this.#observed.at + record.durationMs > now.getTime()) return false;
+      const transitions = lease.spec?.leaseTransitions ?? 0;
+      lease.spec = {
+        ...lease.spec,
+        ...spec,
+        ...(record.holder === identity
+          ? {}
+          : { acquireTime: new V1MicroTime(now.getTime()), leaseTransitions: transitions + 1 }),
+      };
+      // The resourceVersion read above makes this a compare-and-swap: a 409 means someone else won.
+      await this.#api.replaceNamespacedLease({ namespace, name, body: lease });
+      return true;
+    } catch (err) {
+      if (httpStatus(err) !== 409) this.#log.warn("lease update failed", { error: (err as Error).message });
+      return false;
+    }
+  }
+}

@@ -1,0 +1,95 @@
+// Prometheus metrics with controller-runtime's names, so existing dashboards and alerts for
+// Kubernetes controllers work unchanged, plus the operator's MemoryDB API calls.
+import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import type { QueueObserver } from "./queue.ts";
+
+export const CONTROLLER = "memorydbuser";
+
+export type ReconcileResult = "success" | "error" | "requeue" | "requeue_after";
+
+export class Metrics {
+  readonly registry = new Registry();
+  readonly #reconcileTotal = new Counter({
+    name: "controller_runtime_reconcile_total",
+    help: "Total number of reconciliations per controller",
+    labelNames: ["controller", "result"],
+    registers: [this.registry],
+  });
+  readonly #reconcileErrors = new Counter({
+    name: "controller_runtime_reconcile_errors_total",
+    help: "Total number of reconciliation errors per controller",
+    labelNames: ["controller"],
+    registers: [this.registry],
+  });
+  readonly #reconcileTime = new Histogram({
+    name: "controller_runtime_reconcile_time_seconds",
+    help: "Length of time per reconciliation per controller",
+    labelNames: ["controller"],
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+    registers: [this.registry],
+  });
+  readonly #activeWorkers = new Gauge({
+    name: "controller_runtime_active_workers",
+    help: "Number of currently used workers per controller",
+    labelNames: ["controller"],
+    registers: [this.registry],
+  });
+  readonly #depth = new Gauge({ name: "workqueue_depth", help: "Current depth of workqueue", labelNames: ["name"], registers: [this.registry] });
+  readonly #adds = new Counter({ name: "workqueue_adds_total", help: "Total number of adds handled by workqueue", labelNames: ["name"], registers: [this.registry] });
+  readonly #retries = new Counter({ name: "workqueue_retries_total", help: "Total number of retries handled by workqueue", labelNames: ["name"], registers: [this.registry] });
+  readonly #leader = new Gauge({
+    name: "leader_election_master_status",
+    help: "Gauge of if the reporting system is master of the relevant lease, 0 indicates backup, 1 indicates master",
+    labelNames: ["name"],
+    registers: [this.registry],
+  });
+  readonly #awsCalls = new Counter({
+    name: "memorydb_api_calls_total",
+    help: "MemoryDB API calls by operation and outcome (success or the AWS error code)",
+    labelNames: ["operation", "outcome"],
+    registers: [this.registry],
+  });
+  readonly #awsLatency = new Histogram({
+    name: "memorydb_api_call_duration_seconds",
+    help: "MemoryDB API call latency by operation",
+    labelNames: ["operation"],
+    buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [this.registry],
+  });
+
+  constructor() {
+    this.#activeWorkers.set({ controller: CONTROLLER }, 0);
+    this.#depth.set({ name: CONTROLLER }, 0);
+  }
+
+  queueObserver(): QueueObserver {
+    return {
+      onAdd: () => this.#adds.inc({ name: CONTROLLER }),
+      onRetry: () => this.#retries.inc({ name: CONTROLLER }),
+      onDepth: (depth) => this.#depth.set({ name: CONTROLLER }, depth),
+    };
+  }
+
+  reconcileStarted(): () => void {
+    this.#activeWorkers.inc({ controller: CONTROLLER });
+    const end = this.#reconcileTime.startTimer({ controller: CONTROLLER });
+    return () => {
+      end();
+      this.#activeWorkers.dec({ controller: CONTROLLER });
+    };
+  }
+
+  reconciled(result: ReconcileResult): void {
+    this.#reconcileTotal.inc({ controller: CONTROLLER, result });
+    if (result === "error") this.#reconcileErrors.inc({ controller: CONTROLLER });
+  }
+
+  awsCall(operation: string, outcome: string, ms: number): void {
+    this.#awsCalls.inc({ operation, outcome });
+    this.#awsLatency.observe({ operation }, ms / 1000);
+  }
+
+  leader(name: string, leading: boolean): void {
+    this.#leader.set({ name }, leading ? 1 : 0);
+  }
+}
