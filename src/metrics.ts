@@ -58,6 +58,11 @@ export class Metrics {
   });
 
   constructor() {
+    // Series exist from the start (as controller-runtime does), so rate() and alerts see zeros.
+    for (const result of ["success", "error", "requeue", "requeue_after"] as const) this.#reconcileTotal.inc({ controller: CONTROLLER, result }, 0);
+    this.#reconcileErrors.inc({ controller: CONTROLLER }, 0);
+    this.#adds.inc({ name: CONTROLLER }, 0);
+    this.#retries.inc({ name: CONTROLLER }, 0);
     this.#activeWorkers.set({ controller: CONTROLLER }, 0);
     this.#depth.set({ name: CONTROLLER }, 0);
   }

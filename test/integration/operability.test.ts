@@ -1,0 +1,232 @@
+// Issue 5, operator side: probes and metrics answer as documented, leader election lets one
+// replica reconcile and hands over, and the operator works under exactly the RBAC that the
+// manifests in deploy/ grant.
+import { expect } from "chai";
+import { KubeConfig, KubernetesObjectApi } from "@kubernetes/client-node";
+import { PassThrough } from "node:stream";
+import { App } from "../../src/app.ts";
+import { loadConfig } from "../../src/config.ts";
+import { createLogger } from "../../src/log.ts";
+import { clusterScopedRbac, namespacedRbac, type RbacBundle } from "../deploy/rbac.ts";
+import { isReady, PASSWORD_1, PASSWORD_2, passwordSpec, sleep, TestEnv } from "./harness.ts";
+
+async function get(port: number | undefined, path: string): Promise<{ status: number; body: string }> {
+  const res = await fetch(`http://127.0.0.1:${port}${path}`);
+  return { status: res.status, body: await res.text() };
+}
+
+/** Fast lease timings so that the tests do not wait 15 s for an expiry. */
+const LEASE = { leaseDurationMs: 1500, renewDeadlineMs: 1000, retryPeriodMs: 200 };
+
+describe("probes and metrics", function () {
+  this.timeout(30_000);
+  let env: TestEnv;
+  before(async () => {
+    env = await TestEnv.start();
+    await env.createNamespace("m");
+    await env.createSecret("m", "pw", { password: PASSWORD_1 });
+  });
+  after(async () => {
+    await env?.stop();
+  });
+
+  it("answers /healthz, /readyz and /metrics with controller-runtime's metric names", async () => {
+    const app = env.app!;
+    await env.createUser("m", "metered", passwordSpec("pw"));
+    await env.waitForUser("m", "metered", isReady);
+    expect(await get(app.probePort, "/healthz")).to.deep.equal({ status: 200, body: "ok\n" });
+    expect(await get(app.probePort, "/readyz")).to.deep.equal({ status: 200, body: "ok\n" });
+    expect((await get(app.probePort, "/nope")).status).to.equal(404);
+    const { status, body } = await get(app.metricsPort, "/metrics");
+    expect(status).to.equal(200);
+    for (const line of [
+      /^controller_runtime_reconcile_total\{controller="memorydbuser",result="success"\} [1-9]/m,
+      /^controller_runtime_reconcile_time_seconds_count\{controller="memorydbuser"\} [1-9]/m,
+      /^controller_runtime_reconcile_errors_total\{controller="memorydbuser"\} \d/m,
+      /^workqueue_depth\{name="memorydbuser"\} \d/m,
+      /^workqueue_adds_total\{name="memorydbuser"\} [1-9]/m,
+      /^memorydb_api_calls_total\{operation="CreateUser",outcome="success"\} 1$/m,
+      /^memorydb_api_call_duration_seconds_count\{operation="DescribeUsers"\} [1-9]/m,
+    ]) {
+      expect(body).to.match(line);
+    }
+  });
+
+  it("counts errors and retries", async () => {
+    env.aws.faults.failNext("CreateUser", "InvalidParameterValueException", 1);
+    await env.createUser("m", "broken", passwordSpec("pw"));
+    await env.waitForUser("m", "broken", (u) => u.status?.conditions?.some((c) => c.reason === "InvalidParameterValueException") ?? false);
+    const { body } = await get(env.app!.metricsPort, "/metrics");
+    expect(body).to.match(/^controller_runtime_reconcile_errors_total\{controller="memorydbuser"\} [1-9]/m);
+    expect(body).to.match(/^memorydb_api_calls_total\{operation="CreateUser",outcome="InvalidParameterValueException"\} 1$/m);
+  });
+
+  it("fails /healthz when the watches go silent", async () => {
+    const app = env.app!;
+    const controller = app.operator!.controller;
+    const real = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(controller), "lastWatchActivity")!;
+    Object.defineProperty(controller, "lastWatchActivity", { get: () => Date.now() - 10 * 60_000, configurable: true });
+    try {
+      const res = await get(app.probePort, "/healthz");
+      expect(res.status).to.equal(500);
+      expect(res.body).to.match(/watch stale/);
+    } finally {
+      Object.defineProperty(controller, "lastWatchActivity", real);
+      delete (controller as unknown as Record<string, unknown>).lastWatchActivity;
+    }
+    expect((await get(app.probePort, "/healthz")).status).to.equal(200);
+  });
+});
+
+describe("leader election", function () {
+  this.timeout(30_000);
+  let env: TestEnv;
+  const apps: App[] = [];
+  const fatal: string[] = [];
+  const elected = { LEADER_ELECT: "true", POD_NAMESPACE: "kube-system" };
+
+  before(async () => {
+    env = await TestEnv.start({ startOperator: false });
+    await env.createNamespace("le");
+    await env.createSecret("le", "pw", { password: PASSWORD_1 });
+  });
+  after(async () => {
+    for (const app of apps) await app.stop();
+    await env?.stop();
+  });
+
+  it("lets exactly one of two replicas reconcile, and the other take over when it stops", async () => {
+    const a = await env.startOperator(elected, { identity: "replica-a", lease: LEASE, onFatal: (r) => fatal.push(`replica-a: ${r}`) });
+    apps.push(a);
+    // The second candidate never leads while the first renews: start it without waiting.
+    const config = loadConfig([], {
+      AWS_REGION: env.aws.region,
+      MEMORYDB_ENDPOINT: env.aws.endpoint,
+      POLL_INTERVAL: "100ms",
+      METRICS_BIND_ADDRESS: "127.0.0.1:0",
+      HEALTH_PROBE_BIND_ADDRESS: "127.0.0.1:0",
+      ...elected,
+    });
+    const b = new App(config, env.kc, createLogger({ level: "info", format: "json", stream: new PassThrough() }), {
+      identity: "replica-b",
+      lease: LEASE,
+      onFatal: (r) => fatal.push(`replica-b: ${r}`),
+    });
+    await b.start();
+    apps.push(b);
+
+    await env.createUser("le", "one", passwordSpec("pw"));
+    await env.waitForUser("le", "one", isReady);
+    await sleep(LEASE.leaseDurationMs + 500);
+    expect(a.isLeader).to.equal(true);
+    expect(b.isLeader).to.equal(false);
+    expect(b.operator).to.equal(undefined);
+    // A standby is ready (to take over); its metrics say it is not the leader.
+    expect((await get(b.probePort, "/readyz")).status).to.equal(200);
+    expect((await get(b.metricsPort, "/metrics")).body).to.match(/^leader_election_master_status\{name="memorydb-user-operator"\} 0$/m);
+    expect((await get(a.metricsPort, "/metrics")).body).to.match(/^leader_election_master_status\{name="memorydb-user-operator"\} 1$/m);
+
+    await a.stop();
+    await env.until("replica-b leads", () => b.isLeader && b.operator !== undefined, 5_000);
+    await env.createUser("le", "two", passwordSpec("pw"));
+    await env.waitForUser("le", "two", isReady);
+    expect(env.aws.calls.CreateUser).to.equal(2);
+    expect(fatal).to.deep.equal([]);
+  });
+
+  it("stops (exits) when leadership is lost", async () => {
+    const leader = apps.find((a) => a.isLeader)!;
+    env.kube.faults.failNext(1000, { status: 500, pathIncludes: "/leases/" });
+    try {
+      await env.until("leadership is lost", () => fatal.length > 0, 5_000);
+    } finally {
+      env.kube.faults.reset();
+    }
+    expect(fatal[0]).to.match(/leadership lost/);
+    expect(leader.isLeader).to.equal(false);
+  });
+});
+
+/** Create the RBAC objects on the API server as the admin. */
+async function grant(env: TestEnv, bundle: RbacBundle): Promise<KubeConfig> {
+  const objects = KubernetesObjectApi.makeApiClient(env.kc);
+  const { namespace, name } = bundle.serviceAccount;
+  await env.createNamespace(namespace).catch(() => undefined);
+  for (const obj of bundle.objects) await objects.create(obj as never);
+  const kc = new KubeConfig();
+  kc.loadFromString(env.kube.kubeconfig({ serviceAccount: { namespace, name } }));
+  return kc;
+}
+
+async function lifecycleUnderRbac(env: TestEnv, ns: string): Promise<void> {
+  await env.createSecret(ns, "pw", { password: PASSWORD_1 });
+  await env.createUser(ns, `${ns}-user`, passwordSpec("pw"));
+  await env.waitForUser(ns, `${ns}-user`, isReady);
+  await env.replaceSecret(ns, "pw", { password: PASSWORD_2 });
+  await env.until("the rotated password reaches MemoryDB", () => env.aws.user(`${ns}-user`)?.passwords[0] === PASSWORD_2);
+  await env.deleteUser(ns, `${ns}-user`);
+  await env.waitForGone(ns, `${ns}-user`);
+  expect(env.aws.user(`${ns}-user`)).to.equal(undefined);
+  const events = (await env.events.listNamespacedEvent({ namespace: ns })).items.map((e) => e.reason);
+  expect(events).to.include.members(["Created", "PasswordRotated", "Deleted"]);
+}
+
+describe("under exactly the RBAC the manifests grant", function () {
+  this.timeout(60_000);
+
+  it("cluster-scoped install (deploy/base): create, rotate, delete, with leader election", async () => {
+    const env = await TestEnv.start({ startOperator: false });
+    try {
+      const bundle = clusterScopedRbac();
+      const kc = await grant(env, bundle);
+      env.kube.enforceRbac();
+      await env.createNamespace("team-x");
+      await env.startOperator({ LEADER_ELECT: "true", POD_NAMESPACE: bundle.serviceAccount.namespace }, { kc, lease: LEASE });
+      await lifecycleUnderRbac(env, "team-x");
+      const denied = env.kube.requests.filter((r) => r.status === 403);
+      expect(denied, JSON.stringify(denied.slice(0, 5))).to.deep.equal([]);
+    } finally {
+      await env.stop();
+    }
+  });
+
+  it("namespaced install (deploy/overlays/namespaced): only the watched namespaces", async () => {
+    const env = await TestEnv.start({ startOperator: false });
+    try {
+      for (const ns of ["team-a", "team-b"]) await env.createNamespace(ns);
+      const bundle = namespacedRbac(["team-a", "team-b"]);
+      const kc = await grant(env, bundle);
+      env.kube.enforceRbac();
+      await env.startOperator(
+        { LEADER_ELECT: "true", POD_NAMESPACE: bundle.serviceAccount.namespace, WATCH_NAMESPACES: "team-a,team-b", CLUSTER_ID: "test-cluster" },
+        { kc, lease: LEASE },
+      );
+      await lifecycleUnderRbac(env, "team-b");
+      const denied = env.kube.requests.filter((r) => r.status === 403);
+      expect(denied, JSON.stringify(denied.slice(0, 5))).to.deep.equal([]);
+    } finally {
+      await env.stop();
+    }
+  });
+
+  it("a missing permission fails: without the status rule the operator cannot report", async () => {
+    const env = await TestEnv.start({ startOperator: false });
+    try {
+      const bundle = clusterScopedRbac();
+      for (const obj of bundle.objects) {
+        const rules = (obj as { rules?: Array<{ resources?: string[] }> }).rules;
+        if (rules) (obj as unknown as { rules: unknown[] }).rules = rules.filter((r) => !r.resources?.includes("memorydbusers/status"));
+      }
+      const kc = await grant(env, bundle);
+      env.kube.enforceRbac();
+      await env.createNamespace("team-y");
+      await env.createSecret("team-y", "pw", { password: PASSWORD_1 });
+      await env.startOperator({}, { kc });
+      await env.createUser("team-y", "unreported", passwordSpec("pw"));
+      await env.until("a 403 on the status write", () => env.kube.requests.some((r) => r.status === 403 && r.path.endsWith("/status")));
+      expect((await env.getUser("team-y", "unreported")).status).to.equal(undefined);
+    } finally {
+      await env.stop();
+    }
+  });
+});
