@@ -174,39 +174,28 @@ async function lifecycleUnderRbac(env: TestEnv, ns: string): Promise<void> {
 describe("under exactly the RBAC the manifests grant", function () {
   this.timeout(60_000);
 
-  it("cluster-scoped install (deploy/base): create, rotate, delete, with leader election", async () => {
-    const env = await TestEnv.start({ startOperator: false });
+  /** Run the operator as the install's ServiceAccount, under RBAC enforcement, through a whole lifecycle. */
+  async function installTest(bundle: RbacBundle, namespaces: string[], env: Record<string, string>): Promise<void> {
+    const t = await TestEnv.start({ startOperator: false });
     try {
-      const bundle = clusterScopedRbac();
-      const kc = await grant(env, bundle);
-      env.kube.enforceRbac();
-      await env.createNamespace("team-x");
-      await env.startOperator({ LEADER_ELECT: "true", POD_NAMESPACE: bundle.serviceAccount.namespace }, { kc, lease: LEASE });
-      await lifecycleUnderRbac(env, "team-x");
-      const denied = env.kube.requests.filter((r) => r.status === 403);
+      for (const ns of namespaces) await t.createNamespace(ns);
+      const kc = await grant(t, bundle);
+      t.kube.enforceRbac();
+      await t.startOperator({ LEADER_ELECT: "true", POD_NAMESPACE: bundle.serviceAccount.namespace, ...env }, { kc, lease: LEASE });
+      await lifecycleUnderRbac(t, namespaces.at(-1)!);
+      const denied = t.kube.requests.filter((r) => r.status === 403);
       expect(denied, JSON.stringify(denied.slice(0, 5))).to.deep.equal([]);
     } finally {
-      await env.stop();
+      await t.stop();
     }
+  }
+
+  it("cluster-scoped install (deploy/base): create, rotate, delete, with leader election", async () => {
+    await installTest(clusterScopedRbac(), ["team-x"], {});
   });
 
   it("namespaced install (deploy/overlays/namespaced): only the watched namespaces", async () => {
-    const env = await TestEnv.start({ startOperator: false });
-    try {
-      for (const ns of ["team-a", "team-b"]) await env.createNamespace(ns);
-      const bundle = namespacedRbac(["team-a", "team-b"]);
-      const kc = await grant(env, bundle);
-      env.kube.enforceRbac();
-      await env.startOperator(
-        { LEADER_ELECT: "true", POD_NAMESPACE: bundle.serviceAccount.namespace, WATCH_NAMESPACES: "team-a,team-b", CLUSTER_ID: "test-cluster" },
-        { kc, lease: LEASE },
-      );
-      await lifecycleUnderRbac(env, "team-b");
-      const denied = env.kube.requests.filter((r) => r.status === 403);
-      expect(denied, JSON.stringify(denied.slice(0, 5))).to.deep.equal([]);
-    } finally {
-      await env.stop();
-    }
+    await installTest(namespacedRbac(["team-a", "team-b"]), ["team-a", "team-b"], { WATCH_NAMESPACES: "team-a,team-b", CLUSTER_ID: "test-cluster" });
   });
 
   it("a missing permission fails: without the status rule the operator cannot report", async () => {
