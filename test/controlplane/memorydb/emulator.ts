@@ -1,6 +1,6 @@
 // In-process emulator of the AWS MemoryDB user API (AWS JSON 1.1 over loopback HTTP).
 // Test infrastructure only: never shipped. The real `@aws-sdk/client-memorydb` talks to it
-// unchanged (endpoint = emulator.endpoint). Semantics follow /work/shared/memorydb-api.md;
+// unchanged (endpoint = emulator.endpoint). Semantics follow the MemoryDB API facts in ../shared/memorydb-api.md;
 // the choices made where the service documentation is silent are listed in
 // docs/local-control-plane.md, section "MemoryDB emulator".
 

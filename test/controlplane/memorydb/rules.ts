@@ -1,5 +1,5 @@
 // Validation and normalisation rules of the emulated MemoryDB user API.
-// Every rule here is taken from /work/shared/memorydb-api.md; where the service's documentation is
+// Every rule here is taken from the MemoryDB API facts (../shared/memorydb-api.md); where the service's documentation is
 // silent the choice is documented in docs/local-control-plane.md ("MemoryDB emulator").
 
 /** An error the emulator answers with (AWS JSON 1.1 error: `__type` + `message`). */
