@@ -160,8 +160,8 @@ export class Reconciler {
         const action = decide(desired, { user: observed, ownership, tags, passwordsChanged });
         try {
           const outcome = await this.#perform(user, desired, action, observed, passwords, api, mem, log, passwordsChanged);
-          // Only these actions leave MemoryDB holding the desired passwords.
-          if (action.type !== "create" && action.type !== "sync" && action.type !== "inSync") return { outcome };
+          // Only these actions, when they succeed, leave MemoryDB holding the desired passwords.
+          if (outcome.kind === "failed" || (action.type !== "create" && action.type !== "sync" && action.type !== "inSync")) return { outcome };
           mem.passwordsDigest = digest;
           return { outcome, ...established };
         } catch (err) {
@@ -231,8 +231,13 @@ export class Reconciler {
       case "sync": {
         let current = observed!;
         if (action.adopt) {
-          // Claim the user first, so that no other resource can adopt it meanwhile.
+          // Claim the user before changing it, then read the claim back: of two adopters racing
+          // (another cluster, say), only the one whose tag stuck goes on.
           await api.tagResource(current.arn, desired.tags);
+          const claimed = ownershipFromTags(await api.listTags(current.arn), desired);
+          if (claimed.kind !== "ours") {
+            return conflict(desired, "UserNameConflict", claimed.kind === "foreign" ? claimed.owner : undefined);
+          }
           if (action.tags && action.tags.remove.length > 0) await api.untagResource(current.arn, action.tags.remove);
           this.#tagsChecked(mem, desired);
           await event("Adopted", "TagResource", `adopted the existing MemoryDB user "${current.name}"`);
@@ -266,17 +271,7 @@ export class Reconciler {
         return settle(current, "Modifying");
       }
       case "conflict":
-        return {
-          kind: "failed",
-          reason: action.reason,
-          retry: "slow",
-          message:
-            action.reason === "UserNameConflict"
-              ? `MemoryDB user "${desired.userName}" is managed by another resource (${action.owner}); it is left untouched: choose another spec.userName`
-              : `a MemoryDB user named "${desired.userName}" already exists and is not managed by this resource (no resource owns it); ` +
-                "it is left untouched: " +
-                "set spec.adoptExisting: true to manage it, choose another spec.userName, or delete that user",
-        };
+        return conflict(desired, action.reason, action.owner);
       case "forbidden":
         return { kind: "failed", reason: "Forbidden", message: action.message, retry: "untilInputsChange" };
       case "wait":
@@ -338,6 +333,19 @@ export class Reconciler {
 function isDrift(user: MemoryDBUser): boolean {
   const ready = user.status?.conditions?.find((c) => c.type === "Ready");
   return user.status?.observedGeneration === user.metadata.generation && ready?.status === "True";
+}
+
+function conflict(desired: DesiredUser, reason: "UserAlreadyExists" | "UserNameConflict", owner: string | undefined): Outcome {
+  return {
+    kind: "failed",
+    reason,
+    retry: "slow",
+    message:
+      reason === "UserNameConflict"
+        ? `MemoryDB user "${desired.userName}" is managed by another resource (${owner}); it is left untouched: choose another spec.userName`
+        : `a MemoryDB user named "${desired.userName}" already exists and is not managed by this resource (no resource owns it); ` +
+          "it is left untouched: set spec.adoptExisting: true to manage it, choose another spec.userName, or delete that user",
+  };
 }
 
 function claimConflict(desired: DesiredUser, claimant: MemoryDBUser): Outcome {
