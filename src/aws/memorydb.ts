@@ -192,8 +192,14 @@ export class MemoryDB implements MemoryDBApi {
     );
   }
 
+  /** Removing a tag that is already gone is success: the call is retried after crashes. */
   async untagResource(arn: string, keys: string[]): Promise<void> {
-    await this.#call("UntagResource", () => this.#client.send(new UntagResourceCommand({ ResourceArn: arn, TagKeys: keys })));
+    try {
+      await this.#call("UntagResource", () => this.#client.send(new UntagResourceCommand({ ResourceArn: arn, TagKeys: keys })));
+    } catch (err) {
+      if (err instanceof AwsFault && err.code === "TagNotFoundFault") return;
+      throw err;
+    }
   }
 
   async listUsers(): Promise<ObservedUser[]> {

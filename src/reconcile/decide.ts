@@ -85,11 +85,48 @@ export function ownershipFromTags(tags: Record<string, string>, desired: Desired
 }
 
 /**
- * Whether ownership is already established: the status records this user's ARN, which only
- * the operator writes, after establishing ownership.
+ * Whether the user is presumably ours: the status records its ARN. Good enough to conclude
+ * "in sync" without a ListTags, never to change or delete the user: an ARN only encodes the
+ * name, so a user deleted and recreated by someone else has the same one.
  */
-export function ownershipKnown(user: MemoryDBUser, observed: ObservedUser): boolean {
+export function presumablyOurs(user: MemoryDBUser, observed: ObservedUser): boolean {
   return user.status?.arn !== undefined && user.status.arn === observed.arn;
+}
+
+/** Actions that change the user in MemoryDB: taken only on ownership read from its tags. */
+export function mutates(action: Action): boolean {
+  return action.type === "sync";
+}
+
+/**
+ * Whether the Secrets' passwords may differ from MemoryDB's: the Secrets moved on from the
+ * versions last applied, and their values differ from those this process last sent.
+ */
+export function passwordsMayHaveChanged(
+  sources: readonly PasswordSource[],
+  applied: readonly PasswordSource[] | undefined,
+  lastSentDigest: string | undefined,
+  digest: string,
+): boolean {
+  return !sameSources(sources, applied) && lastSentDigest !== digest;
+}
+
+/** The name MemoryDB knows the user by: the status' once recorded (it cannot change). */
+export function recordedUserName(user: MemoryDBUser): string {
+  return user.status?.userName ?? effectiveUserName(user);
+}
+
+/** A spec that names another user or region than the one recorded (only if CEL is not enforced). */
+export function identityChange(user: MemoryDBUser, desired: DesiredUser): string | undefined {
+  const recorded = user.status?.userName;
+  if (recorded !== undefined && recorded.toLowerCase() !== desired.userName) {
+    return `the MemoryDB user name changed from "${recorded}" to "${desired.userName}"; user names are immutable: restore it or create a new MemoryDBUser`;
+  }
+  const region = user.status?.arn?.split(":")[3];
+  if (region !== undefined && region !== desired.region) {
+    return `the region changed from ${region} to ${desired.region}; regions are immutable: restore it or create a new MemoryDBUser`;
+  }
+  return undefined;
 }
 
 /**
@@ -137,6 +174,7 @@ export interface TagChanges {
   remove: string[];
 }
 
+/** Tag edits to bring `observed` to `desired` (apply `remove` first: the quota counts both). */
 export function diffTags(desired: Record<string, string>, observed: Record<string, string>): TagChanges | undefined {
   const set = Object.fromEntries(Object.entries(desired).filter(([k, v]) => observed[k] !== v));
   // `aws:` tags belong to AWS and cannot be removed.
@@ -152,6 +190,11 @@ export interface Observation {
   tags: Record<string, string> | undefined;
   /** The passwords in the Secrets may differ from the ones MemoryDB holds. */
   passwordsChanged: boolean;
+  /**
+   * An access string MemoryDB returned for exactly the desired one: it matches whatever
+   * normalisation MemoryDB applied, even one the semantic comparison does not model.
+   */
+  acceptedAccessString?: string | undefined;
 }
 
 /** The step the reconcile takes. */
@@ -163,9 +206,11 @@ export type Action =
   | { type: "sync"; adopt: boolean; changes: UserChanges; tags: TagChanges | undefined }
   | { type: "inSync" };
 
-export function diffUser(desired: DesiredUser, observed: ObservedUser, passwordsChanged: boolean): UserChanges {
+export function diffUser(desired: DesiredUser, observed: ObservedUser, passwordsChanged: boolean, acceptedAccessString?: string): UserChanges {
   const changes: UserChanges = {};
-  if (!accessStringsEquivalent(desired.accessString, observed.accessString)) changes.accessString = desired.accessString;
+  if (observed.accessString !== acceptedAccessString && !accessStringsEquivalent(desired.accessString, observed.accessString)) {
+    changes.accessString = desired.accessString;
+  }
   if (observed.authentication.type !== desired.authType) changes.authType = desired.authType;
   if (
     desired.authType === "password" &&
@@ -187,7 +232,7 @@ export function decide(desired: DesiredUser, obs: Observation): Action {
   if (adopt && !desired.adoptExisting) return { type: "conflict", reason: "UserAlreadyExists", owner: undefined };
   if (observed.status !== "active") return { type: "wait", state: observed.status };
   // An adopted user's passwords are unknown: set them.
-  const changes = diffUser(desired, observed, obs.passwordsChanged || adopt);
+  const changes = diffUser(desired, observed, obs.passwordsChanged || adopt, obs.acceptedAccessString);
   const tags = obs.tags === undefined ? undefined : diffTags(desired.tags, obs.tags);
   if (!adopt && Object.keys(changes).length === 0 && tags === undefined) return { type: "inSync" };
   return { type: "sync", adopt, changes, tags };
@@ -207,4 +252,16 @@ export function decideDeletion(desired: DesiredUser, observed: ObservedUser | un
   if (desired.deletionPolicy === "Retain") return { type: "retain" };
   if (observed.status !== "active") return { type: "wait", state: observed.status };
   return { type: "delete" };
+}
+
+/** The Event reason for an UpdateUser the operator made. */
+export function updateReason(user: MemoryDBUser, changes: UserChanges, passwordsChanged: boolean): "PasswordRotated" | "DriftCorrected" | "Updated" {
+  if (changes.passwords && passwordsChanged && changes.accessString === undefined && changes.authType === undefined) return "PasswordRotated";
+  return isDrift(user) && !passwordsChanged ? "DriftCorrected" : "Updated";
+}
+
+/** A difference found although the spec did not change since the last successful reconcile. */
+export function isDrift(user: MemoryDBUser): boolean {
+  const ready = user.status?.conditions?.find((c) => c.type === "Ready");
+  return user.status?.observedGeneration === user.metadata.generation && ready?.status === "True";
 }

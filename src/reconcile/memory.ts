@@ -1,6 +1,7 @@
 // What the operator remembers about each resource between reconciles, in this process only.
 // Losing it (a restart) costs at most a few extra reads, never a wrong action.
 import { createHash, createHmac, randomBytes } from "node:crypto";
+import type { MemoryDBUser } from "../model.ts";
 import type { Redacted } from "../redacted.ts";
 
 export interface KeyMemory {
@@ -13,6 +14,10 @@ export interface KeyMemory {
   tagsHash?: string;
   /** Keyed digest of the passwords last sent to MemoryDB. */
   passwordsDigest?: string;
+  /** The access string last sent, and what MemoryDB returned for it (its normalised form). */
+  accessString?: { sent: string; returned: string };
+  /** The object our last write produced, and the resourceVersions it (and the writes before it) replaced. */
+  lastWrite?: { over: string[]; object: MemoryDBUser };
 }
 
 /** Per-process key: the digests cannot be compared or brute-forced outside this process. */

@@ -1,5 +1,6 @@
 // What a reconcile concluded, and the status and retry that follow from it (pure).
-import type { MemoryDBUserStatus, ObservedUser, PasswordSource } from "../model.ts";
+import type { AwsFault } from "../aws/faults.ts";
+import type { MemoryDBUser, MemoryDBUserStatus, ObservedUser, PasswordSource } from "../model.ts";
 import { type ConditionUpdate, findCondition, observedStatus, setCondition } from "../status.ts";
 
 /** How the work queue should come back to the resource. */
@@ -17,8 +18,9 @@ export type Retry =
 
 export type Outcome =
   | { kind: "ready"; observed: ObservedUser }
-  | { kind: "progressing"; observed: ObservedUser; reason: string; message: string }
-  | { kind: "failed"; reason: string; message: string; retry: Exclude<Retry, "poll">; observed?: ObservedUser | undefined };
+  /** MemoryDB is working on the user; `applied` when that work is this reconcile's change. */
+  | { kind: "progressing"; observed: ObservedUser; reason: string; message: string; applied: boolean }
+  | { kind: "failed"; reason: string; message: string; retry: Exclude<Retry, "poll"> };
 
 export function retryFor(outcome: Outcome): Retry {
   switch (outcome.kind) {
@@ -41,7 +43,9 @@ export function conditionsFor(outcome: Outcome, previous: MemoryDBUserStatus | u
     case "progressing":
       return [
         { type: "Ready", status: "False", reason: outcome.reason, message: outcome.message },
-        { type: "Synced", status: "True", reason: "ReconcileSuccess", message: "the spec is applied to MemoryDB" },
+        outcome.applied
+          ? { type: "Synced", status: "True", reason: "ReconcileSuccess", message: "the spec is applied to MemoryDB" }
+          : { type: "Synced", status: "Unknown", reason: "Waiting", message: "waiting for MemoryDB before applying the spec" },
       ];
     case "failed": {
       const synced: ConditionUpdate = { type: "Synced", status: "False", reason: outcome.reason, message: outcome.message };
@@ -54,7 +58,11 @@ export function conditionsFor(outcome: Outcome, previous: MemoryDBUserStatus | u
   }
 }
 
-/** The status after `outcome`: a full replacement of the fields the operator owns. */
+/**
+ * The status fields this reconcile determined, as a merge patch: fields it did not determine
+ * (e.g. passwordSecrets when nothing was applied) are left as the server has them, never
+ * rewritten from a possibly stale copy.
+ */
 export function nextStatus(
   previous: MemoryDBUserStatus | undefined,
   outcome: Outcome,
@@ -65,12 +73,52 @@ export function nextStatus(
 ): MemoryDBUserStatus {
   let conditions = previous?.conditions ?? [];
   for (const update of conditionsFor(outcome, previous)) conditions = setCondition(conditions, update, generation, now);
-  const observed = outcome.observed ? observedStatus(outcome.observed, now) : {};
+  const observed = outcome.kind === "failed" ? {} : observedStatus(outcome.observed, now);
   return {
-    ...previous,
     ...observed,
     ...(generation === undefined ? {} : { observedGeneration: generation }),
     ...(passwordSecrets === undefined ? {} : { passwordSecrets }),
     conditions,
+  };
+}
+
+/** After the operator's own call, or while waiting on MemoryDB: ready once `active`. */
+export function settle(user: ObservedUser, busyReason: string, applied: boolean): Outcome {
+  if (user.status === "active") return { kind: "ready", observed: user };
+  const reason = user.status === "deleting" ? "Deleting" : busyReason;
+  return { kind: "progressing", observed: user, reason, message: `MemoryDB reports the user as ${user.status}; waiting`, applied };
+}
+
+export function failedFromFault(fault: AwsFault): Outcome {
+  const message = `MemoryDB ${fault.operation} failed: ${fault.detail}`;
+  switch (fault.kind) {
+    case "terminal":
+      return { kind: "failed", reason: fault.code, message: `${message} (fix the spec or the Secret; not retried until one changes)`, retry: "untilInputsChange" };
+    case "slow":
+      return { kind: "failed", reason: fault.code, message, retry: "slow" };
+    case "transient":
+      return { kind: "failed", reason: fault.code, message: `${message} (retrying)`, retry: "backoff" };
+  }
+}
+
+export function conflict(userName: string, reason: "UserAlreadyExists" | "UserNameConflict", owner: string | undefined): Outcome {
+  return {
+    kind: "failed",
+    reason,
+    retry: "slow",
+    message:
+      reason === "UserNameConflict"
+        ? `MemoryDB user "${userName}" is managed by another resource (${owner ?? "unknown"}); it is left untouched: choose another spec.userName`
+        : `a MemoryDB user named "${userName}" already exists and is not managed by this resource (no resource owns it); ` +
+          "it is left untouched: set spec.adoptExisting: true to manage it, choose another spec.userName, or delete that user",
+  };
+}
+
+export function claimedByAnother(userName: string, region: string, claimant: MemoryDBUser): Outcome {
+  return {
+    kind: "failed",
+    reason: "UserNameConflict",
+    retry: "slow",
+    message: `MemoryDBUser ${claimant.metadata.namespace}/${claimant.metadata.name} already manages MemoryDB user "${userName}" in ${region}; choose another spec.userName`,
   };
 }

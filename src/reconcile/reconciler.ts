@@ -16,14 +16,20 @@ import {
   type Defaults,
   type DesiredUser,
   desiredUser,
-  ownershipFromTags,
-  ownershipKnown,
+  identityChange,
+  isDrift,
+  mutates,
+  type Observation,
   type Ownership,
+  ownershipFromTags,
   passwordSources,
-  sameSources,
+  passwordsMayHaveChanged,
+  presumablyOurs,
+  recordedUserName,
+  updateReason,
 } from "./decide.ts";
 import { type KeyMemory, Memory, passwordsDigest, tagsHash } from "./memory.ts";
-import { nextStatus, type Outcome, type Retry, retryFor } from "./outcome.ts";
+import { claimedByAnother, conflict, failedFromFault, nextStatus, type Outcome, type Retry, retryFor, settle } from "./outcome.ts";
 import { inputsFingerprint, resolvePasswords } from "./passwords.ts";
 
 export interface ReconcilerDeps {
@@ -39,6 +45,7 @@ export interface ReconcilerDeps {
   /** A snapshot older than this is not trusted. */
   snapshotMaxAgeMs: number;
   now?: () => Date;
+  random?: () => number;
 }
 
 export interface ReconcileContext {
@@ -51,6 +58,13 @@ interface Applied {
   outcome: Outcome;
   passwordSecrets?: PasswordSource[];
 }
+
+/** What the reconcile found in MemoryDB, with ownership read from the tags when `tags` is set. */
+interface Found extends Observation {
+  action: Action;
+}
+
+const isFault = (err: unknown, ...codes: string[]): err is AwsFault => err instanceof AwsFault && codes.includes(err.code);
 
 export class Reconciler {
   readonly #d: ReconcilerDeps;
@@ -65,26 +79,28 @@ export class Reconciler {
     this.#memory.forget(key);
   }
 
-  #now(): Date {
-    return (this.#d.now ?? (() => new Date()))();
+  #now(): number {
+    return (this.#d.now ?? (() => new Date()))().getTime();
   }
 
   async reconcile(resource: MemoryDBUser, context: ReconcileContext = {}): Promise<Retry> {
     const key = `${resource.metadata.namespace}/${resource.metadata.name}`;
     const log = this.#d.logger.child({ key });
-    if (resource.metadata.deletionTimestamp) return this.#cleanup(resource, key, log);
+    const mem = this.#memory.get(key);
+    // The watch may not have delivered our own last write yet: never act on an older copy.
+    let user = mem.lastWrite?.over.includes(resource.metadata.resourceVersion ?? "") ? mem.lastWrite.object : resource;
+    if (user.metadata.deletionTimestamp) return this.#cleanup(user, key, mem, log);
 
     // The finalizer goes on before anything can exist in MemoryDB.
-    let user = resource;
     const patch = addFinalizerPatch(user.metadata.finalizers, FINALIZER);
     if (patch) {
       const patched = await this.#d.kube.patchUserMetadata(user.metadata.namespace, user.metadata.name, patch);
       if (!patched) return "none";
+      this.#wrote(mem, user, patched);
       user = patched;
     }
 
     const desired = desiredUser(user, this.#d.defaults);
-    const mem = this.#memory.get(key);
     const secrets = await this.#readSecrets(user.metadata.namespace, desired);
     const fingerprint = inputsFingerprint(user.metadata.generation, secrets);
     if (mem.terminalInputs === fingerprint) {
@@ -93,18 +109,29 @@ export class Reconciler {
     }
     delete mem.terminalInputs;
 
-    const { outcome, passwordSecrets } = context.claimant
-      ? { outcome: claimConflict(desired, context.claimant) }
-      : await this.#apply(user, desired, secrets, mem, log);
+    const changedIdentity = identityChange(user, desired);
+    const { outcome, passwordSecrets }: Applied = changedIdentity
+      ? { outcome: { kind: "failed", reason: "ImmutableFieldChanged", message: changedIdentity, retry: "untilInputsChange" } }
+      : context.claimant
+        ? { outcome: claimedByAnother(desired.userName, desired.region, context.claimant) }
+        : await this.#apply(user, desired, secrets, mem, log);
     const retry = retryFor(outcome);
     if (retry === "untilInputsChange") mem.terminalInputs = fingerprint;
-    await this.#report(user, outcome, retry, log, passwordSecrets);
+    await this.#report(user, mem, outcome, retry, log, passwordSecrets);
     return retry;
   }
 
-  async #report(user: MemoryDBUser, outcome: Outcome, retry: Retry, log: Logger, passwordSecrets?: PasswordSource[]): Promise<void> {
-    const status = nextStatus(user.status, outcome, user.metadata.generation, this.#now(), passwordSecrets);
-    await this.#d.kube.patchUserStatus(user.metadata.namespace, user.metadata.name, status);
+  /** Remember a write, so the next reconcile does not start from the copy it replaced. */
+  #wrote(mem: KeyMemory, before: MemoryDBUser, after: MemoryDBUser): void {
+    const rv = before.metadata.resourceVersion ?? "";
+    const chained = mem.lastWrite?.object.metadata.resourceVersion === rv ? mem.lastWrite.over.slice(-8) : [];
+    mem.lastWrite = { over: [...chained, rv], object: after };
+  }
+
+  async #report(user: MemoryDBUser, mem: KeyMemory, outcome: Outcome, retry: Retry, log: Logger, passwordSecrets?: PasswordSource[]): Promise<void> {
+    const status = nextStatus(user.status, outcome, user.metadata.generation, new Date(this.#now()), passwordSecrets);
+    const written = await this.#d.kube.patchUserStatus(user.metadata.namespace, user.metadata.name, status);
+    if (written) this.#wrote(mem, user, written);
     if (outcome.kind === "failed") {
       log.warn("reconcile failed", { reason: outcome.reason, message: outcome.message, retry });
       // Passing faults are retried quietly; everything a person may need to act on is an Event.
@@ -138,34 +165,28 @@ export class Reconciler {
     const passwords = resolution.passwords;
     const sources = passwordSources(desired.passwordRefs, new Map([...secrets].map(([n, s]) => [n, s?.resourceVersion])));
     const digest = passwordsDigest(passwords);
-    // The Secrets moved on: their values may have changed, unless they match what was last sent.
-    const passwordsChanged = !sameSources(sources, user.status?.passwordSecrets) && mem.passwordsDigest !== digest;
-    const established = { passwordSecrets: sources };
+    const passwordsChanged = passwordsMayHaveChanged(sources, user.status?.passwordSecrets, mem.passwordsDigest, digest);
+    const accepted = mem.accessString?.sent === desired.accessString ? mem.accessString.returned : undefined;
+    const observation = { passwordsChanged, acceptedAccessString: accepted };
+    this.#spreadTagChecks(user, desired, mem);
     const api = this.#d.memorydb(desired.region);
 
     try {
-      const fromSnapshot = this.#inSyncFromSnapshot(user, desired, mem, passwordsChanged);
-      if (fromSnapshot) return { outcome: { kind: "ready", observed: fromSnapshot }, ...established };
+      const fromSnapshot = this.#inSyncFromSnapshot(user, desired, mem, observation);
+      if (fromSnapshot) return { outcome: { kind: "ready", observed: fromSnapshot }, passwordSecrets: sources };
 
-      // Two rounds at most: a CreateUser that meets an existing user looks again at whose it is.
+      // A CreateUser that meets an existing user, or a change that finds the user gone, looks again.
       for (let round = 0; ; round++) {
-        const observed = await api.describeUser(desired.userName);
-        let tags: Record<string, string> | undefined;
-        let ownership: Ownership = { kind: "ours" };
-        if (observed && (!ownershipKnown(user, observed) || this.#tagsDue(mem, desired))) {
-          tags = await api.listTags(observed.arn);
-          ownership = ownershipFromTags(tags, desired);
-          if (ownership.kind === "ours") this.#tagsChecked(mem, desired);
-        }
-        const action = decide(desired, { user: observed, ownership, tags, passwordsChanged });
         try {
-          const outcome = await this.#perform(user, desired, action, observed, passwords, api, mem, log, passwordsChanged);
+          const found = await this.#find(user, desired, mem, api, observation);
+          const outcome = await this.#perform(user, desired, found, passwords, api, mem, log);
           // Only these actions, when they succeed, leave MemoryDB holding the desired passwords.
-          if (outcome.kind === "failed" || (action.type !== "create" && action.type !== "sync" && action.type !== "inSync")) return { outcome };
+          const applied = outcome.kind !== "failed" && ["create", "sync", "inSync"].includes(found.action.type);
+          if (!applied) return { outcome };
           mem.passwordsDigest = digest;
-          return { outcome, ...established };
+          return { outcome, passwordSecrets: sources };
         } catch (err) {
-          if (round === 0 && err instanceof AwsFault && err.code === "UserAlreadyExistsFault") continue;
+          if (round < 2 && isFault(err, "UserAlreadyExistsFault", "UserNotFoundFault")) continue;
           throw err;
         }
       }
@@ -175,40 +196,82 @@ export class Reconciler {
     }
   }
 
+  /**
+   * Describe the user and decide. Ownership is presumed from the status for a read-only "in
+   * sync"; before any change it is read from the user's tags.
+   */
+  async #find(
+    user: MemoryDBUser,
+    desired: DesiredUser,
+    mem: KeyMemory,
+    api: MemoryDBApi,
+    observation: Pick<Observation, "passwordsChanged" | "acceptedAccessString">,
+  ): Promise<Found> {
+    const observed = await api.describeUser(desired.userName);
+    const decideWith = (ownership: Ownership, tags: Record<string, string> | undefined): Found => {
+      const obs: Observation = { user: observed, ownership, tags, ...observation };
+      return { ...obs, action: decide(desired, obs) };
+    };
+    if (!observed) return decideWith({ kind: "ours" }, undefined);
+    if (presumablyOurs(user, observed) && !this.#tagsDue(mem, desired)) {
+      const presumed = decideWith({ kind: "ours" }, undefined);
+      if (!mutates(presumed.action)) return presumed;
+    }
+    const tags = await api.listTags(observed.arn);
+    const found = decideWith(ownershipFromTags(tags, desired), tags);
+    if (found.ownership.kind === "ours") this.#tagsChecked(mem, desired);
+    return found;
+  }
+
   /** The resync snapshot shows the user active and matching: no need to ask MemoryDB again. */
-  #inSyncFromSnapshot(user: MemoryDBUser, desired: DesiredUser, mem: KeyMemory, passwordsChanged: boolean): ObservedUser | undefined {
-    const snap = this.#d.directory?.lookup(desired.region, desired.userName, mem.lastMutation ?? 0, this.#d.snapshotMaxAgeMs);
-    if (!snap || !ownershipKnown(user, snap) || this.#tagsDue(mem, desired)) return undefined;
-    const action = decide(desired, { user: snap, ownership: { kind: "ours" }, tags: undefined, passwordsChanged });
+  #inSyncFromSnapshot(
+    user: MemoryDBUser,
+    desired: DesiredUser,
+    mem: KeyMemory,
+    observation: Pick<Observation, "passwordsChanged" | "acceptedAccessString">,
+  ): ObservedUser | undefined {
+    const snap = this.#d.directory?.lookup(desired.region, desired.userName, mem.lastMutation ?? 0, this.#d.snapshotMaxAgeMs, this.#now());
+    if (!snap || !presumablyOurs(user, snap) || this.#tagsDue(mem, desired)) return undefined;
+    const action = decide(desired, { user: snap, ownership: { kind: "ours" }, tags: undefined, ...observation });
     return action.type === "inSync" ? snap : undefined;
+  }
+
+  /**
+   * A resource that was in sync when last reconciled (e.g. before a restart) had its tags
+   * applied then: schedule its next tag check at a random point of the period, so that
+   * thousands of users' checks do not all fall due at once.
+   */
+  #spreadTagChecks(user: MemoryDBUser, desired: DesiredUser, mem: KeyMemory): void {
+    if (mem.tagsCheckedAt !== undefined || !isDrift(user)) return;
+    mem.tagsHash = tagsHash(desired.tags);
+    mem.tagsCheckedAt = this.#now() - Math.floor((this.#d.random ?? Math.random)() * this.#d.tagResyncPeriodMs);
   }
 
   #tagsDue(mem: KeyMemory, desired: DesiredUser): boolean {
     return (
       mem.tagsHash !== tagsHash(desired.tags) ||
       mem.tagsCheckedAt === undefined ||
-      this.#now().getTime() - mem.tagsCheckedAt >= this.#d.tagResyncPeriodMs
+      this.#now() - mem.tagsCheckedAt >= this.#d.tagResyncPeriodMs
     );
   }
 
   #tagsChecked(mem: KeyMemory, desired: DesiredUser): void {
     mem.tagsHash = tagsHash(desired.tags);
-    mem.tagsCheckedAt = this.#now().getTime();
+    mem.tagsCheckedAt = this.#now();
   }
 
   async #perform(
     user: MemoryDBUser,
     desired: DesiredUser,
-    action: Action,
-    observed: ObservedUser | undefined,
+    found: Found,
     passwords: Redacted[],
     api: MemoryDBApi,
     mem: KeyMemory,
     log: Logger,
-    passwordsChanged: boolean,
   ): Promise<Outcome> {
-    const event = (reason: string, action: string, note: string) =>
-      this.#d.events.record({ regarding: user, type: "Normal", reason, action, note });
+    const { action, user: observed } = found;
+    const event = (reason: string, call: string, note: string) =>
+      this.#d.events.record({ regarding: user, type: "Normal", reason, action: call, note });
     switch (action.type) {
       case "create": {
         log.info("creating MemoryDB user", { userName: desired.userName, region: desired.region });
@@ -219,37 +282,39 @@ export class Reconciler {
           passwords,
           tags: desired.tags,
         });
-        mem.lastMutation = this.#now().getTime();
+        mem.lastMutation = this.#now();
+        mem.accessString = { sent: desired.accessString, returned: created.accessString };
         this.#tagsChecked(mem, desired);
         if (user.status?.arn) {
           await event("Recreated", "CreateUser", `MemoryDB user "${created.name}" was deleted outside Kubernetes; created it again`);
         } else {
           await event("Created", "CreateUser", `created MemoryDB user "${created.name}"`);
         }
-        return settle(created, "Creating");
+        return settle(created, "Creating", true);
       }
       case "sync": {
         let current = observed!;
         if (action.adopt) {
-          // Claim the user before changing it, then read the claim back: of two adopters racing
-          // (another cluster, say), only the one whose tag stuck goes on.
-          await api.tagResource(current.arn, desired.tags);
+          // Claim the user with the ownership tag alone and read the claim back before changing
+          // anything: of two adopters racing (another cluster, say), only the one whose tag
+          // stuck goes on, and the loser has overwritten nothing else.
+          await api.tagResource(current.arn, { [OWNERSHIP_TAG_KEY]: desired.ownerTag });
           const claimed = ownershipFromTags(await api.listTags(current.arn), desired);
-          if (claimed.kind !== "ours") {
-            return conflict(desired, "UserNameConflict", claimed.kind === "foreign" ? claimed.owner : undefined);
-          }
-          if (action.tags && action.tags.remove.length > 0) await api.untagResource(current.arn, action.tags.remove);
-          this.#tagsChecked(mem, desired);
+          if (claimed.kind !== "ours") return conflict(desired.userName, "UserNameConflict", claimed.kind === "foreign" ? claimed.owner : undefined);
           await event("Adopted", "TagResource", `adopted the existing MemoryDB user "${current.name}"`);
-        } else if (action.tags) {
+        }
+        if (action.tags) {
+          // Removals first: MemoryDB's 50-tag quota counts old and new tags together.
           const { set, remove } = action.tags;
-          if (Object.keys(set).length > 0) await api.tagResource(current.arn, set);
           if (remove.length > 0) await api.untagResource(current.arn, remove);
+          if (Object.keys(set).length > 0) await api.tagResource(current.arn, set);
           this.#tagsChecked(mem, desired);
-          const note = [Object.keys(set).length > 0 ? `set ${Object.keys(set).join(", ")}` : "", remove.length > 0 ? `removed ${remove.join(", ")}` : ""]
-            .filter((s) => s)
-            .join("; ");
-          await event(isDrift(user) ? "DriftCorrected" : "Updated", "TagResource", `tags of MemoryDB user "${current.name}": ${note}`);
+          if (!action.adopt) {
+            const note = [Object.keys(set).length > 0 ? `set ${Object.keys(set).join(", ")}` : "", remove.length > 0 ? `removed ${remove.join(", ")}` : ""]
+              .filter((s) => s)
+              .join("; ");
+            await event(isDrift(user) ? "DriftCorrected" : "Updated", "TagResource", `tags of MemoryDB user "${current.name}": ${note}`);
+          }
         }
         const changes = action.changes;
         if (Object.keys(changes).length > 0) {
@@ -261,30 +326,35 @@ export class Reconciler {
             ...(changes.accessString === undefined ? {} : { accessString: changes.accessString }),
             ...(auth ? { authentication: { type: desired.authType, passwords: desired.authType === "password" ? passwords : [] } } : {}),
           });
-          mem.lastMutation = this.#now().getTime();
+          mem.lastMutation = this.#now();
+          if (changes.accessString !== undefined) mem.accessString = { sent: changes.accessString, returned: current.accessString };
           if (!action.adopt) {
-            const rotated = changes.passwords && passwordsChanged && changes.accessString === undefined && changes.authType === undefined;
-            if (rotated) await event("PasswordRotated", "UpdateUser", `set ${passwords.length} password(s) of MemoryDB user "${current.name}" from the referenced Secrets`);
-            else await event(isDrift(user) && !passwordsChanged ? "DriftCorrected" : "Updated", "UpdateUser", `updated ${fields.join(", ")} of MemoryDB user "${current.name}"`);
+            const reason = updateReason(user, changes, found.passwordsChanged);
+            const note =
+              reason === "PasswordRotated"
+                ? `set ${passwords.length} password(s) of MemoryDB user "${current.name}" from the referenced Secrets`
+                : `updated ${fields.join(", ")} of MemoryDB user "${current.name}"`;
+            await event(reason, "UpdateUser", note);
           }
         }
-        return settle(current, "Modifying");
+        return settle(current, "Modifying", true);
       }
       case "conflict":
-        return conflict(desired, action.reason, action.owner);
+        return conflict(desired.userName, action.reason, action.owner);
       case "forbidden":
         return { kind: "failed", reason: "Forbidden", message: action.message, retry: "untilInputsChange" };
       case "wait":
-        return settle(observed!, "Modifying");
+        return settle(observed!, "Modifying", false);
       case "inSync":
         return { kind: "ready", observed: observed! };
     }
   }
 
   /** Deletion: release, retain or delete the MemoryDB user, then drop the finalizer. */
-  async #cleanup(user: MemoryDBUser, key: string, log: Logger): Promise<Retry> {
+  async #cleanup(user: MemoryDBUser, key: string, mem: KeyMemory, log: Logger): Promise<Retry> {
     if (!user.metadata.finalizers?.includes(FINALIZER)) return "none";
-    const desired = desiredUser(user, this.#d.defaults);
+    // The user the resource manages is the one its status recorded, whatever the spec says now.
+    const desired = { ...desiredUser(user, this.#d.defaults), userName: recordedUserName(user) };
     const api = this.#d.memorydb(desired.region);
     const release = async (reason: string, note: string) => {
       const patch = removeFinalizerPatch(user.metadata.finalizers, FINALIZER);
@@ -294,84 +364,39 @@ export class Reconciler {
       this.forget(key);
       return "none" as const;
     };
+    const gone = () => release("Deleted", `MemoryDB user "${desired.userName}" is deleted`);
     let outcome: Outcome;
     try {
       const observed = await api.describeUser(desired.userName);
-      const ownership: Ownership =
-        observed === undefined || ownershipKnown(user, observed) ? { kind: "ours" } : ownershipFromTags(await api.listTags(observed.arn), desired);
+      // Deleting or releasing changes the user: ownership comes from its tags, never presumed.
+      const ownership: Ownership = observed === undefined ? { kind: "ours" } : ownershipFromTags(await api.listTags(observed.arn), desired);
       const action = decideDeletion(desired, observed, ownership);
       switch (action.type) {
         case "release":
           return action.why === "gone"
-            ? release("Deleted", `MemoryDB user "${desired.userName}" is deleted`)
+            ? gone()
             : release("Released", `MemoryDB user "${desired.userName}" is not managed by this resource; left untouched`);
         case "retain":
           await api.untagResource(observed!.arn, [OWNERSHIP_TAG_KEY]);
           return release("Retained", `kept MemoryDB user "${desired.userName}" (deletionPolicy Retain) and removed its ownership tag`);
         case "delete": {
           log.info("deleting MemoryDB user", { userName: desired.userName });
-          const existed = await api.deleteUser(desired.userName);
-          if (!existed) return release("Deleted", `MemoryDB user "${desired.userName}" is deleted`);
-          outcome = { kind: "progressing", observed: { ...observed!, status: "deleting" }, reason: "Deleting", message: "MemoryDB is deleting the user" };
+          if (!(await api.deleteUser(desired.userName))) return gone();
+          mem.lastMutation = this.#now();
+          outcome = { kind: "progressing", observed: { ...observed!, status: "deleting" }, reason: "Deleting", message: "MemoryDB is deleting the user", applied: true };
           break;
         }
         case "wait":
-          outcome = settle(observed!, "Deleting");
+          outcome = settle(observed!, "Deleting", true);
           break;
       }
     } catch (err) {
+      if (isFault(err, "UserNotFoundFault")) return gone();
       if (!(err instanceof AwsFault)) throw err;
       outcome = failedFromFault(err);
     }
     const retry = retryFor(outcome);
-    await this.#report(user, outcome, retry, log);
+    await this.#report(user, mem, outcome, retry, log);
     return retry === "untilInputsChange" ? "slow" : retry;
-  }
-}
-
-/** A change found although the spec did not change since the last successful reconcile. */
-function isDrift(user: MemoryDBUser): boolean {
-  const ready = user.status?.conditions?.find((c) => c.type === "Ready");
-  return user.status?.observedGeneration === user.metadata.generation && ready?.status === "True";
-}
-
-function conflict(desired: DesiredUser, reason: "UserAlreadyExists" | "UserNameConflict", owner: string | undefined): Outcome {
-  return {
-    kind: "failed",
-    reason,
-    retry: "slow",
-    message:
-      reason === "UserNameConflict"
-        ? `MemoryDB user "${desired.userName}" is managed by another resource (${owner}); it is left untouched: choose another spec.userName`
-        : `a MemoryDB user named "${desired.userName}" already exists and is not managed by this resource (no resource owns it); ` +
-          "it is left untouched: set spec.adoptExisting: true to manage it, choose another spec.userName, or delete that user",
-  };
-}
-
-function claimConflict(desired: DesiredUser, claimant: MemoryDBUser): Outcome {
-  return {
-    kind: "failed",
-    reason: "UserNameConflict",
-    retry: "slow",
-    message: `MemoryDBUser ${claimant.metadata.namespace}/${claimant.metadata.name} already manages MemoryDB user "${desired.userName}" in ${desired.region}; choose another spec.userName`,
-  };
-}
-
-/** A user MemoryDB is still working on is progressing; an active one after our call is ready. */
-function settle(user: ObservedUser, busyReason: string): Outcome {
-  if (user.status === "active") return { kind: "ready", observed: user };
-  const reason = user.status === "deleting" ? "Deleting" : busyReason;
-  return { kind: "progressing", observed: user, reason, message: `MemoryDB reports the user as ${user.status}; waiting` };
-}
-
-function failedFromFault(fault: AwsFault): Outcome {
-  const message = `MemoryDB ${fault.operation} failed: ${fault.detail}`;
-  switch (fault.kind) {
-    case "terminal":
-      return { kind: "failed", reason: fault.code, message: `${message} (fix the spec or the Secret; not retried until one changes)`, retry: "untilInputsChange" };
-    case "slow":
-      return { kind: "failed", reason: fault.code, message, retry: "slow" };
-    case "transient":
-      return { kind: "failed", reason: fault.code, message: `${message} (retrying)`, retry: "backoff" };
   }
 }

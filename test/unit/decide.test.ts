@@ -1,6 +1,10 @@
 import { expect } from "chai";
 import {
   decide,
+  identityChange,
+  mutates,
+  passwordsMayHaveChanged,
+  updateReason,
   decideDeletion,
   diffTags,
   earlierClaimant,
@@ -8,7 +12,7 @@ import {
   desiredUser,
   effectiveUserName,
   ownershipFromTags,
-  ownershipKnown,
+  presumablyOurs,
   ownershipTagValue,
   passwordProblem,
 } from "../../src/reconcile/decide.ts";
@@ -106,9 +110,12 @@ describe("reconcile decisions", () => {
     expect(decide(desired, obs({ ownership }))).to.deep.equal({ type: "inSync" });
   });
 
-  it("trusts the ARN in status, which only the operator writes", () => {
-    expect(ownershipKnown(sampleUser({}, { arn: observed().arn }), observed())).to.equal(true);
-    expect(ownershipKnown(sampleUser(), observed())).to.equal(false);
+  it("presumes ownership from the ARN in status only for read-only conclusions", () => {
+    expect(presumablyOurs(sampleUser({}, { arn: observed().arn }), observed())).to.equal(true);
+    expect(presumablyOurs(sampleUser(), observed())).to.equal(false);
+    expect(mutates({ type: "inSync" })).to.equal(false);
+    expect(mutates({ type: "wait", state: "modifying" })).to.equal(false);
+    expect(mutates({ type: "sync", adopt: false, changes: { passwords: true }, tags: undefined })).to.equal(true);
   });
 
   it("waits while MemoryDB is modifying", () => {
@@ -175,5 +182,37 @@ describe("reconcile decisions", () => {
     expect(passwordProblem(ref, 128)).to.equal(undefined);
     expect(passwordProblem(ref, 15)).to.match(/15 characters long; MemoryDB needs 16-128/);
     expect(passwordProblem(ref, 129)).to.match(/129 characters/);
+  });
+
+  it("suspects a password change only when the Secret versions moved and the values differ from the last sent", () => {
+    const v1 = [{ name: "pw", key: "password", resourceVersion: "1" }];
+    const v2 = [{ name: "pw", key: "password", resourceVersion: "2" }];
+    expect(passwordsMayHaveChanged(v1, v1, undefined, "d")).to.equal(false);
+    expect(passwordsMayHaveChanged(v2, v1, "d", "d")).to.equal(false);
+    expect(passwordsMayHaveChanged(v2, v1, "d", "e")).to.equal(true);
+    expect(passwordsMayHaveChanged(v2, v1, undefined, "e")).to.equal(true);
+    expect(passwordsMayHaveChanged(v1, undefined, undefined, "e")).to.equal(true);
+  });
+
+  it("trusts what MemoryDB returned for exactly the desired access string, whatever it normalised", () => {
+    const odd = observed({ accessString: "on ~* &* +@all -debug|sleep" });
+    expect(decide(desired, obs({ user: odd })).type).to.equal("sync");
+    expect(decide(desired, obs({ user: odd, acceptedAccessString: "on ~* &* +@all -debug|sleep" }))).to.deep.equal({ type: "inSync" });
+  });
+
+  it("notices a user name or region that changed where the API server did not stop it", () => {
+    const renamed = sampleUser({ userName: "new-name" }, { userName: "app-user", arn: observed().arn });
+    expect(identityChange(renamed, desiredUser(renamed, defaults))).to.match(/user name changed from "app-user" to "new-name"/);
+    const moved = sampleUser({ region: "eu-west-1" }, { userName: "app-user", arn: observed().arn });
+    expect(identityChange(moved, desiredUser(moved, defaults))).to.match(/region changed from us-east-1 to eu-west-1/);
+    const same = sampleUser({}, { userName: "app-user", arn: observed().arn });
+    expect(identityChange(same, desiredUser(same, defaults))).to.equal(undefined);
+  });
+
+  it("names an update by what caused it", () => {
+    const ready = sampleUser({}, { observedGeneration: 1, conditions: [{ type: "Ready", status: "True", reason: "Available", message: "", lastTransitionTime: "" }] });
+    expect(updateReason(ready, { passwords: true }, true)).to.equal("PasswordRotated");
+    expect(updateReason(ready, { accessString: "x" }, false)).to.equal("DriftCorrected");
+    expect(updateReason({ ...ready, metadata: { ...ready.metadata, generation: 2 } }, { accessString: "x" }, false)).to.equal("Updated");
   });
 });

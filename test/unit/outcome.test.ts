@@ -44,7 +44,16 @@ describe("status and conditions", () => {
 
   it("maps outcomes to retries", () => {
     expect(retryFor({ kind: "ready", observed: observed() })).to.equal("none");
-    expect(retryFor({ kind: "progressing", observed: observed(), reason: "Creating", message: "" })).to.equal("poll");
+    expect(retryFor({ kind: "progressing", observed: observed(), reason: "Creating", message: "", applied: true })).to.equal("poll");
     expect(retryFor({ kind: "failed", reason: "X", message: "", retry: "untilInputsChange" })).to.equal("untilInputsChange");
+  });
+
+  it("writes only what the reconcile determined, and Synced Unknown while only waiting", () => {
+    const previous = { passwordSecrets: [{ name: "pw", key: "password", resourceVersion: "9" }], arn: "old" };
+    const waiting = nextStatus(previous, { kind: "progressing", observed: observed({ status: "modifying" }), reason: "Modifying", message: "m", applied: false }, 2, t1);
+    expect(waiting).to.not.have.property("passwordSecrets");
+    expect(waiting.conditions?.find((c) => c.type === "Synced")).to.deep.include({ status: "Unknown", reason: "Waiting" });
+    const failed = nextStatus(previous, { kind: "failed", reason: "X", message: "m", retry: "backoff" }, 2, t1);
+    expect(Object.keys(failed).sort()).to.deep.equal(["conditions", "observedGeneration"]);
   });
 });
