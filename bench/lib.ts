@@ -1,5 +1,5 @@
 // Helpers of the benchmark: command line, timing, statistics, table printing, /proc readers.
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 
@@ -126,6 +126,15 @@ export function procMemory(pid: number): { rss: number; peak: number } | undefin
     const status = readFileSync(`/proc/${pid}/status`, "utf8");
     const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(status)?.[1] ?? NaN) * 1024;
     return { rss: kb("VmRSS"), peak: kb("VmHWM") };
+  } catch {
+    return undefined;
+  }
+}
+
+/** How many file descriptors (sockets included) a process has open. */
+export function openFds(pid: number): number | undefined {
+  try {
+    return readdirSync(`/proc/${pid}/fd`).length;
   } catch {
     return undefined;
   }

@@ -23,6 +23,7 @@ import {
   percentile,
   procCpuMs,
   procMemory,
+  openFds,
   sleep,
   Table,
 } from "./lib.ts";
@@ -286,6 +287,7 @@ interface ChildResult {
   idleRss: number;
   peakRss: number;
   cpuMs: number | undefined;
+  fds: number | undefined;
 }
 
 /** Figure 5b: `node src/main.ts` as its own process against the servers of this process. */
@@ -310,6 +312,8 @@ async function childPhase(args: BenchArgs, env: TestEnv, concurrency: number): P
       METRICS_BIND_ADDRESS: "127.0.0.1:0",
       HEALTH_PROBE_BIND_ADDRESS: "127.0.0.1:0",
       ...operatorEnv(concurrency),
+      // e.g. --max-old-space-size=64, to see how much of the resident size is uncollected garbage.
+      ...(process.env.BENCH_OPERATOR_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_OPERATOR_NODE_OPTIONS } : {}),
     },
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -335,6 +339,7 @@ async function childPhase(args: BenchArgs, env: TestEnv, concurrency: number): P
     // Steady state: let it idle a little, then read its resident size again.
     await sleep(3000);
     const idle = procMemory(child.pid!);
+    const fds = openFds(child.pid!);
     return {
       startupMs: startedAt === undefined ? undefined : startedAt - t0,
       startToSyncedMs,
@@ -342,6 +347,7 @@ async function childPhase(args: BenchArgs, env: TestEnv, concurrency: number): P
       rssAtSync: atSync?.rss ?? NaN,
       idleRss: idle?.rss ?? NaN,
       peakRss: idle?.peak ?? NaN,
+      fds,
       cpuMs,
     };
   } finally {
@@ -451,7 +457,7 @@ async function main(): Promise<void> {
   t.row("bench process, operator stopped", `rss ${fmtMiB(m.withoutOperator.rss)}, heapUsed ${fmtMiB(m.withoutOperator.heapUsed)}`);
   t.row("→ operator's heap (difference)", fmtMiB(m.withOperator.heapUsed - m.withoutOperator.heapUsed), "after a forced GC; rss is not given back to the OS, so only the heap difference means something");
   if (child) {
-    t.row("operator process (node src/main.ts)", `rss ${fmtMiB(child.rssAtSync)} when synced, ${fmtMiB(child.idleRss)} 3 s later; peak ${fmtMiB(child.peakRss)}`, `VmRSS/VmHWM from /proc/<pid>/status; CPU to sync ${n} users ${child.cpuMs === undefined ? "n/a" : fmtMs(child.cpuMs)}`);
+    t.row("operator process (node src/main.ts)", `rss ${fmtMiB(child.rssAtSync)} when synced, ${fmtMiB(child.idleRss)} 3 s later; peak ${fmtMiB(child.peakRss)}`, `VmRSS/VmHWM from /proc/<pid>/status; CPU to sync ${n} users ${child.cpuMs === undefined ? "n/a" : fmtMs(child.cpuMs)}; open file descriptors ${child.fds ?? "n/a"}`);
   }
 
   process.stdout.write(`${t.render()}\n\nbench finished in ${fmtMs(Date.now() - started)}\n`);

@@ -113,11 +113,12 @@ export class App {
     (this.#o.onFatal ?? (() => process.exit(1)))(reason);
   }
 
-  /** Stop: hand back the lease, finish in-flight reconciles (bounded), close the endpoints. */
+  /** Stop: finish in-flight reconciles (bounded), hand back the lease, close the endpoints. */
   async stop(): Promise<boolean> {
     await this.#starting;
     const finished = (await this.#operator?.stop()) ?? true;
-    await this.#elector?.stop();
+    // With a reconcile still running, a successor must wait for the lease to expire instead.
+    await this.#elector?.stop({ release: finished });
     await Promise.all(this.#servers.map((s) => s.close()));
     return finished;
   }

@@ -23,7 +23,7 @@ export interface LeaderCallbacks {
 }
 
 /** The parts of a Lease record that decide who leads. */
-interface Record {
+interface LeaseRecord {
   holder: string;
   durationMs: number;
   renewTime: string;
@@ -54,32 +54,50 @@ export class LeaderElector {
   async run(callbacks: LeaderCallbacks): Promise<void> {
     while (!this.#stopped && !(await this.#tryAcquireOrRenew())) await this.#sleep(this.#jittered());
     if (this.#stopped) return;
+    let lastRenew = Date.now();
     this.#leading = true;
     callbacks.onChange?.(true);
     this.#log.info("became leader");
     await callbacks.onStartedLeading();
-    let lastRenew = Date.now();
-    while (!this.#stopped) {
-      await this.#sleep(this.#o.retryPeriodMs);
-      if (this.#stopped) break;
-      if (await this.#tryAcquireOrRenew()) {
-        lastRenew = Date.now();
-      } else if (Date.now() - lastRenew >= this.#o.renewDeadlineMs) {
-        this.#leading = false;
-        callbacks.onChange?.(false);
-        this.#log.error("leadership lost: the lease could not be renewed within the renew deadline");
-        callbacks.onStoppedLeading();
-        return;
+    // A watchdog, not the renew loop, enforces the deadline: a renew request that hangs (a
+    // partitioned network) must not keep this replica leading past it.
+    const lost = new Promise<void>((resolve) => {
+      const watchdog = setInterval(() => {
+        if (this.#stopped) {
+          clearInterval(watchdog);
+          resolve();
+        } else if (Date.now() - lastRenew >= this.#o.renewDeadlineMs) {
+          clearInterval(watchdog);
+          this.#leading = false;
+          callbacks.onChange?.(false);
+          this.#log.error("leadership lost: the lease could not be renewed within the renew deadline");
+          callbacks.onStoppedLeading();
+          this.#stopped = true;
+          this.#wake?.();
+          resolve();
+        }
+      }, Math.max(10, Math.floor(this.#o.retryPeriodMs / 4)));
+      watchdog.unref();
+    });
+    const renewing = (async () => {
+      while (!this.#stopped) {
+        await this.#sleep(this.#o.retryPeriodMs);
+        if (this.#stopped) break;
+        const attemptStarted = Date.now();
+        if ((await this.#tryAcquireOrRenew()) && this.#leading) lastRenew = attemptStarted;
       }
-    }
+    })();
+    // Done when stopped or lost, even if a renew request is still hanging.
+    await Promise.race([renewing, lost]);
   }
 
-  /** Stop campaigning; a leader hands the lease back so a successor need not wait for expiry. */
-  async stop(): Promise<void> {
+  /** Stop campaigning; a leader hands the lease back (unless told not to) so a successor need not wait. */
+  async stop(options: { release?: boolean } = {}): Promise<void> {
     this.#stopped = true;
     this.#wake?.();
     if (!this.#leading) return;
     this.#leading = false;
+    if (options.release === false) return;
     try {
       const lease = await this.#api.readNamespacedLease({ namespace: this.#o.namespace, name: this.#o.name });
       if (lease.spec?.holderIdentity !== this.#o.identity) return;
@@ -105,7 +123,7 @@ export class LeaderElector {
     });
   }
 
-  #record(lease: V1Lease): Record {
+  #record(lease: V1Lease): LeaseRecord {
     const renew = lease.spec?.renewTime as unknown;
     return {
       holder: lease.spec?.holderIdentity ?? "",
