@@ -3,7 +3,7 @@
 import { hostname } from "node:os";
 import type { KubeConfig } from "@kubernetes/client-node";
 import type { Config } from "./config.ts";
-import { type EndpointServer, parseBindAddress, serve } from "./http.ts";
+import { type EndpointServer, serve } from "./http.ts";
 import { LeaderElector } from "./leader.ts";
 import type { Logger } from "./log.ts";
 import { Metrics } from "./metrics.ts";
@@ -66,13 +66,13 @@ export class App {
   }
 
   async start(): Promise<void> {
-    const probes = parseBindAddress(this.#config.healthProbeBindAddress);
+    const probes = this.#config.healthProbeBindAddress;
     if (probes) {
       const s = await serve(probes, { checks: { "/healthz": () => this.healthz(), "/readyz": () => this.readyz() } });
       this.#servers.push(s);
       this.probePort = s.port;
     }
-    const metrics = parseBindAddress(this.#config.metricsBindAddress);
+    const metrics = this.#config.metricsBindAddress;
     if (metrics) {
       const s = await serve(metrics, { metrics: this.metrics.registry });
       this.#servers.push(s);

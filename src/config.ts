@@ -1,6 +1,6 @@
 // Operator configuration from command-line flags and environment variables (flags win).
 import { parseArgs } from "node:util";
-import type { DeletionPolicy } from "./model.ts";
+import { type DeletionPolicy, GROUP } from "./model.ts";
 
 export type LogFormat = "json" | "text";
 export type LogLevel = "error" | "warn" | "info" | "debug";
@@ -40,10 +40,16 @@ export interface Config {
   leaderElect: boolean;
   leaderElectionNamespace: string | undefined;
   leaderElectionId: string;
-  /** host:port for /metrics, or "0" to disable. */
-  metricsBindAddress: string;
-  /** host:port for /healthz and /readyz, or "0" to disable. */
-  healthProbeBindAddress: string;
+  /** Where /metrics listens; undefined when disabled ("0"). */
+  metricsBindAddress: BindAddress | undefined;
+  /** Where /healthz and /readyz listen; undefined when disabled ("0"). */
+  healthProbeBindAddress: BindAddress | undefined;
+}
+
+/** A listening address; no host means every interface. */
+export interface BindAddress {
+  host: string | undefined;
+  port: number;
 }
 
 export class ConfigError extends Error {
@@ -138,21 +144,24 @@ export function parseTags(text: string): Record<string, string> {
     const at = pair.indexOf("=");
     const key = at < 0 ? pair : pair.slice(0, at).trim();
     const value = at < 0 ? "" : pair.slice(at + 1).trim();
-    if (key.length < 1 || key.length > 128 || key.startsWith("aws:") || key.startsWith("memorydb.operators.dev/") || value.length > 256) {
-      throw new ConfigError(
-        `--default-tags: "${pair}" is not a valid tag (key 1-128 characters, not aws: or memorydb.operators.dev/; value up to 256)`,
-      );
+    if (key.length < 1 || key.length > 128 || key.startsWith("aws:") || key.startsWith(`${GROUP}/`) || value.length > 256) {
+      throw new ConfigError(`--default-tags: "${pair}" is not a valid tag (key 1-128 characters, not aws: or ${GROUP}/; value up to 256)`);
     }
     tags[key] = value;
   }
   return tags;
 }
 
-function bindAddress(text: string, what: string): string {
-  if (text !== "0" && !/^(\[[0-9a-fA-F:.]+\]|[^:\s]*):\d{1,5}$/.test(text)) {
+/** ":8080", "127.0.0.1:8081", "[::1]:8080", or "0" to disable. */
+function bindAddress(text: string, what: string): BindAddress | undefined {
+  if (text === "0") return undefined;
+  const match = /^(\[[0-9a-fA-F:.]+\]|[^:\s]*):(\d{1,5})$/.exec(text);
+  const port = Number(match?.[2]);
+  if (!match || port > 65535) {
     throw new ConfigError(`${what}: "${text}" is not a bind address (e.g. :8080, 127.0.0.1:8080, or 0 to disable)`);
   }
-  return text;
+  const host = match[1]!.replace(/^\[|\]$/g, "");
+  return { host: host === "" ? undefined : host, port };
 }
 
 export function usage(): string {

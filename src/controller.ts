@@ -91,6 +91,8 @@ export class Controller {
   /** `region/userName` → resources naming that MemoryDB user. */
   readonly #byUserName = new Index();
   #resync: NodeJS.Timeout | undefined;
+  #starting: Promise<void> | undefined;
+  #stopping = false;
 
   constructor(deps: ControllerDeps) {
     this.#d = deps;
@@ -186,9 +188,35 @@ export class Controller {
 
   start(): void {
     for (const r of [...this.#users, ...this.#secrets]) r.start();
-    this.queue.start((key) => this.#process(key));
+    this.#starting = this.#startWorkers();
     this.#resync = setInterval(() => void this.resync(), this.#d.config.resyncPeriodMs);
     this.#resync.unref();
+  }
+
+  /**
+   * Workers start once the resources are listed and each region's users are in a snapshot, so
+   * that a (re)start costs one listing per region, not one DescribeUsers per resource.
+   */
+  async #startWorkers(): Promise<void> {
+    while (!this.#stopping && !this.#users.every((r) => r.hasSynced)) await new Promise((r) => setTimeout(r, 50));
+    if (this.#stopping) return;
+    await this.#refreshSnapshots(this.#allUsers());
+    if (!this.#stopping) this.queue.start((key) => this.#process(key));
+  }
+
+  #allUsers(): MemoryDBUser[] {
+    return this.#users.flatMap((r) => [...r.cache.values()]);
+  }
+
+  async #refreshSnapshots(users: MemoryDBUser[]): Promise<void> {
+    const regions = new Set(users.map((u) => u.spec.region ?? this.#d.config.region));
+    await Promise.all(
+      [...regions].map((region) =>
+        this.#d.directory?.refresh(region).catch((err: Error) => {
+          this.#d.logger.warn("could not list MemoryDB users; reconciling one by one", { region, error: err.message });
+        }),
+      ),
+    );
   }
 
   /**
@@ -196,15 +224,8 @@ export class Controller {
    * in-sync resources need no further MemoryDB call), then every key into the queue.
    */
   async resync(): Promise<void> {
-    const users = this.#users.flatMap((r) => [...r.cache.values()]);
-    const regions = new Set(users.map((u) => u.spec.region ?? this.#d.config.region));
-    await Promise.all(
-      [...regions].map((region) =>
-        this.#d.directory?.refresh(region).catch((err: Error) => {
-          this.#d.logger.warn("could not list MemoryDB users for the resync; reconciling one by one", { region, error: err.message });
-        }),
-      ),
-    );
+    const users = this.#allUsers();
+    await this.#refreshSnapshots(users);
     for (const u of users) this.queue.add(objectKey(u));
   }
 
@@ -251,7 +272,9 @@ export class Controller {
 
   /** Stop watching and wait (bounded) for in-flight reconciles; true if they all finished. */
   async stop(timeoutMs: number): Promise<boolean> {
+    this.#stopping = true;
     clearInterval(this.#resync);
+    await this.#starting;
     await Promise.all([...this.#users, ...this.#secrets].map((r) => r.stop()));
     return this.queue.shutdown(timeoutMs);
   }

@@ -2,6 +2,7 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Registry } from "prom-client";
+import type { BindAddress } from "./config.ts";
 
 /** A check answers undefined when fine, or why not. */
 export type Check = () => string | undefined;
@@ -12,16 +13,6 @@ export interface Endpoints {
   metrics?: Registry;
 }
 
-/** Parses a bind address like ":8080", "127.0.0.1:8081" or "0" (disabled). */
-export function parseBindAddress(text: string): { host: string | undefined; port: number } | undefined {
-  if (text === "0") return undefined;
-  const at = text.lastIndexOf(":");
-  const port = Number(text.slice(at + 1));
-  if (at < 0 || !Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`"${text}" is not a bind address (e.g. :8080)`);
-  const host = text.slice(0, at).replace(/^\[|\]$/g, "");
-  return { host: host === "" ? undefined : host, port };
-}
-
 export interface EndpointServer {
   server: Server;
   /** The port actually bound (useful with port 0). */
@@ -29,7 +20,7 @@ export interface EndpointServer {
   close(): Promise<void>;
 }
 
-export async function serve(address: { host: string | undefined; port: number }, endpoints: Endpoints): Promise<EndpointServer> {
+export async function serve(address: BindAddress, endpoints: Endpoints): Promise<EndpointServer> {
   const server = createServer((req, res) => {
     const path = (req.url ?? "/").split("?")[0] ?? "/";
     if (req.method !== "GET" && req.method !== "HEAD") {

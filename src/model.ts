@@ -51,9 +51,6 @@ export interface Condition {
   message: string;
 }
 
-/** MemoryDB's states for a user. */
-export type UserState = "active" | "modifying" | "deleting";
-
 export interface MemoryDBUserStatus {
   observedGeneration?: number;
   conditions?: Condition[];

@@ -38,6 +38,7 @@ export class WorkQueue {
     return this.#ready.size;
   }
 
+  /** Keys being reconciled right now. */
   get activeCount(): number {
     return this.#active.size;
   }
@@ -84,10 +85,6 @@ export class WorkQueue {
   /** Reset the key's backoff after a success. */
   forget(key: string): void {
     this.#failures.delete(key);
-  }
-
-  failures(key: string): number {
-    return this.#failures.get(key) ?? 0;
   }
 
   /** Start processing with `handler`; it must not throw (the controller handles errors). */

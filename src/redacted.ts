@@ -39,10 +39,7 @@ export class Redacted {
 /** Field names whose values are always redacted when logged, whatever their type. */
 const SENSITIVE_KEY = /pass(word)?s?$|secret(value)?$|token$|authorization$/i;
 
-/**
- * A deep copy of `value` with every sensitive field replaced: a last line of defence for
- * structured log metadata and AWS request inputs recorded for diagnostics.
- */
+/** A deep copy of `value` with every sensitive field replaced: a last line of defence for log metadata. */
 export function redactDeep(value: unknown, depth = 0): unknown {
   if (value instanceof Redacted) return REDACTED;
   if (depth > 8 || value === null || typeof value !== "object") return value;

@@ -88,15 +88,6 @@ export class KubeApi {
     this.#instance = reportingInstance;
   }
 
-  async getUser(namespace: string, name: string): Promise<MemoryDBUser | undefined> {
-    try {
-      return (await this.#custom.getNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural: PLURAL, name })) as MemoryDBUser;
-    } catch (err) {
-      if (httpStatus(err) === 404) return undefined;
-      throw new KubeError(`get MemoryDBUser ${namespace}/${name}`, err);
-    }
-  }
-
   /** One page of MemoryDBUsers, in one namespace or (namespace undefined) all of them. */
   async listUsers(namespace: string | undefined, continueToken: string | undefined): Promise<ListPage<MemoryDBUser>> {
     const common = { group: GROUP, version: VERSION, plural: PLURAL, limit: 500, ...(continueToken ? { _continue: continueToken } : {}) };

@@ -28,6 +28,9 @@ export function resolvePasswords(
     const password = new Redacted(Buffer.from(encoded, "base64").toString("utf8"));
     const problem = passwordProblem(ref, password.length);
     if (problem) return { ok: false, reason: "InvalidPassword", message: problem };
+    if (passwords.some((p) => p.reveal() === password.reveal())) {
+      return { ok: false, reason: "InvalidPassword", message: "the two passwords are identical; use two different passwords, or one" };
+    }
     passwords.push(password);
   }
   return { ok: true, passwords };

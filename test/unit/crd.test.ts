@@ -80,6 +80,7 @@ describe("MemoryDBUser CRD", () => {
     ["unknown auth type", { ...good, authenticationMode: { type: "ldap" } }, /Unsupported value: "ldap"/],
     ["password type without passwords", { ...good, authenticationMode: { type: "password" } }, /needs 1 or 2 entries/],
     ["iam with passwords", { ...good, authenticationMode: { type: "iam", passwords: [pw()] } }, /must not be set when type is 'iam'/],
+    ["the same Secret key twice", { ...good, authenticationMode: { passwords: [pw("a"), pw("a")] } }, /must come from different Secret keys/],
     ["three passwords", { ...good, authenticationMode: { passwords: [pw("a"), pw("b"), pw("c")] } }, /at most 2 items/],
     ["secret name", { ...good, authenticationMode: { passwords: [pw("Bad_Name")] } }, /secretKeyRef\.name/],
     ["50 tags", { ...good, tags: Object.fromEntries(Array.from({ length: 50 }, (_, i) => [`k${i}`, "v"])) }, /spec\.tags: Too many/],

@@ -39,4 +39,10 @@ describe("password resolution", () => {
     expect(a).to.equal("2;pw@7");
     expect(inputsFingerprint(2, new Map([["pw", undefined]]))).to.equal("2;pw@-");
   });
+
+  it("rejects two identical passwords, which MemoryDB would hold as one", () => {
+    const r = resolvePasswords("ns", [{ name: "pw", key: "a" }, { name: "pw", key: "b" }], new Map([["pw", { resourceVersion: "1", data: { a: b64(good), b: b64(good) } }]]));
+    expect(r).to.deep.include({ ok: false, reason: "InvalidPassword" });
+    expect(JSON.stringify(r)).to.not.include(good);
+  });
 });
