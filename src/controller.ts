@@ -15,8 +15,9 @@ import type { Reconciler } from "./reconcile/reconciler.ts";
 import { WorkQueue } from "./queue.ts";
 
 /**
- * Whether a watch update needs a reconcile. Status-only writes (our own) do not: reacting to
- * them would loop. Spec (generation), deletion, finalizer, label and annotation changes do.
+ * Whether a watch update needs a reconcile. The operator's own writes (status, its finalizer)
+ * do not: reacting to them would reconcile everything twice, or loop. Spec (generation),
+ * deletion, label and annotation changes do; anything else is caught by the periodic resync.
  */
 export function needsReconcile(old: MemoryDBUser | undefined, obj: MemoryDBUser): boolean {
   if (old === undefined) return true;
@@ -25,7 +26,6 @@ export function needsReconcile(old: MemoryDBUser | undefined, obj: MemoryDBUser)
   return (
     a.generation !== b.generation ||
     a.deletionTimestamp !== b.deletionTimestamp ||
-    JSON.stringify(a.finalizers ?? []) !== JSON.stringify(b.finalizers ?? []) ||
     JSON.stringify(a.labels ?? {}) !== JSON.stringify(b.labels ?? {}) ||
     JSON.stringify(a.annotations ?? {}) !== JSON.stringify(b.annotations ?? {})
   );

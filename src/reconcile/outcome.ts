@@ -82,6 +82,23 @@ export function nextStatus(
   };
 }
 
+/** How stale lastSyncTime may grow before an otherwise unchanged status is written anyway. */
+export const SYNC_TIME_REFRESH_MS = 30 * 60_000;
+
+/**
+ * Whether the status patch changes anything worth a write (and the watch event every client
+ * then receives): any field but lastSyncTime, or a lastSyncTime older than SYNC_TIME_REFRESH_MS.
+ */
+export function worthWriting(previous: MemoryDBUserStatus | undefined, next: MemoryDBUserStatus, now: Date): boolean {
+  if (previous === undefined) return true;
+  for (const [key, value] of Object.entries(next)) {
+    if (key === "lastSyncTime") continue;
+    if (JSON.stringify(value) !== JSON.stringify(previous[key as keyof MemoryDBUserStatus])) return true;
+  }
+  const last = Date.parse(previous.lastSyncTime ?? "");
+  return next.lastSyncTime !== undefined && !(now.getTime() - last < SYNC_TIME_REFRESH_MS);
+}
+
 /** After the operator's own call, or while waiting on MemoryDB: ready once `active`. */
 export function settle(user: ObservedUser, busyReason: string, applied: boolean): Outcome {
   if (user.status === "active") return { kind: "ready", observed: user };

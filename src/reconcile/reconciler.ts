@@ -29,7 +29,7 @@ import {
   updateReason,
 } from "./decide.ts";
 import { type KeyMemory, Memory, passwordsDigest, tagsHash } from "./memory.ts";
-import { claimedByAnother, conflict, failedFromFault, nextStatus, type Outcome, type Retry, retryFor, settle } from "./outcome.ts";
+import { claimedByAnother, conflict, failedFromFault, nextStatus, type Outcome, type Retry, retryFor, settle, worthWriting } from "./outcome.ts";
 import { inputsFingerprint, resolvePasswords } from "./passwords.ts";
 
 export interface ReconcilerDeps {
@@ -129,9 +129,12 @@ export class Reconciler {
   }
 
   async #report(user: MemoryDBUser, mem: KeyMemory, outcome: Outcome, retry: Retry, log: Logger, passwordSecrets?: PasswordSource[]): Promise<void> {
-    const status = nextStatus(user.status, outcome, user.metadata.generation, new Date(this.#now()), passwordSecrets);
-    const written = await this.#d.kube.patchUserStatus(user.metadata.namespace, user.metadata.name, status);
-    if (written) this.#wrote(mem, user, written);
+    const now = new Date(this.#now());
+    const status = nextStatus(user.status, outcome, user.metadata.generation, now, passwordSecrets);
+    if (worthWriting(user.status, status, now)) {
+      const written = await this.#d.kube.patchUserStatus(user.metadata.namespace, user.metadata.name, status);
+      if (written) this.#wrote(mem, user, written);
+    }
     if (outcome.kind === "failed") {
       log.warn("reconcile failed", { reason: outcome.reason, message: outcome.message, retry });
       // Passing faults are retried quietly; everything a person may need to act on is an Event.

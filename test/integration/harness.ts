@@ -169,6 +169,20 @@ export class TestEnv {
     throw new Error(`timed out waiting for ${namespace}/${name} to be deleted`);
   }
 
+  /** Waits until the operator has listed everything and has nothing queued or running. */
+  async idle(timeoutMs = 30_000): Promise<void> {
+    let quiet = 0;
+    await this.until(
+      "the operator is idle",
+      () => {
+        const c = this.operator?.controller;
+        quiet = c && c.hasSynced && c.queue.depth === 0 && c.queue.activeCount === 0 ? quiet + 1 : 0;
+        return quiet >= 5;
+      },
+      timeoutMs,
+    );
+  }
+
   /** Waits until `check` holds, polling. */
   async until(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;

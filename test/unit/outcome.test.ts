@@ -1,7 +1,8 @@
 import { expect } from "chai";
-import { nextStatus, retryFor } from "../../src/reconcile/outcome.ts";
+import { needsReconcile } from "../../src/controller.ts";
+import { nextStatus, retryFor, SYNC_TIME_REFRESH_MS, worthWriting } from "../../src/reconcile/outcome.ts";
 import { setCondition } from "../../src/status.ts";
-import { observed } from "./decide.test.ts";
+import { observed, sampleUser as observedUser } from "./decide.test.ts";
 
 const t0 = new Date("2026-01-01T00:00:00Z");
 const t1 = new Date("2026-01-01T00:05:00Z");
@@ -55,5 +56,27 @@ describe("status and conditions", () => {
     expect(waiting.conditions?.find((c) => c.type === "Synced")).to.deep.include({ status: "Unknown", reason: "Waiting" });
     const failed = nextStatus(previous, { kind: "failed", reason: "X", message: "m", retry: "backoff" }, 2, t1);
     expect(Object.keys(failed).sort()).to.deep.equal(["conditions", "observedGeneration"]);
+  });
+
+  it("skips a write that would only move lastSyncTime, unless that has grown stale", () => {
+    const first = nextStatus(undefined, { kind: "ready", observed: observed() }, 1, t0);
+    const again = nextStatus(first, { kind: "ready", observed: observed() }, 1, t1);
+    expect(worthWriting(first, again, t1)).to.equal(false);
+    const later = new Date(t0.getTime() + SYNC_TIME_REFRESH_MS + 1);
+    expect(worthWriting(first, nextStatus(first, { kind: "ready", observed: observed() }, 1, later), later)).to.equal(true);
+    expect(worthWriting(first, nextStatus(first, { kind: "ready", observed: observed({ aclNames: ["acl"] }) }, 1, t1), t1)).to.equal(true);
+    expect(worthWriting(first, nextStatus(first, { kind: "ready", observed: observed() }, 2, t1), t1)).to.equal(true);
+  });
+});
+
+describe("watch predicate", () => {
+  const base = { ...observedUser(), metadata: { name: "a", namespace: "n", generation: 1, resourceVersion: "1", finalizers: [] as string[] } };
+  it("reconciles on spec, deletion, label and annotation changes, not on the operator's own writes", () => {
+    expect(needsReconcile(undefined, base)).to.equal(true);
+    expect(needsReconcile(base, { ...base, status: { arn: "x" }, metadata: { ...base.metadata, resourceVersion: "2" } })).to.equal(false);
+    expect(needsReconcile(base, { ...base, metadata: { ...base.metadata, finalizers: ["memorydb.operators.dev/finalizer"] } })).to.equal(false);
+    expect(needsReconcile(base, { ...base, metadata: { ...base.metadata, generation: 2 } })).to.equal(true);
+    expect(needsReconcile(base, { ...base, metadata: { ...base.metadata, deletionTimestamp: "t" } })).to.equal(true);
+    expect(needsReconcile(base, { ...base, metadata: { ...base.metadata, labels: { a: "b" } } })).to.equal(true);
   });
 });
