@@ -1,10 +1,12 @@
 // Issue 3: the user's whole life: updates, password rotation, tags, deletion, adoption,
 // ownership conflicts, IAM and regions, asserted on what the emulator saw.
 import { expect } from "chai";
+import { PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
 import { OWNERSHIP_TAG_KEY } from "../../src/model.ts";
 import { condition, isReady, PASSWORD_1, PASSWORD_2, passwordSpec, reasonIs, sleep, TestEnv } from "./harness.ts";
 
 const PASSWORD_3 = "third-password-klmnopqrstu";
+const setMerge = () => setHeaderOptions("Content-Type", PatchStrategy.MergePatch);
 const NS = "life";
 
 describe("user lifecycle (operator against the local control plane)", function () {
@@ -191,9 +193,54 @@ describe("user lifecycle (operator against the local control plane)", function (
     expect(env.aws.user("eu-user")).to.equal(undefined);
     expect(user.status?.arn).to.match(/^arn:aws:memorydb:eu-west-1:/);
   });
-});
 
-function setMerge() {
-  return setHeaderOptions("Content-Type", PatchStrategy.MergePatch);
-}
-import { PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
+  it("never deletes or changes a user recreated by someone else under the same name (same ARN)", async () => {
+    await env.createSecret(NS, "victim-pw", { password: PASSWORD_1 });
+    await readyUser("victim", passwordSpec("victim-pw"));
+    env.aws.deleteUserOutOfBand("victim");
+    env.aws.seedUser({ name: "victim", accessString: "on ~* +@all", passwords: [PASSWORD_3], tags: { [OWNERSHIP_TAG_KEY]: "another-cluster/ns/victim" } });
+    env.aws.resetCalls();
+    // A rotation would update the user if ownership were presumed from the ARN in status.
+    await env.replaceSecret(NS, "victim-pw", { password: PASSWORD_2 });
+    await env.waitForUser(NS, "victim", reasonIs("UserNameConflict"));
+    await env.deleteUser(NS, "victim");
+    await env.waitForGone(NS, "victim");
+    const survivor = env.aws.user("victim")!;
+    expect(survivor.passwords).to.deep.equal([PASSWORD_3]);
+    expect(survivor.tags[OWNERSHIP_TAG_KEY]).to.equal("another-cluster/ns/victim");
+    for (const op of ["UpdateUser", "DeleteUser", "TagResource", "UntagResource"]) expect(env.aws.calls[op] ?? 0, op).to.equal(0);
+  });
+
+  it("swaps 40 tags for 40 others within MemoryDB's 50-tag quota", async () => {
+    const tags = (prefix: string) => Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`${prefix}${i}`, "v"]));
+    await readyUser("many-tags", { ...passwordSpec("pw"), tags: tags("old") });
+    const replaced = { ...Object.fromEntries(Object.keys(tags("old")).map((k) => [k, null])), ...tags("new") };
+    await env.patchUserSpec(NS, "many-tags", { tags: replaced });
+    await env.until("the new tags are on the user", () => {
+      const t = env.aws.user("many-tags")?.tags ?? {};
+      return Object.keys(t).length === 41 && "new39" in t && !("old0" in t);
+    });
+    expect(condition(await env.getUser(NS, "many-tags"), "Synced")?.status).to.not.equal("False");
+  });
+
+  it("finishes a Retain deletion that was interrupted after the ownership tag was removed", async () => {
+    await readyUser("kept-twice", { ...passwordSpec("pw"), deletionPolicy: "Retain" });
+    // The finalizer removal fails once, after UntagResource succeeded.
+    env.kube.faults.failNext(1, { status: 500, method: "PATCH", pathIncludes: "/memorydbusers/kept-twice" });
+    try {
+      await env.deleteUser(NS, "kept-twice");
+      await env.waitForGone(NS, "kept-twice");
+    } finally {
+      env.kube.faults.reset();
+    }
+    expect(env.aws.user("kept-twice")?.tags).to.not.have.property(OWNERSHIP_TAG_KEY);
+  });
+
+  it("looks again when a user vanishes between DescribeUsers and UpdateUser", async () => {
+    await readyUser("vanishing");
+    env.aws.faults.failNext("UpdateUser", "UserNotFoundFault", 1);
+    await env.patchUserSpec(NS, "vanishing", { accessString: "on ~* +@read" });
+    const user = await env.waitForUser(NS, "vanishing", (u) => isReady(u) && u.status?.observedGeneration === 2, 5_000);
+    expect(condition(user, "Synced")?.reason).to.equal("ReconcileSuccess");
+  });
+});
