@@ -161,3 +161,16 @@ export function cpuModel(fallback: string | undefined): string {
     return fallback ?? "unknown";
   }
 }
+
+/** Sum of a metric's samples (all label sets) in Prometheus text exposition; 0 when absent. */
+export function promSum(text: string, metric: string): number {
+  let sum = 0;
+  for (const line of text.split("\n")) {
+    if (!line.startsWith(metric)) continue;
+    const rest = line.slice(metric.length);
+    if (rest[0] !== "{" && rest[0] !== " ") continue;
+    const value = Number(line.slice(line.lastIndexOf(" ") + 1));
+    if (Number.isFinite(value)) sum += value;
+  }
+  return sum;
+}

@@ -5,6 +5,7 @@
 //   npm run bench -- --users 2000 --concurrency 4,16 --aws-latency 20
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
+import { createServer, type AddressInfo } from "node:net";
 import { availableParallelism, cpus, platform, release, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import { monitorEventLoopDelay, performance } from "node:perf_hooks";
@@ -24,6 +25,7 @@ import {
   procCpuMs,
   procMemory,
   openFds,
+  promSum,
   sleep,
   Table,
 } from "./lib.ts";
@@ -59,24 +61,20 @@ async function pool(count: number, parallelism: number, task: (i: number) => Pro
   );
 }
 
-/** LIST requests the bench itself made (subtracted from the API server's counts). */
-let benchLists = 0;
-
 async function listUsers(env: TestEnv): Promise<MemoryDBUser[]> {
-  benchLists++;
   const list = (await env.custom.listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: NS, plural: PLURAL })) as { items: MemoryDBUser[] };
   return list.items;
 }
 
 const readyCondition = (u: MemoryDBUser) => u.status?.conditions?.find((c) => c.type === "Ready");
 const isReady = (u: MemoryDBUser) => readyCondition(u)?.status === "True";
-const syncedAt = (u: MemoryDBUser) => Date.parse(u.status?.lastSyncTime ?? "") || 0;
 
 /**
  * Poll the API server (CustomObjectsApi list) until all `n` users satisfy `check`. Answers the
- * users as last listed. The figures come from the timestamps the operator wrote into the
- * statuses, not from when the poll noticed, so the poll can be slow: listing N users shares the
- * CPU with the operator (at 100 ms it cost the operator ~10 % of its throughput at N=400).
+ * users as last listed. Used where the operator writes what is waited for (Ready in the create
+ * phase): the figure comes from the timestamps the operator wrote into the statuses, not from
+ * when the poll noticed, so the poll can be slow: listing N users shares the CPU with the
+ * operator (at 100 ms it cost the operator ~10 % of its throughput at N=400).
  */
 async function waitForAll(env: TestEnv, n: number, what: string, check: (u: MemoryDBUser) => boolean): Promise<MemoryDBUser[]> {
   const interval = 500;
@@ -95,6 +93,30 @@ async function waitForAll(env: TestEnv, n: number, what: string, check: (u: Memo
   }
 }
 
+/**
+ * When the operator last did something: its last Kubernetes request other than a LIST/WATCH
+ * (reconciles read Secrets, patch statuses, post Events) or its last MemoryDB call (answered
+ * `latencyMs` after it arrived), whichever is later. Answers 0 when there was none.
+ */
+function lastActivity(env: TestEnv, kube: KubeRequestCounter, latencyMs: number): number {
+  const aws = env.aws.callLog.at(-1);
+  return Math.max(kube.lastAt, aws ? aws.at + latencyMs : 0);
+}
+
+/** Requests the operator has made so far (to notice that none come any more). */
+const activityCount = (env: TestEnv, kube: KubeRequestCounter) => env.aws.callLog.length + kube.total;
+
+/**
+ * "Done" for the in-process operator, where writes no longer mark it (an in-sync reconcile
+ * writes nothing): the controller is idle — caches synced, nothing queued, nothing running —
+ * for several consecutive polls (`env.idle()`). Answers when the work ended: the operator's
+ * last request before that (see lastActivity), never before `t0`.
+ */
+async function settledInProcess(env: TestEnv, kube: KubeRequestCounter, latencyMs: number, t0: number): Promise<number> {
+  await env.idle(WAIT_TIMEOUT_MS);
+  return Math.max(t0, lastActivity(env, kube, latencyMs));
+}
+
 async function queueIdle(env: TestEnv): Promise<void> {
   const q = env.operator!.controller.queue;
   const deadline = Date.now() + 60_000;
@@ -107,6 +129,10 @@ async function queueIdle(env: TestEnv): Promise<void> {
 /** Counts the API server's requests by verb and resource from its request log. */
 class KubeRequestCounter {
   counts: Record<string, number> = {};
+  /** Requests logged since the last reset. */
+  total = 0;
+  /** When the last request other than a LIST/WATCH finished (0: none since the reset). */
+  lastAt = 0;
 
   constructor(env: TestEnv) {
     const log = env.kube.requests;
@@ -115,6 +141,8 @@ class KubeRequestCounter {
       for (const r of items) {
         const k = classify(r.method, r.path);
         this.counts[k] = (this.counts[k] ?? 0) + 1;
+        this.total++;
+        if (!k.startsWith("LIST/WATCH")) this.lastAt = Date.now();
       }
       return push(...items);
     };
@@ -122,14 +150,8 @@ class KubeRequestCounter {
 
   reset(): void {
     this.counts = {};
-    benchLists = 0;
-  }
-
-  /** The counts without the bench's own polling. */
-  withoutBench(): Record<string, number> {
-    const counts = { ...this.counts };
-    counts["LIST/WATCH memorydbusers"] = (counts["LIST/WATCH memorydbusers"] ?? 0) - benchLists;
-    return counts;
+    this.total = 0;
+    this.lastAt = 0;
   }
 }
 
@@ -203,17 +225,23 @@ async function createPhase(args: BenchArgs, env: TestEnv, kube: KubeRequestCount
 }
 
 /** Figure 2: one resync of N in-sync users. */
-async function resyncPhase(env: TestEnv): Promise<{ listMs: number; wallMs: number; aws: Record<string, number>; cpuMs: number }> {
-  await queueIdle(env);
+async function resyncPhase(
+  args: BenchArgs,
+  env: TestEnv,
+  kube: KubeRequestCounter,
+): Promise<{ listMs: number; wallMs: number; aws: Record<string, number>; kube: Record<string, number>; cpuMs: number; allReady: boolean }> {
+  await env.idle(WAIT_TIMEOUT_MS);
   env.aws.resetCalls();
+  kube.reset();
   const cpu = process.cpuUsage();
   const t0 = Date.now();
   await env.operator!.controller.resync();
   const listMs = Date.now() - t0;
-  const users = await waitForAll(env, (await listUsers(env)).length, "all re-synced", (u) => isReady(u) && syncedAt(u) > t0);
-  const wallMs = Math.max(...users.map(syncedAt)) - t0;
-  await queueIdle(env);
-  return { listMs, wallMs, aws: { ...env.aws.calls }, cpuMs: cpuMsSince(cpu) };
+  const wallMs = (await settledInProcess(env, kube, args.awsLatencyMs, t0)) - t0;
+  const cpuMs = cpuMsSince(cpu);
+  const counts = { kube: { ...kube.counts }, aws: { ...env.aws.calls } };
+  const allReady = (await listUsers(env)).every(isReady);
+  return { listMs, wallMs, aws: counts.aws, kube: counts.kube, cpuMs, allReady };
 }
 
 /** Figure 3: password rotation latency, Secret write → new password held by MemoryDB. */
@@ -243,20 +271,23 @@ async function restartPhase(
   env: TestEnv,
   kube: KubeRequestCounter,
   concurrency: number,
-): Promise<{ stopMs: number; wallMs: number; aws: Record<string, number>; kube: Record<string, number>; cpuMs: number }> {
-  await queueIdle(env);
+): Promise<{ stopMs: number; wallMs: number; aws: Record<string, number>; kube: Record<string, number>; cpuMs: number; allReady: boolean }> {
+  await env.idle(WAIT_TIMEOUT_MS);
   const s0 = Date.now();
   await env.stopOperator();
   const stopMs = Date.now() - s0;
+  await sleep(500); // the API server logs the old watches' ends after the client has let go of them
   env.aws.resetCalls();
   kube.reset();
   const cpu = process.cpuUsage();
   const t0 = Date.now();
   await env.startOperator(operatorEnv(concurrency), PRODUCTION_WATCH);
-  const users = await waitForAll(env, args.users, "all re-synced after restart", (u) => isReady(u) && syncedAt(u) >= t0);
-  const wallMs = Math.max(...users.map(syncedAt)) - t0;
-  await queueIdle(env);
-  return { stopMs, wallMs, aws: { ...env.aws.calls }, kube: kube.withoutBench(), cpuMs: cpuMsSince(cpu) };
+  const wallMs = (await settledInProcess(env, kube, args.awsLatencyMs, t0)) - t0;
+  const cpuMs = cpuMsSince(cpu);
+  const counts = { kube: { ...kube.counts }, aws: { ...env.aws.calls } };
+  const users = await listUsers(env);
+  const allReady = users.length === args.users && users.every(isReady);
+  return { stopMs, wallMs, aws: counts.aws, kube: counts.kube, cpuMs, allReady };
 }
 
 interface MemoryResult {
@@ -281,8 +312,13 @@ async function memoryPhase(env: TestEnv): Promise<MemoryResult> {
 interface ChildResult {
   /** Spawn → the "operator started" log line (Node start-up, module loading, first API calls). */
   startupMs: number | undefined;
+  /** Spawn → first 200 from /readyz (caches synced), as polled. */
+  readyMs: number | undefined;
   startToSyncedMs: number;
+  /** controller_runtime_reconcile_total when done, from the child's /metrics. */
+  reconciles: number;
   aws: Record<string, number>;
+  kube: Record<string, number>;
   rssAtSync: number;
   idleRss: number;
   peakRss: number;
@@ -290,12 +326,76 @@ interface ChildResult {
   fds: number | undefined;
 }
 
+/** A loopback port nothing listens on right now (for the child's probe and metrics servers). */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((res, rej) => server.once("error", rej).listen(0, "127.0.0.1", res));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((res) => server.close(() => res()));
+  return port;
+}
+
+async function httpGet(url: string): Promise<{ ok: boolean; text: string } | undefined> {
+  try {
+    const res = await fetch(url, { signal: AbortSignal.timeout(2000) });
+    return { ok: res.ok, text: await res.text() };
+  } catch {
+    return undefined; // not listening yet
+  }
+}
+
+/**
+ * "Done" for the operator as its own process, seen from outside: its /readyz answers 200 (caches
+ * synced), its /metrics show an empty work queue (workqueue_depth 0), no busy worker
+ * (controller_runtime_active_workers 0) and at least `n` reconciles, and no new MemoryDB call
+ * or Kubernetes request has reached the servers for QUIET_MS. Answers the time of its last
+ * request before that (see lastActivity) and the reconcile count.
+ */
+async function settledChild(
+  env: TestEnv,
+  kube: KubeRequestCounter,
+  latencyMs: number,
+  ports: { probe: number; metrics: number },
+  n: number,
+  t0: number,
+): Promise<{ doneAt: number; readyAt: number | undefined; reconciles: number }> {
+  const QUIET_MS = 1000;
+  let readyAt: number | undefined;
+  let quietSince: number | undefined;
+  let seen = -1;
+  let lastReport = Date.now();
+  for (;;) {
+    const ready = await httpGet(`http://127.0.0.1:${ports.probe}/readyz`);
+    if (ready?.ok && readyAt === undefined) readyAt = Date.now();
+    const metrics = ready?.ok ? await httpGet(`http://127.0.0.1:${ports.metrics}/metrics`) : undefined;
+    const m = metrics?.ok ? metrics.text : "";
+    const reconciles = promSum(m, "controller_runtime_reconcile_total");
+    const idle = m !== "" && promSum(m, "workqueue_depth") === 0 && promSum(m, "controller_runtime_active_workers") === 0 && reconciles >= n;
+    const count = activityCount(env, kube);
+    if (idle && count === seen) {
+      quietSince ??= Date.now();
+      if (Date.now() - quietSince >= QUIET_MS) return { doneAt: Math.max(t0, lastActivity(env, kube, latencyMs)), readyAt, reconciles };
+    } else {
+      quietSince = undefined;
+      seen = count;
+    }
+    if (Date.now() - t0 > WAIT_TIMEOUT_MS) throw new Error(`the operator process did not settle: ${reconciles}/${n} reconciles`);
+    if (Date.now() - lastReport > 10_000) {
+      lastReport = Date.now();
+      progress(`  child operator: ${reconciles}/${n} reconciles after ${fmtMs(Date.now() - t0)}`);
+    }
+    await sleep(100);
+  }
+}
+
 /** Figure 5b: `node src/main.ts` as its own process against the servers of this process. */
-async function childPhase(args: BenchArgs, env: TestEnv, concurrency: number): Promise<ChildResult> {
+async function childPhase(args: BenchArgs, env: TestEnv, kube: KubeRequestCounter, concurrency: number): Promise<ChildResult> {
   const dir = await mkdtemp(join(tmpdir(), "mdbu-bench-"));
   const kubeconfig = join(dir, "kubeconfig");
   await env.kube.writeKubeconfig(kubeconfig);
+  const ports = { probe: await freePort(), metrics: await freePort() };
   env.aws.resetCalls();
+  kube.reset();
   const tail: string[] = [];
   let startedAt: number | undefined;
   const t0 = Date.now();
@@ -309,8 +409,8 @@ async function childPhase(args: BenchArgs, env: TestEnv, concurrency: number): P
       AWS_ACCESS_KEY_ID: "AKIDBENCH",
       AWS_SECRET_ACCESS_KEY: "bench-secret",
       AWS_EC2_METADATA_DISABLED: "true",
-      METRICS_BIND_ADDRESS: "127.0.0.1:0",
-      HEALTH_PROBE_BIND_ADDRESS: "127.0.0.1:0",
+      METRICS_BIND_ADDRESS: `127.0.0.1:${ports.metrics}`,
+      HEALTH_PROBE_BIND_ADDRESS: `127.0.0.1:${ports.probe}`,
       ...operatorEnv(concurrency),
       // e.g. --max-old-space-size=64, to see how much of the resident size is uncollected garbage.
       ...(process.env.BENCH_OPERATOR_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_OPERATOR_NODE_OPTIONS } : {}),
@@ -327,13 +427,15 @@ async function childPhase(args: BenchArgs, env: TestEnv, concurrency: number): P
   }
   const exited = new Promise<number | null>((res) => child.once("exit", (code) => res(code)));
   try {
-    const users = await Promise.race([
-      waitForAll(env, args.users, "all re-synced by the child operator", (u) => isReady(u) && syncedAt(u) >= t0),
+    const settled = await Promise.race([
+      settledChild(env, kube, args.awsLatencyMs, ports, args.users, t0),
       exited.then((code) => {
         throw new Error(`the operator process exited (${code}):\n${tail.join("")}`);
       }),
     ]);
-    const startToSyncedMs = Math.max(...users.map(syncedAt)) - t0;
+    const startToSyncedMs = settled.doneAt - t0;
+    const aws = { ...env.aws.calls };
+    const kubeCounts = { ...kube.counts };
     const cpuMs = procCpuMs(child.pid!);
     const atSync = procMemory(child.pid!);
     // Steady state: let it idle a little, then read its resident size again.
@@ -342,8 +444,11 @@ async function childPhase(args: BenchArgs, env: TestEnv, concurrency: number): P
     const fds = openFds(child.pid!);
     return {
       startupMs: startedAt === undefined ? undefined : startedAt - t0,
+      readyMs: settled.readyAt === undefined ? undefined : settled.readyAt - t0,
       startToSyncedMs,
-      aws: { ...env.aws.calls },
+      reconciles: settled.reconciles,
+      aws,
+      kube: kubeCounts,
       rssAtSync: atSync?.rss ?? NaN,
       idleRss: idle?.rss ?? NaN,
       peakRss: idle?.peak ?? NaN,
@@ -389,7 +494,7 @@ async function main(): Promise<void> {
   const { env, kube } = steady!;
 
   progress("resync of all users");
-  const resync = await resyncPhase(env);
+  const resync = await resyncPhase(args, env, kube);
   progress(`password rotation ×${args.rotations}`);
   const rotation = await rotationPhase(args, env);
   progress("operator restart");
@@ -401,7 +506,7 @@ async function main(): Promise<void> {
   if (args.child) {
     progress("operator as its own process (node src/main.ts)");
     try {
-      child = await childPhase(args, env, steadyConcurrency);
+      child = await childPhase(args, env, kube, steadyConcurrency);
     } catch (err) {
       childError = (err as Error).message;
       progress(`  failed: ${childError}`);
@@ -425,11 +530,14 @@ async function main(): Promise<void> {
   }
 
   const expectedListing = Math.ceil((n + 1) / 100);
+  /** Whether `aws` is exactly the one paginated listing of the region. */
+  const onlyListing = (aws: Record<string, number>) =>
+    (aws.DescribeUsers ?? 0) === expectedListing && Object.entries(aws).every(([k, v]) => k === "DescribeUsers" || v === 0) ? "as expected" : "DIFFERENT";
+  const statusPatches = (kube: Record<string, number>) => (kube["PATCH memorydbusers/status"] ?? 0) + (kube["PATCH memorydbusers"] ?? 0);
   t.section(`2. One resync of ${n} in-sync users`);
-  t.row("wall time", fmtMs(resync.wallMs), `of which the DescribeUsers listing ${fmtMs(resync.listMs)}; CPU ${fmtMs(resync.cpuMs)}`);
-  t.row("AWS calls", fmtCounts(resync.aws), `expected DescribeUsers ${expectedListing} (ceil((N+1)/100)) and nothing else: ${
-    (resync.aws.DescribeUsers ?? 0) === expectedListing && Object.entries(resync.aws).every(([k, v]) => k === "DescribeUsers" || v === 0) ? "as expected" : "DIFFERENT"
-  }`);
+  t.row("wall time", fmtMs(resync.wallMs), `resync() → the operator's last request, confirmed by an idle controller; of which the DescribeUsers listing ${fmtMs(resync.listMs)}; CPU ${fmtMs(resync.cpuMs)}`);
+  t.row("AWS calls", fmtCounts(resync.aws), `expected DescribeUsers ${expectedListing} (ceil((N+1)/100)) and nothing else: ${onlyListing(resync.aws)}`);
+  t.row("Kubernetes requests", fmtCounts(resync.kube), `writes (PATCH) ${statusPatches(resync.kube)} (expected 0 for in-sync users); all still Ready: ${resync.allReady ? "yes" : "NO"}`);
 
   const lat = rotation.latencies;
   t.section(`3. Password rotation (${lat.length}×, Secret write → new password in MemoryDB)`);
@@ -438,15 +546,18 @@ async function main(): Promise<void> {
 
   const mutations = (restart.aws.CreateUser ?? 0) + (restart.aws.UpdateUser ?? 0);
   t.section(`4. Operator restart with ${n} Ready users (in-process)`);
-  t.row("start → all re-synced", fmtMs(restart.wallMs), `graceful stop took ${fmtMs(restart.stopMs)}; CPU ${fmtMs(restart.cpuMs)}`);
-  t.row("AWS calls", fmtCounts(restart.aws), `CreateUser + UpdateUser = ${mutations} (expected 0)`);
-  t.row("Kubernetes requests", fmtCounts(restart.kube));
+  t.row("start → all re-synced", fmtMs(restart.wallMs), `start → the operator's last request, confirmed by an idle controller; graceful stop took ${fmtMs(restart.stopMs)}; CPU ${fmtMs(restart.cpuMs)}`);
+  t.row("AWS calls", fmtCounts(restart.aws), `CreateUser + UpdateUser = ${mutations} (expected 0); expected DescribeUsers ${expectedListing} and nothing else: ${onlyListing(restart.aws)}`);
+  t.row("Kubernetes requests", fmtCounts(restart.kube), `writes (PATCH) ${statusPatches(restart.kube)} (expected 0); all still Ready: ${restart.allReady ? "yes" : "NO"}`);
   if (child) {
     t.row(
       "as its own process",
       `${fmtMs(child.startToSyncedMs)} from spawn`,
-      `of which start-up (spawn → "operator started") ${child.startupMs === undefined ? "n/a" : fmtMs(child.startupMs)}; AWS: ${fmtCounts(child.aws)}`,
+      `spawn → its last request, confirmed by /readyz, an idle queue in /metrics (${child.reconciles} reconciles) and 1 s without requests; ` +
+        `of which start-up (spawn → "operator started") ${child.startupMs === undefined ? "n/a" : fmtMs(child.startupMs)}, /readyz 200 after ${child.readyMs === undefined ? "n/a" : fmtMs(child.readyMs)}`,
     );
+    t.row("", `AWS: ${fmtCounts(child.aws)} (${onlyListing(child.aws)})`);
+    t.row("", `Kubernetes: ${fmtCounts(child.kube)}`);
   } else if (childError) {
     t.row("as its own process", "failed", childError.split("\n").slice(0, 3).join(" | "));
   }
@@ -457,7 +568,7 @@ async function main(): Promise<void> {
   t.row("bench process, operator stopped", `rss ${fmtMiB(m.withoutOperator.rss)}, heapUsed ${fmtMiB(m.withoutOperator.heapUsed)}`);
   t.row("→ operator's heap (difference)", fmtMiB(m.withOperator.heapUsed - m.withoutOperator.heapUsed), "after a forced GC; rss is not given back to the OS, so only the heap difference means something");
   if (child) {
-    t.row("operator process (node src/main.ts)", `rss ${fmtMiB(child.rssAtSync)} when synced, ${fmtMiB(child.idleRss)} 3 s later; peak ${fmtMiB(child.peakRss)}`, `VmRSS/VmHWM from /proc/<pid>/status; CPU to sync ${n} users ${child.cpuMs === undefined ? "n/a" : fmtMs(child.cpuMs)}; open file descriptors ${child.fds ?? "n/a"}`);
+    t.row("operator process (node src/main.ts)", `rss ${fmtMiB(child.rssAtSync)} when settled, ${fmtMiB(child.idleRss)} 3 s later; peak ${fmtMiB(child.peakRss)}`, `VmRSS/VmHWM from /proc/<pid>/status; CPU to sync ${n} users ${child.cpuMs === undefined ? "n/a" : fmtMs(child.cpuMs)}; open file descriptors ${child.fds ?? "n/a"}`);
   }
 
   process.stdout.write(`${t.render()}\n\nbench finished in ${fmtMs(Date.now() - started)}\n`);
