@@ -164,6 +164,14 @@ export class Controller {
     for (const other of this.#byUserName.keysFor(name)) this.queue.add(other);
   }
 
+  #secretVersion(namespace: string, name: string): string | undefined {
+    for (const r of this.#secrets) {
+      const secret = r.cache.get(`${namespace}/${name}`);
+      if (secret) return secret.metadata.resourceVersion;
+    }
+    return undefined;
+  }
+
   #secretChanged(secret: SecretMeta): void {
     for (const key of this.#bySecret.keysFor(objectKey(secret))) this.queue.add(key);
   }
@@ -241,7 +249,7 @@ export class Controller {
     const done = this.#d.metrics?.reconcileStarted();
     let retry: Retry;
     try {
-      retry = await this.#d.reconciler.reconcile(user, { claimant });
+      retry = await this.#d.reconciler.reconcile(user, { claimant, secretVersion: (ns, name) => this.#secretVersion(ns, name) });
     } catch (err) {
       done?.();
       this.#d.metrics?.reconciled("error");

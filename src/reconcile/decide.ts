@@ -257,11 +257,11 @@ export function decideDeletion(desired: DesiredUser, observed: ObservedUser | un
 /** The Event reason for an UpdateUser the operator made. */
 export function updateReason(user: MemoryDBUser, changes: UserChanges, passwordsChanged: boolean): "PasswordRotated" | "DriftCorrected" | "Updated" {
   if (changes.passwords && passwordsChanged && changes.accessString === undefined && changes.authType === undefined) return "PasswordRotated";
-  return isDrift(user) && !passwordsChanged ? "DriftCorrected" : "Updated";
+  return wasInSync(user) && !passwordsChanged ? "DriftCorrected" : "Updated";
 }
 
-/** A difference found although the spec did not change since the last successful reconcile. */
-export function isDrift(user: MemoryDBUser): boolean {
+/** The last reconcile found the user in sync with the current spec (so a difference now is drift). */
+export function wasInSync(user: MemoryDBUser): boolean {
   const ready = user.status?.conditions?.find((c) => c.type === "Ready");
   return user.status?.observedGeneration === user.metadata.generation && ready?.status === "True";
 }

@@ -17,19 +17,31 @@ import {
   type DesiredUser,
   desiredUser,
   identityChange,
-  isDrift,
+  wasInSync,
   mutates,
   type Observation,
   type Ownership,
   ownershipFromTags,
   passwordSources,
   passwordsMayHaveChanged,
+  sameSources,
   presumablyOurs,
   recordedUserName,
   updateReason,
 } from "./decide.ts";
 import { type KeyMemory, Memory, passwordsDigest, tagsHash } from "./memory.ts";
-import { claimedByAnother, conflict, failedFromFault, nextStatus, type Outcome, type Retry, retryFor, settle, worthWriting } from "./outcome.ts";
+import {
+  claimedByAnother,
+  conflict,
+  failedFromFault,
+  nextStatus,
+  type Outcome,
+  type Retry,
+  retryFor,
+  settle,
+  SYNC_TIME_REFRESH_MS,
+  worthWriting,
+} from "./outcome.ts";
 import { inputsFingerprint, resolvePasswords } from "./passwords.ts";
 
 export interface ReconcilerDeps {
@@ -51,6 +63,8 @@ export interface ReconcilerDeps {
 export interface ReconcileContext {
   /** Another resource with a better claim to the same MemoryDB user name. */
   claimant?: MemoryDBUser | undefined;
+  /** The resourceVersion of a Secret as the (metadata-only) watch last saw it. */
+  secretVersion?: (namespace: string, name: string) => string | undefined;
 }
 
 /** What an apply step concluded, and the password sources it established, if any. */
@@ -101,6 +115,10 @@ export class Reconciler {
     }
 
     const desired = desiredUser(user, this.#d.defaults);
+    if (!context.claimant && this.#inSyncWithoutSecrets(user, desired, mem, context)) {
+      log.debug("in sync per the resync snapshot and the Secret versions: nothing to read");
+      return "none";
+    }
     const secrets = await this.#readSecrets(user.metadata.namespace, desired);
     const fingerprint = inputsFingerprint(user.metadata.generation, secrets);
     if (mem.terminalInputs === fingerprint) {
@@ -240,12 +258,29 @@ export class Reconciler {
   }
 
   /**
+   * The common resync case, at no cost: the Secrets' versions (from the watch) are the ones
+   * last applied, and the snapshot shows the user in sync. Nothing to read, nothing to write.
+   */
+  #inSyncWithoutSecrets(user: MemoryDBUser, desired: DesiredUser, mem: KeyMemory, context: ReconcileContext): boolean {
+    const version = context.secretVersion;
+    const lastSync = Date.parse(user.status?.lastSyncTime ?? "");
+    if (!version || mem.terminalInputs !== undefined || identityChange(user, desired) || !wasInSync(user)) return false;
+    // Keep lastSyncTime from growing older than promised.
+    if (!(this.#now() - lastSync < SYNC_TIME_REFRESH_MS)) return false;
+    const sources = passwordSources(desired.passwordRefs, new Map(desired.passwordRefs.map((r) => [r.name, version(user.metadata.namespace, r.name)])));
+    if (desired.authType === "password" && !sameSources(sources, user.status?.passwordSecrets)) return false;
+    const accepted = mem.accessString?.sent === desired.accessString ? mem.accessString.returned : undefined;
+    this.#spreadTagChecks(user, desired, mem);
+    return this.#inSyncFromSnapshot(user, desired, mem, { passwordsChanged: false, acceptedAccessString: accepted }) !== undefined;
+  }
+
+  /**
    * A resource that was in sync when last reconciled (e.g. before a restart) had its tags
    * applied then: schedule its next tag check at a random point of the period, so that
    * thousands of users' checks do not all fall due at once.
    */
   #spreadTagChecks(user: MemoryDBUser, desired: DesiredUser, mem: KeyMemory): void {
-    if (mem.tagsCheckedAt !== undefined || !isDrift(user)) return;
+    if (mem.tagsCheckedAt !== undefined || !wasInSync(user)) return;
     mem.tagsHash = tagsHash(desired.tags);
     mem.tagsCheckedAt = this.#now() - Math.floor((this.#d.random ?? Math.random)() * this.#d.tagResyncPeriodMs);
   }
@@ -316,7 +351,7 @@ export class Reconciler {
             const note = [Object.keys(set).length > 0 ? `set ${Object.keys(set).join(", ")}` : "", remove.length > 0 ? `removed ${remove.join(", ")}` : ""]
               .filter((s) => s)
               .join("; ");
-            await event(isDrift(user) ? "DriftCorrected" : "Updated", "TagResource", `tags of MemoryDB user "${current.name}": ${note}`);
+            await event(wasInSync(user) ? "DriftCorrected" : "Updated", "TagResource", `tags of MemoryDB user "${current.name}": ${note}`);
           }
         }
         const changes = action.changes;

@@ -47,6 +47,9 @@ describe("at scale", function () {
     for (const i of [10, 20]) env.aws.deleteUserOutOfBand(`u${i}`);
     env.aws.resetCalls();
     expect(env.aws.users()).to.have.length(199);
+    const secretReads = () => env.kube.requests.filter((r) => r.method === "GET" && r.path.endsWith("/namespaces/drift/secrets/pw")).length;
+    const statusWrites = () => env.kube.requests.filter((r) => r.method === "PATCH" && r.path.startsWith("/apis/memorydb.operators.dev/v1alpha1/namespaces/drift/") && r.path.endsWith("/status")).length;
+    const [readsBefore, writesBefore] = [secretReads(), statusWrites()];
 
     await env.operator!.controller.resync();
     await env.until("drift corrected", () =>
@@ -57,6 +60,9 @@ describe("at scale", function () {
     );
     await env.idle();
     await allReady(env, "drift", 200);
+    // In-sync resources cost the API server nothing either: no Secret read, no status write.
+    expect(secretReads() - readsBefore).to.be.at.most(8 * 2);
+    expect(statusWrites() - writesBefore).to.be.at.most(8 * 3);
 
     const calls = env.aws.calls;
     // 199 users (198 of ours and `default`) at 100 per page: 2 listing calls; then a fresh read
