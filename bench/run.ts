@@ -93,28 +93,41 @@ async function waitForAll(env: TestEnv, n: number, what: string, check: (u: Memo
   }
 }
 
-/**
- * When the operator last did something: its last Kubernetes request other than a LIST/WATCH
- * (reconciles read Secrets, patch statuses, post Events) or its last MemoryDB call (answered
- * `latencyMs` after it arrived), whichever is later. Answers 0 when there was none.
- */
-function lastActivity(env: TestEnv, kube: KubeRequestCounter, latencyMs: number): number {
-  const aws = env.aws.callLog.at(-1);
-  return Math.max(kube.lastAt, aws ? aws.at + latencyMs : 0);
-}
-
 /** Requests the operator has made so far (to notice that none come any more). */
 const activityCount = (env: TestEnv, kube: KubeRequestCounter) => env.aws.callLog.length + kube.total;
 
+/** Reconciles and reconcile errors so far, from the operator's Prometheus registry or /metrics text. */
+function reconcileCounts(metricsText: string): { reconciles: number; errors: number } {
+  return { reconciles: promSum(metricsText, "controller_runtime_reconcile_total"), errors: promSum(metricsText, "controller_runtime_reconcile_errors_total") };
+}
+
 /**
- * "Done" for the in-process operator, where writes no longer mark it (an in-sync reconcile
- * writes nothing): the controller is idle — caches synced, nothing queued, nothing running —
- * for several consecutive polls (`env.idle()`). Answers when the work ended: the operator's
- * last request before that (see lastActivity), never before `t0`.
+ * "Done" for the in-process operator. Writes no longer mark it (an in-sync reconcile writes
+ * nothing and may not even make a request), so: the controller is idle — caches synced, nothing
+ * queued, nothing running (the condition of the harness's `env.idle()`) — on consecutive polls
+ * 10 ms apart for IDLE_CONFIRM_MS, with no MemoryDB call or Kubernetes request meanwhile.
+ * Answers the first poll of that idle stretch (10 ms resolution).
  */
-async function settledInProcess(env: TestEnv, kube: KubeRequestCounter, latencyMs: number, t0: number): Promise<number> {
-  await env.idle(WAIT_TIMEOUT_MS);
-  return Math.max(t0, lastActivity(env, kube, latencyMs));
+const IDLE_CONFIRM_MS = 500;
+async function settledInProcess(env: TestEnv, kube: KubeRequestCounter): Promise<number> {
+  const start = Date.now();
+  let idleSince: number | undefined;
+  let seen = -1;
+  for (;;) {
+    const c = env.operator?.controller;
+    const count = activityCount(env, kube);
+    const idle = c !== undefined && c.hasSynced && c.queue.depth === 0 && c.queue.activeCount === 0;
+    if (!idle || count !== seen) idleSince = undefined;
+    if (idle) idleSince ??= Date.now();
+    seen = count;
+    if (idleSince !== undefined && Date.now() - idleSince >= IDLE_CONFIRM_MS) return idleSince;
+    if (Date.now() - start > WAIT_TIMEOUT_MS) throw new Error("the operator did not become idle");
+    await sleep(10);
+  }
+}
+
+async function inProcessMetrics(env: TestEnv): Promise<string> {
+  return env.app!.metrics.registry.metrics();
 }
 
 async function queueIdle(env: TestEnv): Promise<void> {
@@ -131,8 +144,6 @@ class KubeRequestCounter {
   counts: Record<string, number> = {};
   /** Requests logged since the last reset. */
   total = 0;
-  /** When the last request other than a LIST/WATCH finished (0: none since the reset). */
-  lastAt = 0;
 
   constructor(env: TestEnv) {
     const log = env.kube.requests;
@@ -142,7 +153,6 @@ class KubeRequestCounter {
         const k = classify(r.method, r.path);
         this.counts[k] = (this.counts[k] ?? 0) + 1;
         this.total++;
-        if (!k.startsWith("LIST/WATCH")) this.lastAt = Date.now();
       }
       return push(...items);
     };
@@ -151,7 +161,6 @@ class KubeRequestCounter {
   reset(): void {
     this.counts = {};
     this.total = 0;
-    this.lastAt = 0;
   }
 }
 
@@ -224,24 +233,47 @@ async function createPhase(args: BenchArgs, env: TestEnv, kube: KubeRequestCount
   };
 }
 
+/** What a resync or a restart of N in-sync users cost. */
+interface InSyncResult {
+  wallMs: number;
+  aws: Record<string, number>;
+  kube: Record<string, number>;
+  cpuMs: number;
+  /** Reconciles and reconcile errors the operator counted (controller_runtime_reconcile_*). */
+  reconciles: number;
+  errors: number;
+  /** Every user still Ready afterwards (one listing after the measurement). */
+  allReady: boolean;
+}
+
 /** Figure 2: one resync of N in-sync users. */
 async function resyncPhase(
   args: BenchArgs,
   env: TestEnv,
   kube: KubeRequestCounter,
-): Promise<{ listMs: number; wallMs: number; aws: Record<string, number>; kube: Record<string, number>; cpuMs: number; allReady: boolean }> {
+): Promise<InSyncResult & { listMs: number }> {
   await env.idle(WAIT_TIMEOUT_MS);
+  const before = reconcileCounts(await inProcessMetrics(env));
   env.aws.resetCalls();
   kube.reset();
   const cpu = process.cpuUsage();
   const t0 = Date.now();
   await env.operator!.controller.resync();
   const listMs = Date.now() - t0;
-  const wallMs = (await settledInProcess(env, kube, args.awsLatencyMs, t0)) - t0;
+  const wallMs = (await settledInProcess(env, kube)) - t0;
   const cpuMs = cpuMsSince(cpu);
   const counts = { kube: { ...kube.counts }, aws: { ...env.aws.calls } };
-  const allReady = (await listUsers(env)).every(isReady);
-  return { listMs, wallMs, aws: counts.aws, kube: counts.kube, cpuMs, allReady };
+  const after = reconcileCounts(await inProcessMetrics(env));
+  const users = await listUsers(env);
+  return {
+    listMs,
+    wallMs,
+    ...counts,
+    cpuMs,
+    reconciles: after.reconciles - before.reconciles,
+    errors: after.errors - before.errors,
+    allReady: users.length === args.users && users.every(isReady),
+  };
 }
 
 /** Figure 3: password rotation latency, Secret write → new password held by MemoryDB. */
@@ -271,7 +303,7 @@ async function restartPhase(
   env: TestEnv,
   kube: KubeRequestCounter,
   concurrency: number,
-): Promise<{ stopMs: number; wallMs: number; aws: Record<string, number>; kube: Record<string, number>; cpuMs: number; allReady: boolean }> {
+): Promise<InSyncResult & { stopMs: number }> {
   await env.idle(WAIT_TIMEOUT_MS);
   const s0 = Date.now();
   await env.stopOperator();
@@ -282,12 +314,12 @@ async function restartPhase(
   const cpu = process.cpuUsage();
   const t0 = Date.now();
   await env.startOperator(operatorEnv(concurrency), PRODUCTION_WATCH);
-  const wallMs = (await settledInProcess(env, kube, args.awsLatencyMs, t0)) - t0;
+  const wallMs = (await settledInProcess(env, kube)) - t0;
   const cpuMs = cpuMsSince(cpu);
   const counts = { kube: { ...kube.counts }, aws: { ...env.aws.calls } };
+  const { reconciles, errors } = reconcileCounts(await inProcessMetrics(env));
   const users = await listUsers(env);
-  const allReady = users.length === args.users && users.every(isReady);
-  return { stopMs, wallMs, aws: counts.aws, kube: counts.kube, cpuMs, allReady };
+  return { stopMs, wallMs, ...counts, cpuMs, reconciles, errors, allReady: users.length === args.users && users.every(isReady) };
 }
 
 interface MemoryResult {
@@ -315,8 +347,9 @@ interface ChildResult {
   /** Spawn → first 200 from /readyz (caches synced), as polled. */
   readyMs: number | undefined;
   startToSyncedMs: number;
-  /** controller_runtime_reconcile_total when done, from the child's /metrics. */
+  /** controller_runtime_reconcile_total and _errors_total when done, from the child's /metrics. */
   reconciles: number;
+  errors: number;
   aws: Record<string, number>;
   kube: Record<string, number>;
   rssAtSync: number;
@@ -346,45 +379,42 @@ async function httpGet(url: string): Promise<{ ok: boolean; text: string } | und
 
 /**
  * "Done" for the operator as its own process, seen from outside: its /readyz answers 200 (caches
- * synced), its /metrics show an empty work queue (workqueue_depth 0), no busy worker
- * (controller_runtime_active_workers 0) and at least `n` reconciles, and no new MemoryDB call
- * or Kubernetes request has reached the servers for QUIET_MS. Answers the time of its last
- * request before that (see lastActivity) and the reconcile count.
+ * synced) and its /metrics show an empty work queue (workqueue_depth 0), no busy worker
+ * (controller_runtime_active_workers 0) and at least `n` reconciles, on consecutive polls 50 ms
+ * apart for QUIET_MS, with no MemoryDB call or Kubernetes request reaching the servers meanwhile.
+ * Answers the first poll of that stretch (50 ms resolution, plus a scrape).
  */
 async function settledChild(
   env: TestEnv,
   kube: KubeRequestCounter,
-  latencyMs: number,
   ports: { probe: number; metrics: number },
   n: number,
   t0: number,
-): Promise<{ doneAt: number; readyAt: number | undefined; reconciles: number }> {
+): Promise<{ doneAt: number; readyAt: number | undefined; reconciles: number; errors: number }> {
   const QUIET_MS = 1000;
   let readyAt: number | undefined;
-  let quietSince: number | undefined;
+  let idleSince: number | undefined;
   let seen = -1;
   let lastReport = Date.now();
   for (;;) {
+    const count = activityCount(env, kube);
+    const polledAt = Date.now();
     const ready = await httpGet(`http://127.0.0.1:${ports.probe}/readyz`);
-    if (ready?.ok && readyAt === undefined) readyAt = Date.now();
+    if (ready?.ok && readyAt === undefined) readyAt = polledAt;
     const metrics = ready?.ok ? await httpGet(`http://127.0.0.1:${ports.metrics}/metrics`) : undefined;
     const m = metrics?.ok ? metrics.text : "";
-    const reconciles = promSum(m, "controller_runtime_reconcile_total");
+    const { reconciles, errors } = reconcileCounts(m);
     const idle = m !== "" && promSum(m, "workqueue_depth") === 0 && promSum(m, "controller_runtime_active_workers") === 0 && reconciles >= n;
-    const count = activityCount(env, kube);
-    if (idle && count === seen) {
-      quietSince ??= Date.now();
-      if (Date.now() - quietSince >= QUIET_MS) return { doneAt: Math.max(t0, lastActivity(env, kube, latencyMs)), readyAt, reconciles };
-    } else {
-      quietSince = undefined;
-      seen = count;
-    }
+    if (!idle || count !== seen) idleSince = undefined;
+    if (idle) idleSince ??= polledAt;
+    seen = count;
+    if (idleSince !== undefined && Date.now() - idleSince >= QUIET_MS) return { doneAt: idleSince, readyAt, reconciles, errors };
     if (Date.now() - t0 > WAIT_TIMEOUT_MS) throw new Error(`the operator process did not settle: ${reconciles}/${n} reconciles`);
     if (Date.now() - lastReport > 10_000) {
       lastReport = Date.now();
       progress(`  child operator: ${reconciles}/${n} reconciles after ${fmtMs(Date.now() - t0)}`);
     }
-    await sleep(100);
+    await sleep(50);
   }
 }
 
@@ -428,7 +458,7 @@ async function childPhase(args: BenchArgs, env: TestEnv, kube: KubeRequestCounte
   const exited = new Promise<number | null>((res) => child.once("exit", (code) => res(code)));
   try {
     const settled = await Promise.race([
-      settledChild(env, kube, args.awsLatencyMs, ports, args.users, t0),
+      settledChild(env, kube, ports, args.users, t0),
       exited.then((code) => {
         throw new Error(`the operator process exited (${code}):\n${tail.join("")}`);
       }),
@@ -447,6 +477,7 @@ async function childPhase(args: BenchArgs, env: TestEnv, kube: KubeRequestCounte
       readyMs: settled.readyAt === undefined ? undefined : settled.readyAt - t0,
       startToSyncedMs,
       reconciles: settled.reconciles,
+      errors: settled.errors,
       aws,
       kube: kubeCounts,
       rssAtSync: atSync?.rss ?? NaN,
@@ -535,7 +566,7 @@ async function main(): Promise<void> {
     (aws.DescribeUsers ?? 0) === expectedListing && Object.entries(aws).every(([k, v]) => k === "DescribeUsers" || v === 0) ? "as expected" : "DIFFERENT";
   const statusPatches = (kube: Record<string, number>) => (kube["PATCH memorydbusers/status"] ?? 0) + (kube["PATCH memorydbusers"] ?? 0);
   t.section(`2. One resync of ${n} in-sync users`);
-  t.row("wall time", fmtMs(resync.wallMs), `resync() → the operator's last request, confirmed by an idle controller; of which the DescribeUsers listing ${fmtMs(resync.listMs)}; CPU ${fmtMs(resync.cpuMs)}`);
+  t.row("wall time", fmtMs(resync.wallMs), `resync() → controller idle (${resync.reconciles} reconciles, ${resync.errors} errors); of which the DescribeUsers listing ${fmtMs(resync.listMs)}; CPU ${fmtMs(resync.cpuMs)}`);
   t.row("AWS calls", fmtCounts(resync.aws), `expected DescribeUsers ${expectedListing} (ceil((N+1)/100)) and nothing else: ${onlyListing(resync.aws)}`);
   t.row("Kubernetes requests", fmtCounts(resync.kube), `writes (PATCH) ${statusPatches(resync.kube)} (expected 0 for in-sync users); all still Ready: ${resync.allReady ? "yes" : "NO"}`);
 
@@ -546,14 +577,14 @@ async function main(): Promise<void> {
 
   const mutations = (restart.aws.CreateUser ?? 0) + (restart.aws.UpdateUser ?? 0);
   t.section(`4. Operator restart with ${n} Ready users (in-process)`);
-  t.row("start → all re-synced", fmtMs(restart.wallMs), `start → the operator's last request, confirmed by an idle controller; graceful stop took ${fmtMs(restart.stopMs)}; CPU ${fmtMs(restart.cpuMs)}`);
+  t.row("start → all re-synced", fmtMs(restart.wallMs), `start → controller idle (${restart.reconciles} reconciles, ${restart.errors} errors); graceful stop took ${fmtMs(restart.stopMs)}; CPU ${fmtMs(restart.cpuMs)}`);
   t.row("AWS calls", fmtCounts(restart.aws), `CreateUser + UpdateUser = ${mutations} (expected 0); expected DescribeUsers ${expectedListing} and nothing else: ${onlyListing(restart.aws)}`);
   t.row("Kubernetes requests", fmtCounts(restart.kube), `writes (PATCH) ${statusPatches(restart.kube)} (expected 0); all still Ready: ${restart.allReady ? "yes" : "NO"}`);
   if (child) {
     t.row(
       "as its own process",
       `${fmtMs(child.startToSyncedMs)} from spawn`,
-      `spawn → its last request, confirmed by /readyz, an idle queue in /metrics (${child.reconciles} reconciles) and 1 s without requests; ` +
+      `spawn → /readyz 200 and an idle queue in /metrics (${child.reconciles} reconciles, ${child.errors} errors), then 1 s without requests; ` +
         `of which start-up (spawn → "operator started") ${child.startupMs === undefined ? "n/a" : fmtMs(child.startupMs)}, /readyz 200 after ${child.readyMs === undefined ? "n/a" : fmtMs(child.readyMs)}`,
     );
     t.row("", `AWS: ${fmtCounts(child.aws)} (${onlyListing(child.aws)})`);
