@@ -8,7 +8,7 @@ import { type KubeApi, METADATA_ONLY, type SecretMeta } from "./kube/api.ts";
 import { objectKey, Reflector } from "./kube/reflector.ts";
 import type { Logger } from "./log.ts";
 import type { Metrics, ReconcileResult } from "./metrics.ts";
-import { GROUP, type MemoryDBUser, PLURAL, VERSION } from "./model.ts";
+import { FINALIZER, GROUP, type MemoryDBUser, PLURAL, VERSION } from "./model.ts";
 import { earlierClaimant, effectiveUserName } from "./reconcile/decide.ts";
 import type { Retry } from "./reconcile/outcome.ts";
 import type { Reconciler } from "./reconcile/reconciler.ts";
@@ -21,6 +21,8 @@ import { WorkQueue } from "./queue.ts";
  */
 export function needsReconcile(old: MemoryDBUser | undefined, obj: MemoryDBUser): boolean {
   if (old === undefined) return true;
+  // Someone removed our finalizer: put it back before a deletion could leave the user behind.
+  if (!obj.metadata.deletionTimestamp && !(obj.metadata.finalizers ?? []).includes(FINALIZER)) return true;
   const a = old.metadata;
   const b = obj.metadata;
   return (
@@ -206,7 +208,12 @@ export class Controller {
    * that a (re)start costs one listing per region, not one DescribeUsers per resource.
    */
   async #startWorkers(): Promise<void> {
-    while (!this.#stopping && !this.#users.every((r) => r.hasSynced)) await new Promise((r) => setTimeout(r, 50));
+    const sleep = () => new Promise((r) => setTimeout(r, 50));
+    while (!this.#stopping && !this.#users.every((r) => r.hasSynced)) await sleep();
+    // The Secrets' versions spare each in-sync resource a Secret read; wait for them a while,
+    // but never let a Secret list that keeps failing hold up reconciling.
+    const deadline = Date.now() + 30_000;
+    while (!this.#stopping && !this.#secrets.every((r) => r.hasSynced) && Date.now() < deadline) await sleep();
     if (this.#stopping) return;
     await this.#refreshSnapshots(this.#allUsers());
     if (!this.#stopping) this.queue.start((key) => this.#process(key));

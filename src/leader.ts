@@ -52,8 +52,13 @@ export class LeaderElector {
 
   /** Campaign until leading, then renew until stopped or leadership is lost. */
   async run(callbacks: LeaderCallbacks): Promise<void> {
-    while (!this.#stopped && !(await this.#tryAcquireOrRenew())) await this.#sleep(this.#jittered());
-    if (this.#stopped) return;
+    let acquired = false;
+    while (!this.#stopped && !(acquired = await this.#tryAcquireOrRenew())) await this.#sleep(this.#jittered());
+    if (this.#stopped) {
+      // Stopped while an acquire was in flight: hand back what it may have won.
+      if (acquired) await this.#release();
+      return;
+    }
     let lastRenew = Date.now();
     this.#leading = true;
     callbacks.onChange?.(true);
@@ -98,6 +103,10 @@ export class LeaderElector {
     if (!this.#leading) return;
     this.#leading = false;
     if (options.release === false) return;
+    await this.#release();
+  }
+
+  async #release(): Promise<void> {
     try {
       const lease = await this.#api.readNamespacedLease({ namespace: this.#o.namespace, name: this.#o.name });
       if (lease.spec?.holderIdentity !== this.#o.identity) return;

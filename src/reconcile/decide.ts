@@ -260,8 +260,16 @@ export function updateReason(user: MemoryDBUser, changes: UserChanges, passwords
   return wasInSync(user) && !passwordsChanged ? "DriftCorrected" : "Updated";
 }
 
-/** The last reconcile found the user in sync with the current spec (so a difference now is drift). */
+/**
+ * The last reconcile found the user in sync with the current spec (so a difference now is
+ * drift): Ready and Synced both True for this generation. observedGeneration alone is not
+ * enough: a passing fault keeps an older Ready while recording the new generation.
+ */
 export function wasInSync(user: MemoryDBUser): boolean {
-  const ready = user.status?.conditions?.find((c) => c.type === "Ready");
-  return user.status?.observedGeneration === user.metadata.generation && ready?.status === "True";
+  const generation = user.metadata.generation;
+  const ok = (type: "Ready" | "Synced") => {
+    const c = user.status?.conditions?.find((x) => x.type === type);
+    return c?.status === "True" && c.observedGeneration === generation;
+  };
+  return ok("Ready") && ok("Synced");
 }

@@ -82,6 +82,15 @@ export function nextStatus(
   };
 }
 
+/** JSON with object keys sorted: the API server may return fields in another order than ours. */
+function canonical(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    v !== null && typeof v === "object" && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : 1)))
+      : v,
+  );
+}
+
 /** How stale lastSyncTime may grow before an otherwise unchanged status is written anyway. */
 export const SYNC_TIME_REFRESH_MS = 30 * 60_000;
 
@@ -93,7 +102,7 @@ export function worthWriting(previous: MemoryDBUserStatus | undefined, next: Mem
   if (previous === undefined) return true;
   for (const [key, value] of Object.entries(next)) {
     if (key === "lastSyncTime") continue;
-    if (JSON.stringify(value) !== JSON.stringify(previous[key as keyof MemoryDBUserStatus])) return true;
+    if (canonical(value) !== canonical(previous[key as keyof MemoryDBUserStatus])) return true;
   }
   const last = Date.parse(previous.lastSyncTime ?? "");
   return next.lastSyncTime !== undefined && !(now.getTime() - last < SYNC_TIME_REFRESH_MS);

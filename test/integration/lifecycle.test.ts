@@ -37,6 +37,12 @@ describe("user lifecycle (operator against the local control plane)", function (
     expect(user.metadata.finalizers).to.deep.equal(["memorydb.operators.dev/finalizer"]);
   });
 
+  it("puts its finalizer back when someone removes it", async () => {
+    await readyUser("refinalized");
+    await env.patchUser(NS, "refinalized", { metadata: { finalizers: null } });
+    await env.waitForUser(NS, "refinalized", (u) => (u.metadata.finalizers ?? []).includes("memorydb.operators.dev/finalizer"), 5_000);
+  });
+
   it("updates the access string, with no drift loop from MemoryDB's normalisation", async () => {
     await readyUser("acl");
     env.aws.resetCalls();

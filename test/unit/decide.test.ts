@@ -5,6 +5,7 @@ import {
   mutates,
   passwordsMayHaveChanged,
   updateReason,
+  wasInSync,
   decideDeletion,
   diffTags,
   earlierClaimant,
@@ -45,6 +46,9 @@ export function observed(overrides: Partial<ObservedUser> = {}): ObservedUser {
     ...overrides,
   };
 }
+
+const inSyncConditions = (generation: number) =>
+  (["Ready", "Synced"] as const).map((type) => ({ type, status: "True" as const, reason: "R", message: "", lastTransitionTime: "", observedGeneration: generation }));
 
 const defaults = { clusterId: "cluster-1", region: "us-east-1", tags: {}, deletionPolicy: "Delete" as const };
 const ours = { kind: "ours" } as const;
@@ -210,9 +214,22 @@ describe("reconcile decisions", () => {
   });
 
   it("names an update by what caused it", () => {
-    const ready = sampleUser({}, { observedGeneration: 1, conditions: [{ type: "Ready", status: "True", reason: "Available", message: "", lastTransitionTime: "" }] });
+    const ready = sampleUser({}, { observedGeneration: 1, conditions: inSyncConditions(1) });
     expect(updateReason(ready, { passwords: true }, true)).to.equal("PasswordRotated");
     expect(updateReason(ready, { accessString: "x" }, false)).to.equal("DriftCorrected");
     expect(updateReason({ ...ready, metadata: { ...ready.metadata, generation: 2 } }, { accessString: "x" }, false)).to.equal("Updated");
+  });
+
+  it("counts a user as in sync only when Ready and Synced are True for this generation", () => {
+    expect(wasInSync(sampleUser({}, { observedGeneration: 1, conditions: inSyncConditions(1) }))).to.equal(true);
+    // A passing fault after a spec change: observedGeneration moved on, the kept Ready did not.
+    const kept = sampleUser({}, {
+      observedGeneration: 2,
+      conditions: [
+        { type: "Ready", status: "True", reason: "Available", message: "", lastTransitionTime: "", observedGeneration: 1 },
+        { type: "Synced", status: "False", reason: "ThrottlingException", message: "", lastTransitionTime: "", observedGeneration: 2 },
+      ],
+    });
+    expect(wasInSync({ ...kept, metadata: { ...kept.metadata, generation: 2 } })).to.equal(false);
   });
 });
