@@ -111,19 +111,18 @@ export function passwordsMayHaveChanged(
   return !sameSources(sources, applied) && lastSentDigest !== digest;
 }
 
-/** The name MemoryDB knows the user by: the status' once recorded (it cannot change). */
-export function recordedUserName(user: MemoryDBUser): string {
-  return user.status?.userName ?? effectiveUserName(user);
+/** The user the resource manages, as its status recorded it (name and region cannot change). */
+export function recordedIdentity(user: MemoryDBUser, desired: DesiredUser): { userName: string; region: string } {
+  return { userName: user.status?.userName ?? desired.userName, region: user.status?.arn?.split(":")[3] ?? desired.region };
 }
 
 /** A spec that names another user or region than the one recorded (only if CEL is not enforced). */
 export function identityChange(user: MemoryDBUser, desired: DesiredUser): string | undefined {
-  const recorded = user.status?.userName;
-  if (recorded !== undefined && recorded.toLowerCase() !== desired.userName) {
-    return `the MemoryDB user name changed from "${recorded}" to "${desired.userName}"; user names are immutable: restore it or create a new MemoryDBUser`;
+  const { userName, region } = recordedIdentity(user, desired);
+  if (userName.toLowerCase() !== desired.userName) {
+    return `the MemoryDB user name changed from "${userName}" to "${desired.userName}"; user names are immutable: restore it or create a new MemoryDBUser`;
   }
-  const region = user.status?.arn?.split(":")[3];
-  if (region !== undefined && region !== desired.region) {
+  if (region !== desired.region) {
     return `the region changed from ${region} to ${desired.region}; regions are immutable: restore it or create a new MemoryDBUser`;
   }
   return undefined;

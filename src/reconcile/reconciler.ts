@@ -26,7 +26,7 @@ import {
   passwordsMayHaveChanged,
   sameSources,
   presumablyOurs,
-  recordedUserName,
+  recordedIdentity,
   updateReason,
 } from "./decide.ts";
 import { type KeyMemory, Memory, passwordsDigest, tagsHash } from "./memory.ts";
@@ -392,7 +392,8 @@ export class Reconciler {
   async #cleanup(user: MemoryDBUser, key: string, mem: KeyMemory, log: Logger): Promise<Retry> {
     if (!user.metadata.finalizers?.includes(FINALIZER)) return "none";
     // The user the resource manages is the one its status recorded, whatever the spec says now.
-    const desired = { ...desiredUser(user, this.#d.defaults), userName: recordedUserName(user) };
+    const fromSpec = desiredUser(user, this.#d.defaults);
+    const desired = { ...fromSpec, ...recordedIdentity(user, fromSpec) };
     const api = this.#d.memorydb(desired.region);
     const release = async (reason: string, note: string) => {
       const patch = removeFinalizerPatch(user.metadata.finalizers, FINALIZER);
