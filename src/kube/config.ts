@@ -1,5 +1,6 @@
 // Finding the cluster: an explicit kubeconfig, $KUBECONFIG, ~/.kube/config, or the in-cluster
 // service account. Fails clearly instead of letting the client fall back to localhost:8080.
+import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
@@ -34,5 +35,34 @@ export function loadKubeConfig(path: string | undefined, env: NodeJS.ProcessEnv 
   if (!cluster?.server) {
     throw new ConfigError(`the Kubernetes configuration ${file ?? ""} has no current context with a cluster server`);
   }
+  return reuseConnections(kc);
+}
+
+type CreateDispatcher = (cluster: unknown, agentOptions: unknown) => { close?: () => Promise<void> } | undefined;
+
+/**
+ * @kubernetes/client-node 2.0 builds a new connection pool (undici Agent) for every request
+ * whenever the kubeconfig has TLS settings, which every real cluster has: a TCP and TLS
+ * handshake per API call. Reuse one pool per distinct TLS setting instead (a rotated client
+ * certificate or CA makes a new one). If a later client version drops the hook, this does nothing.
+ */
+export function reuseConnections(kc: KubeConfig): KubeConfig {
+  const target = kc as unknown as { createDispatcher?: CreateDispatcher };
+  const original = target.createDispatcher;
+  if (typeof original !== "function") return kc;
+  const pools = new Map<string, ReturnType<CreateDispatcher>>();
+  target.createDispatcher = (cluster, agentOptions) => {
+    const options = kc.createDispatcherOptions(cluster as never, agentOptions as never);
+    // Buffers (CA, certificate, key) serialise as their bytes: a rotated one gives a new key.
+    const key = createHash("sha256").update(JSON.stringify(options)).digest("hex");
+    if (!pools.has(key)) {
+      if (pools.size >= 4) {
+        for (const pool of pools.values()) void pool?.close?.();
+        pools.clear();
+      }
+      pools.set(key, original.call(kc, cluster, agentOptions));
+    }
+    return pools.get(key);
+  };
   return kc;
 }

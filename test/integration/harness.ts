@@ -4,6 +4,7 @@ import { PassThrough } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { CoreV1Api, CustomObjectsApi, EventsV1Api, KubeConfig, PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
 import { loadConfig } from "../../src/config.ts";
+import { reuseConnections } from "../../src/kube/config.ts";
 import { createLogger } from "../../src/log.ts";
 import { GROUP, type MemoryDBUser, PLURAL, VERSION } from "../../src/model.ts";
 import { App, type AppOptions } from "../../src/app.ts";
@@ -45,6 +46,7 @@ export class TestEnv {
     this.otherRegion = extra;
     this.kc = new KubeConfig();
     this.kc.loadFromString(kube.kubeconfig());
+    reuseConnections(this.kc);
     this.core = this.kc.makeApiClient(CoreV1Api);
     this.custom = this.kc.makeApiClient(CustomObjectsApi);
     this.events = this.kc.makeApiClient(EventsV1Api);
