@@ -34,12 +34,6 @@ export class EventRecorder {
     }
   }
 
-  /** Forget a deleted resource's Events. */
-  forget(uid: string | undefined): void {
-    if (uid === undefined) return;
-    for (const id of this.#recent.keys()) if (id.startsWith(`${uid}|`)) this.#recent.delete(id);
-  }
-
   #prune(now: number): void {
     for (const [id, at] of this.#recent) if (now - at >= this.#windowMs) this.#recent.delete(id);
   }

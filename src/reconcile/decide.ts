@@ -3,6 +3,7 @@
 import { createHash } from "node:crypto";
 import type { AuthenticationType, DeletionPolicy, MemoryDBUser, ObservedUser, PasswordSource, SecretKeyRef } from "../model.ts";
 import { DEFAULT_USER, OWNERSHIP_TAG_KEY } from "../model.ts";
+import { findCondition } from "../status.ts";
 import { accessStringsEquivalent } from "./access-string.ts";
 
 /** What MemoryDB should hold for this resource (passwords are resolved separately). */
@@ -267,7 +268,7 @@ export function updateReason(user: MemoryDBUser, changes: UserChanges, passwords
 export function wasInSync(user: MemoryDBUser): boolean {
   const generation = user.metadata.generation;
   const ok = (type: "Ready" | "Synced") => {
-    const c = user.status?.conditions?.find((x) => x.type === type);
+    const c = findCondition(user.status?.conditions, type);
     return c?.status === "True" && c.observedGeneration === generation;
   };
   return ok("Ready") && ok("Synced");

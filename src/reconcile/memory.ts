@@ -29,6 +29,11 @@ export function passwordsDigest(passwords: readonly Redacted[]): string {
   return mac.digest("hex");
 }
 
+/** What MemoryDB returned for exactly `desired`, if this process sent it: its normalised form. */
+export function acceptedAccessString(mem: KeyMemory, desired: string): string | undefined {
+  return mem.accessString?.sent === desired ? mem.accessString.returned : undefined;
+}
+
 export function tagsHash(tags: Record<string, string>): string {
   return createHash("sha256")
     .update(JSON.stringify(Object.entries(tags).sort(([a], [b]) => (a < b ? -1 : 1))))

@@ -29,7 +29,7 @@ import {
   recordedIdentity,
   updateReason,
 } from "./decide.ts";
-import { type KeyMemory, Memory, passwordsDigest, tagsHash } from "./memory.ts";
+import { acceptedAccessString, type KeyMemory, Memory, passwordsDigest, tagsHash } from "./memory.ts";
 import {
   claimedByAnother,
   conflict,
@@ -115,6 +115,7 @@ export class Reconciler {
     }
 
     const desired = desiredUser(user, this.#d.defaults);
+    this.#spreadTagChecks(user, desired, mem);
     if (!context.claimant && this.#inSyncWithoutSecrets(user, desired, mem, context)) {
       log.debug("in sync per the resync snapshot and the Secret versions: nothing to read");
       return "none";
@@ -187,9 +188,7 @@ export class Reconciler {
     const sources = passwordSources(desired.passwordRefs, new Map([...secrets].map(([n, s]) => [n, s?.resourceVersion])));
     const digest = passwordsDigest(passwords);
     const passwordsChanged = passwordsMayHaveChanged(sources, user.status?.passwordSecrets, mem.passwordsDigest, digest);
-    const accepted = mem.accessString?.sent === desired.accessString ? mem.accessString.returned : undefined;
-    const observation = { passwordsChanged, acceptedAccessString: accepted };
-    this.#spreadTagChecks(user, desired, mem);
+    const observation = { passwordsChanged, acceptedAccessString: acceptedAccessString(mem, desired.accessString) };
     const api = this.#d.memorydb(desired.region);
 
     try {
@@ -269,9 +268,8 @@ export class Reconciler {
     if (!(this.#now() - lastSync < SYNC_TIME_REFRESH_MS)) return false;
     const sources = passwordSources(desired.passwordRefs, new Map(desired.passwordRefs.map((r) => [r.name, version(user.metadata.namespace, r.name)])));
     if (desired.authType === "password" && !sameSources(sources, user.status?.passwordSecrets)) return false;
-    const accepted = mem.accessString?.sent === desired.accessString ? mem.accessString.returned : undefined;
-    this.#spreadTagChecks(user, desired, mem);
-    return this.#inSyncFromSnapshot(user, desired, mem, { passwordsChanged: false, acceptedAccessString: accepted }) !== undefined;
+    const observation = { passwordsChanged: false, acceptedAccessString: acceptedAccessString(mem, desired.accessString) };
+    return this.#inSyncFromSnapshot(user, desired, mem, observation) !== undefined;
   }
 
   /**
