@@ -7,8 +7,8 @@ import { mkdir, readdir, readFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import * as yaml from "js-yaml";
-import { KubeApiServer } from "../test/controlplane/kube/server.ts";
-import { MemoryDBEmulator } from "../test/controlplane/memorydb/emulator.ts";
+import { KubeApiServer } from "../local-control-plane/kube/server.ts";
+import { MemoryDBEmulator } from "../local-control-plane/memorydb/emulator.ts";
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 export const CRD_DIR = join(ROOT, "crds");

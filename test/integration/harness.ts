@@ -9,8 +9,8 @@ import { createLogger } from "../../src/log.ts";
 import { GROUP, type MemoryDBUser, PLURAL, VERSION } from "../../src/model.ts";
 import { App, type AppOptions } from "../../src/app.ts";
 import type { Operator } from "../../src/operator.ts";
-import { KubeApiServer } from "../controlplane/kube/server.ts";
-import { type EmulatorOptions, MemoryDBEmulator } from "../controlplane/memorydb/emulator.ts";
+import { KubeApiServer } from "../../local-control-plane/kube/server.ts";
+import { type EmulatorOptions, MemoryDBEmulator } from "../../local-control-plane/memorydb/emulator.ts";
 
 export const CRD_FILE = fileURLToPath(new URL("../../crds/memorydb.operators.dev_memorydbusers.yaml", import.meta.url));
 

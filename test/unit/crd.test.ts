@@ -4,8 +4,8 @@ import { expect } from "chai";
 import { readFileSync } from "node:fs";
 import * as yaml from "js-yaml";
 import { CustomResourceDefinition } from "kubernetes-models/apiextensions.k8s.io/v1/CustomResourceDefinition";
-import { applyDefaults, validateCustomResource } from "../controlplane/kube/validation.ts";
-import { fieldErrorString } from "../controlplane/kube/errors.ts";
+import { applyDefaults, validateCustomResource } from "../../local-control-plane/kube/validation.ts";
+import { fieldErrorString } from "../../local-control-plane/kube/errors.ts";
 import { CRD_FILE } from "../integration/harness.ts";
 
 type Json = Record<string, any>;

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { ApiException, CoreV1Api, CustomObjectsApi, EventsV1Api, KubeConfig, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
-import { KubeApiServer } from './kube/server.ts';
-import { evalJsonPath } from './kube/jsonpath.ts';
+import { KubeApiServer } from '../../local-control-plane/kube/server.ts';
+import { evalJsonPath } from '../../local-control-plane/kube/jsonpath.ts';
 
 const CRD = new URL('../../crds/memorydb.operators.dev_memorydbusers.yaml', import.meta.url).pathname;
 const G = 'memorydb.operators.dev', V = 'v1alpha1', P = 'memorydbusers';

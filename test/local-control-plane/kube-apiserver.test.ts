@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import {
   ApiException, CoreV1Api, CustomObjectsApi, KubeConfig, PatchStrategy, Watch, setHeaderOptions,
 } from '@kubernetes/client-node';
-import { KubeApiServer } from './kube/server.ts';
+import { KubeApiServer } from '../../local-control-plane/kube/server.ts';
 
 const CRD = new URL('../../crds/memorydb.operators.dev_memorydbusers.yaml', import.meta.url).pathname;
 const G = 'memorydb.operators.dev', V = 'v1alpha1', P = 'memorydbusers';

@@ -12,7 +12,7 @@ import {
   paginateDescribeUsers,
   type User,
 } from '@aws-sdk/client-memorydb';
-import { MemoryDBEmulator, type EmulatorOptions } from './memorydb/emulator.ts';
+import { MemoryDBEmulator, type EmulatorOptions } from '../../local-control-plane/memorydb/emulator.ts';
 
 const PW1 = 'correct-horse-battery-1';
 const PW2 = 'correct-horse-battery-2';
