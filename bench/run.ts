@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { monitorEventLoopDelay, performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import { GROUP, type MemoryDBUser, PLURAL, VERSION } from "../src/model.ts";
+import { WATCH_TIMINGS } from "../src/kube/reflector.ts";
 import { TestEnv } from "../test/integration/harness.ts";
 import {
   type BenchArgs,
@@ -50,7 +51,7 @@ function operatorEnv(concurrency: number): Record<string, string> {
 }
 
 /** Production watch timings (the harness shortens them for tests; a 3 s stall timeout would relist all N users when a watch is quiet). */
-const PRODUCTION_WATCH = { watch: {} };
+const PRODUCTION_WATCH = { watch: WATCH_TIMINGS };
 
 async function pool(count: number, parallelism: number, task: (i: number) => Promise<unknown>): Promise<void> {
   let next = 0;

@@ -1,5 +1,6 @@
 // The operator as a service: probes and metrics endpoints, leader election, and the
 // controller once leading. `main.ts` runs it; tests run several in one process.
+import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
 import type { KubeConfig } from "@kubernetes/client-node";
 import type { Config } from "./config.ts";
@@ -7,13 +8,21 @@ import { type EndpointServer, serve } from "./http.ts";
 import { LeaderElector } from "./leader.ts";
 import type { Logger } from "./log.ts";
 import { Metrics } from "./metrics.ts";
+import { WATCH_TIMINGS } from "./kube/reflector.ts";
 import { type Operator, type OperatorOptions, startOperator } from "./operator.ts";
 
-/** A watch silent this long (no event, bookmark or reconnect) fails /healthz. */
-export const WATCH_STALE_MS = 5 * 60_000;
+/**
+ * A watch the API server has not answered for this many idle timeouts (5 minutes: no list, no
+ * event or bookmark, no watch that stayed open) fails /healthz. A healthy quiet watch is
+ * answered at least once per idle timeout; a watch that keeps failing is not answered at all.
+ */
+const STALE_IDLE_TIMEOUTS = 10;
 
 export interface AppOptions {
-  /** Leader election identity; default POD_NAME or the host name. */
+  /**
+   * Leader election identity; default POD_NAME (or the host name) + "_" + a random UUID, as
+   * controller-runtime does: two processes with one name must never both hold the Lease.
+   */
   identity?: string;
   /** What to do when leadership is lost or the operator cannot start; default: exit 1. */
   onFatal?: (reason: string) => void;
@@ -30,6 +39,8 @@ export class App {
   readonly #o: AppOptions;
   #operator: Operator | undefined;
   #starting: Promise<void> | undefined;
+  /** Aborted by stop(): ends a start-up still in progress. */
+  readonly #stopping = new AbortController();
   #elector: LeaderElector | undefined;
   #servers: EndpointServer[] = [];
   metricsPort: number | undefined;
@@ -54,8 +65,9 @@ export class App {
   healthz(): string | undefined {
     const op = this.#operator;
     if (!op) return undefined;
-    const silentMs = Date.now() - op.controller.lastWatchActivity;
-    return silentMs > WATCH_STALE_MS ? `watch stale: nothing from the API server for ${Math.round(silentMs / 1000)} s` : undefined;
+    const silentMs = performance.now() - op.controller.lastWatchContact;
+    const staleMs = STALE_IDLE_TIMEOUTS * (this.#o.watch ?? WATCH_TIMINGS).idleTimeoutMs;
+    return silentMs > staleMs ? `watch stale: no answer from the API server for ${Math.round(silentMs / 1000)} s` : undefined;
   }
 
   /** Ready once the caches are synced; a standby replica is ready to take over. */
@@ -82,7 +94,7 @@ export class App {
       await this.#startOperator();
       return;
     }
-    const identity = this.#o.identity ?? process.env.POD_NAME ?? hostname();
+    const identity = this.#o.identity ?? `${process.env.POD_NAME ?? hostname()}_${randomUUID()}`;
     const lease = this.#config.leaderElectionId;
     this.#elector = new LeaderElector(
       this.#kc,
@@ -92,7 +104,9 @@ export class App {
     this.metrics.leader(lease, false);
     void this.#elector.run({
       onStartedLeading: () => {
-        this.#starting = this.#startOperator().catch((err: Error) => this.#fatal(`cannot start: ${err.message}`));
+        this.#starting = this.#startOperator().catch((err: Error) => {
+          if (!this.#stopping.signal.aborted) this.#fatal(`cannot start: ${err.message}`);
+        });
       },
       onStoppedLeading: () => this.#fatal("leadership lost"),
       onChange: (leading) => this.metrics.leader(lease, leading),
@@ -100,10 +114,12 @@ export class App {
   }
 
   async #startOperator(): Promise<void> {
-    this.#operator = await startOperator(this.#config, this.#kc, this.#log, {
+    const operator = await startOperator(this.#config, this.#kc, this.#log, {
       metrics: this.metrics,
+      signal: this.#stopping.signal,
       ...(this.#o.watch ? { watch: this.#o.watch } : {}),
     });
+    this.#operator = operator;
   }
 
   #fatal(reason: string): void {
@@ -113,9 +129,13 @@ export class App {
     (this.#o.onFatal ?? (() => process.exit(1)))(reason);
   }
 
-  /** Stop: finish in-flight reconciles (bounded), hand back the lease, close the endpoints. */
+  /**
+   * Stop at any phase: end a start-up in progress, finish in-flight reconciles (bounded by the
+   * shutdown timeout, then cancelled), hand back the lease, close the endpoints.
+   */
   async stop(): Promise<boolean> {
-    await this.#starting;
+    this.#stopping.abort();
+    await this.#starting?.catch(() => undefined);
     const finished = (await this.#operator?.stop()) ?? true;
     // With a reconcile still running, a successor must wait for the lease to expire instead.
     await this.#elector?.stop({ release: finished });

@@ -34,7 +34,7 @@ export interface Config {
   logFormat: LogFormat;
   /** Identity of this cluster in ownership tags; default: the kube-system namespace's UID. */
   clusterId: string | undefined;
-  /** Path of a kubeconfig file; default: $KUBECONFIG, ~/.kube/config, then in-cluster. */
+  /** The --kubeconfig file; without it $KUBECONFIG (a path list), ~/.kube/config, then in-cluster. */
   kubeconfig: string | undefined;
   /** Lease-based leader election, so that only one replica reconciles. */
   leaderElect: boolean;
@@ -73,7 +73,7 @@ export const SETTINGS = {
   logLevel: ["log-level", "LOG_LEVEL", "error | warn | info | debug (default info)"],
   logFormat: ["log-format", "LOG_FORMAT", "json | text (default json)"],
   clusterId: ["cluster-id", "CLUSTER_ID", "cluster identity for ownership tags (default: kube-system UID)"],
-  kubeconfig: ["kubeconfig", "KUBECONFIG", "kubeconfig path (default: ~/.kube/config, then in-cluster)"],
+  kubeconfig: ["kubeconfig", "KUBECONFIG", "kubeconfig file (KUBECONFIG: a path list, merged as kubectl does; default ~/.kube/config, then in-cluster)"],
   leaderElect: ["leader-elect", "LEADER_ELECT", "true | false: elect a leader among replicas (default false)"],
   leaderElectionNamespace: ["leader-election-namespace", "LEADER_ELECTION_NAMESPACE", "namespace of the Lease (default: POD_NAMESPACE)"],
   leaderElectionId: ["leader-election-id", "LEADER_ELECTION_ID", "name of the Lease (default memorydb-user-operator)"],
@@ -232,7 +232,8 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Con
     logLevel: oneOf(get("logLevel") ?? "info", ["error", "warn", "info", "debug"] as const, "--log-level"),
     logFormat: oneOf(get("logFormat") ?? "json", ["json", "text"] as const, "--log-format"),
     clusterId,
-    kubeconfig: get("kubeconfig"),
+    // Only the flag: KUBECONFIG is a path list, read by loadKubeConfig as kubectl reads it.
+    kubeconfig: values.kubeconfig?.trim() || undefined,
     leaderElect: oneOf(get("leaderElect") ?? "false", ["true", "false"] as const, "--leader-elect") === "true",
     leaderElectionNamespace: get("leaderElectionNamespace") ?? env.POD_NAMESPACE,
     leaderElectionId: get("leaderElectionId") ?? "memorydb-user-operator",

@@ -4,8 +4,8 @@
 import type { KubeConfig } from "@kubernetes/client-node";
 import type { UserDirectory } from "./aws/directory.ts";
 import type { Config } from "./config.ts";
-import { type KubeApi, METADATA_ONLY, type SecretMeta } from "./kube/api.ts";
-import { objectKey, Reflector } from "./kube/reflector.ts";
+import { type KubeApi, METADATA_ONLY_WATCH, type SecretMeta } from "./kube/api.ts";
+import { objectKey, Reflector, type WatchTimings } from "./kube/reflector.ts";
 import type { Logger } from "./log.ts";
 import type { Metrics, ReconcileResult } from "./metrics.ts";
 import { FINALIZER, GROUP, type MemoryDBUser, PLURAL, VERSION } from "./model.ts";
@@ -32,6 +32,9 @@ export function needsReconcile(old: MemoryDBUser | undefined, obj: MemoryDBUser)
     JSON.stringify(a.annotations ?? {}) !== JSON.stringify(b.annotations ?? {})
   );
 }
+
+/** How long reconciles get to unwind once their calls are cancelled at the shutdown deadline. */
+const CANCEL_GRACE_MS = 1000;
 
 /** How each retry decision counts in controller-runtime's reconcile metrics. */
 const RESULTS: Record<Retry, ReconcileResult> = {
@@ -79,8 +82,8 @@ export interface ControllerDeps {
   directory?: UserDirectory;
   metrics?: Metrics;
   logger: Logger;
-  /** Watch restart tuning; defaults suit a real API server. */
-  watch?: { stallTimeoutMs?: number; minBackoffMs?: number; maxBackoffMs?: number };
+  /** Watch timings; default WATCH_TIMINGS (tests scale them all by one factor). */
+  watch?: WatchTimings;
 }
 
 export class Controller {
@@ -94,7 +97,10 @@ export class Controller {
   readonly #byUserName = new Index();
   #resync: NodeJS.Timeout | undefined;
   #starting: Promise<void> | undefined;
-  #stopping = false;
+  /** Aborted when stopping: ends the start-up listing and the snapshot refreshes at once. */
+  readonly #stop = new AbortController();
+  /** Aborted when the shutdown timeout runs out: cancels what reconciles still have in flight. */
+  readonly #deadline = new AbortController();
 
   constructor(deps: ControllerDeps) {
     this.#d = deps;
@@ -109,10 +115,10 @@ export class Controller {
       (namespace) =>
         new Reflector<MemoryDBUser>(deps.kc, {
           name: `memorydbusers${namespace ? ` in ${namespace}` : ""}`,
-          list: (token) => deps.kube.listUsers(namespace, token),
+          list: (token, call) => deps.kube.listUsers(namespace, token, call),
           watchPath: `/apis/${GROUP}/${VERSION}${where(namespace)}/${PLURAL}`,
           logger: deps.logger,
-          ...deps.watch,
+          ...(deps.watch ? { timings: deps.watch } : {}),
           handler: {
             upsert: (obj, old) => {
               this.#index(obj);
@@ -126,13 +132,13 @@ export class Controller {
       (namespace) =>
         new Reflector<SecretMeta>(deps.kc, {
           name: `secrets${namespace ? ` in ${namespace}` : ""}`,
-          list: (token) => deps.kube.listSecretsMetadata(namespace, token),
+          list: (token, call) => deps.kube.listSecretsMetadata(namespace, token, call),
           watchPath: `/api/v1${where(namespace)}/secrets`,
-          accept: METADATA_ONLY,
+          accept: METADATA_ONLY_WATCH,
           // Keep names and versions only, whatever the server sends.
           transform: (s) => ({ metadata: { name: s.metadata.name, namespace: s.metadata.namespace, resourceVersion: s.metadata.resourceVersion } }),
           logger: deps.logger,
-          ...deps.watch,
+          ...(deps.watch ? { timings: deps.watch } : {}),
           handler: {
             upsert: (obj, old) => {
               if (old?.metadata.resourceVersion !== obj.metadata.resourceVersion) this.#secretChanged(obj);
@@ -183,9 +189,9 @@ export class Controller {
     return [...this.#users, ...this.#secrets].every((r) => r.hasSynced);
   }
 
-  /** When the watches last heard from the API server (the quietest of them). */
-  get lastWatchActivity(): number {
-    return Math.min(...[...this.#users, ...this.#secrets].map((r) => r.lastActivity));
+  /** When the API server last answered the quietest of the watches (monotonic ms). */
+  get lastWatchContact(): number {
+    return Math.min(...[...this.#users, ...this.#secrets].map((r) => r.lastContact));
   }
 
   #find(key: string): MemoryDBUser | undefined {
@@ -216,7 +222,7 @@ export class Controller {
     while (!this.#stopping && !this.#secrets.every((r) => r.hasSynced) && Date.now() < deadline) await sleep();
     if (this.#stopping) return;
     await this.#refreshSnapshots(this.#allUsers());
-    if (!this.#stopping) this.queue.start((key) => this.#process(key));
+    if (!this.#stopping) this.queue.start((key) => this.#process(key), (key, err) => this.#unexpected(key, err));
   }
 
   #allUsers(): MemoryDBUser[] {
@@ -227,7 +233,8 @@ export class Controller {
     const regions = new Set(users.map((u) => u.spec.region ?? this.#d.config.region));
     await Promise.all(
       [...regions].map((region) =>
-        this.#d.directory?.refresh(region).catch((err: Error) => {
+        this.#d.directory?.refresh(region, this.#stop.signal).catch((err: Error) => {
+          if (this.#stopping) return;
           this.#d.logger.warn("could not list MemoryDB users; reconciling one by one", { region, error: err.message });
         }),
       ),
@@ -241,7 +248,12 @@ export class Controller {
   async resync(): Promise<void> {
     const users = this.#allUsers();
     await this.#refreshSnapshots(users);
+    if (this.#stopping) return;
     for (const u of users) this.queue.add(objectKey(u));
+  }
+
+  get #stopping(): boolean {
+    return this.#stop.signal.aborted;
   }
 
   async #process(key: string): Promise<void> {
@@ -256,9 +268,17 @@ export class Controller {
     const done = this.#d.metrics?.reconcileStarted();
     let retry: Retry;
     try {
-      retry = await this.#d.reconciler.reconcile(user, { claimant, secretVersion: (ns, name) => this.#secretVersion(ns, name) });
+      retry = await this.#d.reconciler.reconcile(user, {
+        claimant,
+        secretVersion: (ns, name) => this.#secretVersion(ns, name),
+        signal: this.#deadline.signal,
+      });
     } catch (err) {
       done?.();
+      if (this.#deadline.signal.aborted) {
+        log.info("reconcile cancelled: shutting down");
+        return;
+      }
       this.#d.metrics?.reconciled("error");
       const delay = this.queue.addRateLimited(key);
       log.warn("reconcile error, retrying", { error: (err as Error).message, retryInMs: delay });
@@ -285,12 +305,29 @@ export class Controller {
     }
   }
 
-  /** Stop watching and wait (bounded) for in-flight reconciles; true if they all finished. */
+  /** A failure outside the reconcile itself (a bug): logged with its stack, retried with backoff. */
+  #unexpected(key: string, err: unknown): void {
+    this.#d.metrics?.reconciled("error");
+    const delay = this.queue.addRateLimited(key);
+    this.#d.logger.error("unexpected error processing a resource, retrying", {
+      key,
+      error: (err as Error)?.message ?? String(err),
+      stack: (err as Error)?.stack,
+      retryInMs: delay,
+    });
+  }
+
+  /**
+   * Stop watching and wait up to `timeoutMs` for in-flight reconciles; then cancel what they
+   * still have in flight and give them a moment to unwind. True if none is left running.
+   */
   async stop(timeoutMs: number): Promise<boolean> {
-    this.#stopping = true;
+    this.#stop.abort();
     clearInterval(this.#resync);
-    await this.#starting;
     await Promise.all([...this.#users, ...this.#secrets].map((r) => r.stop()));
-    return this.queue.shutdown(timeoutMs);
+    await this.#starting;
+    if (await this.queue.shutdown(timeoutMs)) return true;
+    this.#deadline.abort();
+    return this.queue.shutdown(CANCEL_GRACE_MS);
   }
 }

@@ -1,6 +1,6 @@
 // Kubernetes Events on MemoryDBUsers, with repeats of the same Event suppressed for a while
 // so a resource that keeps failing the same way does not flood the namespace.
-import type { EventInput, KubeApi } from "./kube/api.ts";
+import type { CallOptions, EventInput, KubeApi } from "./kube/api.ts";
 import type { Logger } from "./log.ts";
 
 export type EventSink = Pick<KubeApi, "createEvent">;
@@ -19,7 +19,7 @@ export class EventRecorder {
   }
 
   /** Emit the Event unless an identical one was emitted within the window. Never throws. */
-  async record(event: EventInput): Promise<void> {
+  async record(event: EventInput, call?: CallOptions): Promise<void> {
     const m = event.regarding.metadata;
     const id = `${m.uid ?? `${m.namespace}/${m.name}`}|${event.type}|${event.reason}|${event.note}`;
     const now = Date.now();
@@ -28,7 +28,7 @@ export class EventRecorder {
     this.#recent.set(id, now);
     if (this.#recent.size > 10_000) this.#prune(now);
     try {
-      await this.#sink.createEvent(event);
+      await this.#sink.createEvent(event, call);
     } catch (err) {
       this.#logger.warn("could not record Event", { key: `${m.namespace}/${m.name}`, reason: event.reason, error: (err as Error).message });
     }

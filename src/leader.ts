@@ -1,9 +1,11 @@
 // Lease-based leader election with client-go's semantics: lease 15 s, renew deadline 10 s,
-// retry 2 s; optimistic concurrency on the Lease (a stale update is a 409, never a takeover);
-// expiry judged by the local clock since the record last changed, so clock skew between
-// candidates cannot shorten a lease.
+// retry 2 s; optimistic concurrency on the Lease (a stale update is a 409, never a takeover).
+// Every decision is timed on the monotonic clock: expiry counts from when this process saw the
+// record last change, and the renew deadline from its last successful renew, so neither clock
+// skew between candidates nor a step of the wall clock can make two leaders or a false loss.
+// The wall clock only fills the Lease's timestamps, which are for people.
 import { CoordinationV1Api, type KubeConfig, V1MicroTime, type V1Lease } from "@kubernetes/client-node";
-import { httpStatus } from "./kube/api.ts";
+import { httpStatus, requestOptions } from "./kube/api.ts";
 import type { Logger } from "./log.ts";
 
 export interface LeaderElectionOptions {
@@ -36,6 +38,7 @@ export class LeaderElector {
   readonly #log: Logger;
   #leading = false;
   #stopped = false;
+  /** The record last seen, and when it was first seen (monotonic ms). */
   #observed: { key: string; at: number } | undefined;
   #timer: NodeJS.Timeout | undefined;
   #wake: (() => void) | undefined;
@@ -59,7 +62,7 @@ export class LeaderElector {
       if (acquired) await this.#release();
       return;
     }
-    let lastRenew = Date.now();
+    let lastRenew = performance.now();
     this.#leading = true;
     callbacks.onChange?.(true);
     this.#log.info("became leader");
@@ -71,7 +74,7 @@ export class LeaderElector {
         if (this.#stopped) {
           clearInterval(watchdog);
           resolve();
-        } else if (Date.now() - lastRenew >= this.#o.renewDeadlineMs) {
+        } else if (performance.now() - lastRenew >= this.#o.renewDeadlineMs) {
           clearInterval(watchdog);
           this.#leading = false;
           callbacks.onChange?.(false);
@@ -88,7 +91,7 @@ export class LeaderElector {
       while (!this.#stopped) {
         await this.#sleep(this.#o.retryPeriodMs);
         if (this.#stopped) break;
-        const attemptStarted = Date.now();
+        const attemptStarted = performance.now();
         if ((await this.#tryAcquireOrRenew()) && this.#leading) lastRenew = attemptStarted;
       }
     })();
@@ -106,12 +109,17 @@ export class LeaderElector {
     await this.#release();
   }
 
+  /** Each Lease request is bounded: a hanging API server must not hold up a renew or a shutdown. */
+  #bounded() {
+    return requestOptions({ signal: AbortSignal.timeout(this.#o.retryPeriodMs * 2) });
+  }
+
   async #release(): Promise<void> {
     try {
-      const lease = await this.#api.readNamespacedLease({ namespace: this.#o.namespace, name: this.#o.name });
+      const lease = await this.#api.readNamespacedLease({ namespace: this.#o.namespace, name: this.#o.name }, this.#bounded());
       if (lease.spec?.holderIdentity !== this.#o.identity) return;
       lease.spec = { ...lease.spec, holderIdentity: "", leaseDurationSeconds: 1, renewTime: new V1MicroTime() };
-      await this.#api.replaceNamespacedLease({ namespace: this.#o.namespace, name: this.#o.name, body: lease });
+      await this.#api.replaceNamespacedLease({ namespace: this.#o.namespace, name: this.#o.name, body: lease }, this.#bounded());
       this.#log.info("released the lease");
     } catch (err) {
       this.#log.warn("could not release the lease", { error: (err as Error).message });
@@ -145,6 +153,7 @@ export class LeaderElector {
   async #tryAcquireOrRenew(): Promise<boolean> {
     const { namespace, name, identity } = this.#o;
     const now = new Date();
+    const seenAt = performance.now();
     const spec = {
       holderIdentity: identity,
       leaseDurationSeconds: Math.round(this.#o.leaseDurationMs / 1000),
@@ -153,20 +162,23 @@ export class LeaderElector {
     try {
       let lease: V1Lease;
       try {
-        lease = await this.#api.readNamespacedLease({ namespace, name });
+        lease = await this.#api.readNamespacedLease({ namespace, name }, this.#bounded());
       } catch (err) {
         if (httpStatus(err) !== 404) throw err;
-        await this.#api.createNamespacedLease({
-          namespace,
-          body: { metadata: { name, namespace }, spec: { ...spec, acquireTime: new V1MicroTime(now.getTime()), leaseTransitions: 0 } },
-        });
+        await this.#api.createNamespacedLease(
+          {
+            namespace,
+            body: { metadata: { name, namespace }, spec: { ...spec, acquireTime: new V1MicroTime(now.getTime()), leaseTransitions: 0 } },
+          },
+          this.#bounded(),
+        );
         return true;
       }
       const record = this.#record(lease);
       const key = `${record.holder}|${record.renewTime}|${record.durationMs}`;
-      if (this.#observed?.key !== key) this.#observed = { key, at: now.getTime() };
+      if (this.#observed?.key !== key) this.#observed = { key, at: seenAt };
       const held = record.holder !== "" && record.holder !== identity;
-      if (held && this.#observed.at + record.durationMs > now.getTime()) return false;
+      if (held && this.#observed.at + record.durationMs > seenAt) return false;
       const transitions = lease.spec?.leaseTransitions ?? 0;
       lease.spec = {
         ...lease.spec,
@@ -176,7 +188,7 @@ export class LeaderElector {
           : { acquireTime: new V1MicroTime(now.getTime()), leaseTransitions: transitions + 1 }),
       };
       // The resourceVersion read above makes this a compare-and-swap: a 409 means someone else won.
-      await this.#api.replaceNamespacedLease({ namespace, name, body: lease });
+      await this.#api.replaceNamespacedLease({ namespace, name, body: lease }, this.#bounded());
       return true;
     } catch (err) {
       if (httpStatus(err) !== 409) this.#log.warn("lease update failed", { error: (err as Error).message });

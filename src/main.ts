@@ -13,19 +13,30 @@ async function main(): Promise<number> {
     return 2;
   }
   const logger = createLogger({ level: config.logLevel, format: config.logFormat });
+  // Listen for the signal before starting: SIGTERM may come at any phase, start-up included.
+  const stopRequested = new Promise<string>((resolve) => {
+    process.once("SIGTERM", () => resolve("SIGTERM"));
+    process.once("SIGINT", () => resolve("SIGINT"));
+  });
   let app: App;
   try {
     app = new App(config, loadKubeConfig(config.kubeconfig), logger);
-    await app.start();
+    const started = await Promise.race([app.start().then(() => undefined), stopRequested]);
+    if (started !== undefined) return shutDown(app, started, config.shutdownTimeoutMs, logger);
   } catch (err) {
     logger.error(err instanceof ConfigError ? err.message : `start failed: ${(err as Error).message}`);
     return 1;
   }
-  const signal = await new Promise<string>((resolve) => {
-    process.once("SIGTERM", () => resolve("SIGTERM"));
-    process.once("SIGINT", () => resolve("SIGINT"));
-  });
+  return shutDown(app, await stopRequested, config.shutdownTimeoutMs, logger);
+}
+
+async function shutDown(app: App, signal: string, timeoutMs: number, logger: ReturnType<typeof createLogger>): Promise<number> {
   logger.info("shutting down", { signal });
+  // A last resort: every step of stop() is bounded, but the pod must be gone before SIGKILL.
+  setTimeout(() => {
+    logger.error("shutdown did not finish in time; exiting");
+    process.exit(1);
+  }, timeoutMs + 4000).unref();
   const finished = await app.stop();
   logger.info(finished ? "stopped" : "stopped with reconciles still running");
   return 0;

@@ -22,11 +22,13 @@ export interface Operator {
 export interface OperatorOptions {
   watch?: ControllerDeps["watch"];
   metrics?: Metrics;
+  /** Aborts the start-up (the process is stopping). */
+  signal?: AbortSignal;
 }
 
 export async function startOperator(config: Config, kc: KubeConfig, logger: Logger, options: OperatorOptions = {}): Promise<Operator> {
   const kube = new KubeApi(kc, process.env.POD_NAME ?? hostname());
-  const clusterId = config.clusterId ?? (await clusterUid(kube));
+  const clusterId = config.clusterId ?? (await clusterUid(kube, options.signal));
   const clients = new MemoryDBClients(
     (region) =>
       new MemoryDB({
@@ -35,7 +37,7 @@ export async function startOperator(config: Config, kc: KubeConfig, logger: Logg
         ...(options.metrics ? { onCall: options.metrics.awsCall.bind(options.metrics) } : {}),
       }),
   );
-  const memorydb = (region: string) => clients.for(region);
+  const memorydb = (region: string, signal?: AbortSignal) => clients.for(region, signal);
   const directory = new UserDirectory(memorydb);
   const events = new EventRecorder(kube, logger);
   const reconciler = new Reconciler({
@@ -76,9 +78,9 @@ export async function startOperator(config: Config, kc: KubeConfig, logger: Logg
   };
 }
 
-async function clusterUid(kube: KubeApi): Promise<string> {
+async function clusterUid(kube: KubeApi, signal: AbortSignal | undefined): Promise<string> {
   try {
-    return await kube.namespaceUid("kube-system");
+    return await kube.namespaceUid("kube-system", { signal });
   } catch (err) {
     throw new ConfigError(
       `cannot determine the cluster identity for ownership tags (${(err as Error).message}); ` +

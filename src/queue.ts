@@ -26,6 +26,7 @@ export class WorkQueue {
   readonly #timers = new Map<string, { at: number; timer: NodeJS.Timeout }>();
   readonly #failures = new Map<string, number>();
   #handler: ((key: string) => Promise<void>) | undefined;
+  #onError: ((key: string, err: unknown) => void) | undefined;
   #stopping = false;
   readonly #idle = new Set<() => void>();
 
@@ -87,9 +88,13 @@ export class WorkQueue {
     this.#failures.delete(key);
   }
 
-  /** Start processing with `handler`; it must not throw (the controller handles errors). */
-  start(handler: (key: string) => Promise<void>): void {
+  /**
+   * Start processing with `handler`. What it throws goes to `onError` (which logs it and
+   * requeues the key): an error is never swallowed.
+   */
+  start(handler: (key: string) => Promise<void>, onError: (key: string, err: unknown) => void): void {
     this.#handler = handler;
+    this.#onError = onError;
     this.#pump();
   }
 
@@ -102,7 +107,7 @@ export class WorkQueue {
       this.#active.add(key);
       this.#observer.onDepth?.(this.#ready.size);
       void handler(key)
-        .catch(() => undefined)
+        .catch((err: unknown) => this.#onError?.(key, err))
         .finally(() => {
           this.#active.delete(key);
           if (this.#dirty.delete(key)) this.add(key);

@@ -10,15 +10,15 @@ interface Snapshot {
 
 export class UserDirectory {
   readonly #snapshots = new Map<string, Snapshot>();
-  readonly #api: (region: string) => MemoryDBApi;
+  readonly #api: (region: string, signal?: AbortSignal) => MemoryDBApi;
 
-  constructor(api: (region: string) => MemoryDBApi) {
+  constructor(api: (region: string, signal?: AbortSignal) => MemoryDBApi) {
     this.#api = api;
   }
 
   /** List the region's users now; the snapshot replaces the previous one. */
-  async refresh(region: string, now = Date.now()): Promise<void> {
-    const users = await this.#api(region).listUsers();
+  async refresh(region: string, signal?: AbortSignal, now = Date.now()): Promise<void> {
+    const users = await this.#api(region, signal).listUsers();
     this.#snapshots.set(region, { takenAt: now, users: new Map(users.map((u) => [u.name.toLowerCase(), u])) });
   }
 

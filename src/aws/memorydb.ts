@@ -93,19 +93,33 @@ function authenticationMode(type: AuthenticationType, passwords: Redacted[]) {
 export class MemoryDB implements MemoryDBApi {
   readonly #client: MemoryDBClient;
   readonly #options: MemoryDBOptions;
+  /** Cancels this view's calls, in-call retries included (shutdown). */
+  readonly #signal: AbortSignal | undefined;
 
-  constructor(options: MemoryDBOptions) {
+  constructor(options: MemoryDBOptions, shared?: { client: MemoryDBClient; signal: AbortSignal | undefined }) {
     this.#options = options;
-    this.#client = new MemoryDBClient({
-      region: options.region,
-      maxAttempts: 1,
-      requestHandler: { connectionTimeout: 5_000, requestTimeout: 30_000 },
-      ...(options.endpoint ? { endpoint: options.endpoint } : {}),
-    });
+    this.#signal = shared?.signal;
+    this.#client =
+      shared?.client ??
+      new MemoryDBClient({
+        region: options.region,
+        maxAttempts: 1,
+        requestHandler: { connectionTimeout: 5_000, requestTimeout: 30_000 },
+        ...(options.endpoint ? { endpoint: options.endpoint } : {}),
+      });
+  }
+
+  /** The same client, with its calls cancelled by `signal`. */
+  withSignal(signal: AbortSignal | undefined): MemoryDB {
+    return signal ? new MemoryDB(this.#options, { client: this.#client, signal }) : this;
   }
 
   destroy(): void {
     this.#client.destroy();
+  }
+
+  get #sendOptions(): { abortSignal?: AbortSignal } {
+    return this.#signal ? { abortSignal: this.#signal } : {};
   }
 
   /** `secrets` are scrubbed from any error message, in case the service ever echoes them. */
@@ -130,13 +144,14 @@ export class MemoryDB implements MemoryDBApi {
         factor: 2,
         randomize: true,
         shouldRetry: ({ error }) => error instanceof AwsFault && error.kind === "transient",
+        ...(this.#signal ? { signal: this.#signal } : {}),
       },
     );
   }
 
   async describeUser(userName: string): Promise<ObservedUser | undefined> {
     try {
-      const out = await this.#call("DescribeUsers", () => this.#client.send(new DescribeUsersCommand({ UserName: userName })));
+      const out = await this.#call("DescribeUsers", () => this.#client.send(new DescribeUsersCommand({ UserName: userName }), this.#sendOptions));
       const user = out.Users?.find((u) => u.Name?.toLowerCase() === userName.toLowerCase());
       return user ? toObserved(user, "DescribeUsers") : undefined;
     } catch (err) {
@@ -153,7 +168,7 @@ export class MemoryDB implements MemoryDBApi {
           AccessString: input.accessString,
           AuthenticationMode: authenticationMode(input.authType, input.passwords),
           Tags: Object.entries(input.tags).map(([Key, Value]) => ({ Key, Value })),
-        }),
+        }), this.#sendOptions,
       ),
       input.passwords,
     );
@@ -169,7 +184,7 @@ export class MemoryDB implements MemoryDBApi {
           ...(input.authentication === undefined
             ? {}
             : { AuthenticationMode: authenticationMode(input.authentication.type, input.authentication.passwords) }),
-        }),
+        }), this.#sendOptions,
       ),
       input.authentication?.passwords,
     );
@@ -178,7 +193,7 @@ export class MemoryDB implements MemoryDBApi {
 
   async deleteUser(userName: string): Promise<boolean> {
     try {
-      await this.#call("DeleteUser", () => this.#client.send(new DeleteUserCommand({ UserName: userName })));
+      await this.#call("DeleteUser", () => this.#client.send(new DeleteUserCommand({ UserName: userName }), this.#sendOptions));
       return true;
     } catch (err) {
       if (err instanceof AwsFault && err.code === "UserNotFoundFault") return false;
@@ -188,14 +203,14 @@ export class MemoryDB implements MemoryDBApi {
 
   async tagResource(arn: string, tags: Record<string, string>): Promise<void> {
     await this.#call("TagResource", () =>
-      this.#client.send(new TagResourceCommand({ ResourceArn: arn, Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })) })),
+      this.#client.send(new TagResourceCommand({ ResourceArn: arn, Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })) }), this.#sendOptions),
     );
   }
 
   /** Removing a tag that is already gone is success: the call is retried after crashes. */
   async untagResource(arn: string, keys: string[]): Promise<void> {
     try {
-      await this.#call("UntagResource", () => this.#client.send(new UntagResourceCommand({ ResourceArn: arn, TagKeys: keys })));
+      await this.#call("UntagResource", () => this.#client.send(new UntagResourceCommand({ ResourceArn: arn, TagKeys: keys }), this.#sendOptions));
     } catch (err) {
       if (err instanceof AwsFault && err.code === "TagNotFoundFault") return;
       throw err;
@@ -207,7 +222,7 @@ export class MemoryDB implements MemoryDBApi {
     let token: string | undefined;
     do {
       const out = await this.#call("DescribeUsers", () =>
-        this.#client.send(new DescribeUsersCommand({ MaxResults: 100, ...(token ? { NextToken: token } : {}) })),
+        this.#client.send(new DescribeUsersCommand({ MaxResults: 100, ...(token ? { NextToken: token } : {}) }), this.#sendOptions),
       );
       for (const u of out.Users ?? []) users.push(toObserved(u, "DescribeUsers"));
       token = out.NextToken || undefined;
@@ -216,7 +231,7 @@ export class MemoryDB implements MemoryDBApi {
   }
 
   async listTags(arn: string): Promise<Record<string, string>> {
-    const out = await this.#call("ListTags", () => this.#client.send(new ListTagsCommand({ ResourceArn: arn })));
+    const out = await this.#call("ListTags", () => this.#client.send(new ListTagsCommand({ ResourceArn: arn }), this.#sendOptions));
     return Object.fromEntries((out.TagList ?? []).filter((t) => t.Key !== undefined).map((t) => [t.Key!, t.Value ?? ""]));
   }
 }
@@ -230,13 +245,14 @@ export class MemoryDBClients {
     this.#make = make;
   }
 
-  for(region: string): MemoryDBApi {
+  /** The region's client; its calls are cancelled by `signal`, if given. */
+  for(region: string, signal?: AbortSignal): MemoryDBApi {
     let client = this.#clients.get(region);
     if (!client) {
       client = this.#make(region);
       this.#clients.set(region, client);
     }
-    return client;
+    return client.withSignal(signal);
   }
 
   destroy(): void {

@@ -1,11 +1,15 @@
 // Kubernetes access: the reads and writes the operator makes, typed in its own terms.
 import {
   ApiException,
+  type ConfigurationOptions,
   CoreV1Api,
   CustomObjectsApi,
   EventsV1Api,
   type KubeConfig,
+  Observable,
   PatchStrategy,
+  type RequestContext,
+  type ResponseContext,
   setHeaderOptions,
   V1MicroTime,
 } from "@kubernetes/client-node";
@@ -61,17 +65,56 @@ export interface EventInput {
 
 export const REPORTING_CONTROLLER = `${GROUP}/memorydb-user-operator`;
 
-const mergePatch = setHeaderOptions("Content-Type", PatchStrategy.MergePatch);
-const jsonPatch = setHeaderOptions("Content-Type", PatchStrategy.JsonPatch);
+/** Options of one call: an AbortSignal that cancels the request (shutdown). */
+export interface CallOptions {
+  signal?: AbortSignal | undefined;
+}
 
-/** Ask for metadata only: the operator never holds the cluster's Secret values in memory. */
-export const METADATA_ONLY = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1";
-const metadataOnly = setHeaderOptions("Accept", METADATA_ONLY);
+/** client-node per-call options: the signal, plus a header if given. */
+export function requestOptions(call: CallOptions | undefined, header?: [string, string]): ConfigurationOptions {
+  const signal = call?.signal;
+  const base: ConfigurationOptions = signal
+    ? {
+        middleware: [
+          {
+            pre: (ctx: RequestContext) => {
+              ctx.setSignal(signal);
+              return new Observable(Promise.resolve(ctx));
+            },
+            post: (ctx: ResponseContext) => new Observable(Promise.resolve(ctx)),
+          },
+        ],
+        middlewareMergeStrategy: "append",
+      }
+    : {};
+  return header ? setHeaderOptions(header[0], header[1], base) : base;
+}
+
+/**
+ * Ask for metadata only: the operator never holds the cluster's Secret values in memory. A list
+ * asks for the List form, a watch for the single-object form (each watch event is one object: a
+ * real API server cannot encode a watch event as a List and ends the stream). Plain JSON is the
+ * fallback for servers without the transformation, as client-go and kube-rs ask.
+ */
+export const METADATA_ONLY_LIST = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json";
+export const METADATA_ONLY_WATCH = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json";
 
 /** A Secret as seen by the metadata-only watch. */
 export interface SecretMeta {
   metadata: { name: string; namespace: string; resourceVersion?: string; uid?: string };
 }
+
+/**
+ * `generateName` for an Event about the object `name`. The API server validates it as a name
+ * prefix: a DNS subdomain once a trailing "-" is masked, so "app-user-" is valid and "app-user."
+ * is not. It keeps 58 characters of the prefix and adds 5 random ones.
+ */
+export function eventNamePrefix(name: string): string {
+  return `${name.slice(0, 57)}-`;
+}
+
+/** A JSON merge patch (RFC 7386) of a `T`: absent fields are left alone, `null` removes one. */
+export type MergePatch<T> = { [K in keyof T]?: (T[K] extends readonly unknown[] ? T[K] : T[K] extends object ? MergePatch<T[K]> : T[K]) | null };
 
 export class KubeApi {
   readonly kc: KubeConfig;
@@ -89,26 +132,27 @@ export class KubeApi {
   }
 
   /** One page of MemoryDBUsers, in one namespace or (namespace undefined) all of them. */
-  async listUsers(namespace: string | undefined, continueToken: string | undefined): Promise<ListPage<MemoryDBUser>> {
+  async listUsers(namespace: string | undefined, continueToken: string | undefined, call?: CallOptions): Promise<ListPage<MemoryDBUser>> {
     const common = { group: GROUP, version: VERSION, plural: PLURAL, limit: 500, ...(continueToken ? { _continue: continueToken } : {}) };
     try {
       const list = (
         namespace === undefined
-          ? await this.#custom.listClusterCustomObject(common)
-          : await this.#custom.listNamespacedCustomObject({ ...common, namespace })
-      ) as { items: MemoryDBUser[]; metadata: { resourceVersion: string; continue?: string } };
-      return { items: list.items, resourceVersion: list.metadata.resourceVersion, continueToken: list.metadata.continue || undefined };
+          ? await this.#custom.listClusterCustomObject(common, requestOptions(call))
+          : await this.#custom.listNamespacedCustomObject({ ...common, namespace }, requestOptions(call))
+      ) as { items: MemoryDBUser[] | null; metadata: { resourceVersion: string; continue?: string } };
+      // Go serialises an empty list's items as null.
+      return { items: list.items ?? [], resourceVersion: list.metadata.resourceVersion, continueToken: list.metadata.continue || undefined };
     } catch (err) {
       throw new KubeError(`list MemoryDBUsers${namespace ? ` in ${namespace}` : ""}`, err);
     }
   }
 
   /** Merge-patch the status subresource; answers the updated object, undefined if it is gone. */
-  async patchUserStatus(namespace: string, name: string, status: MemoryDBUserStatus): Promise<MemoryDBUser | undefined> {
+  async patchUserStatus(namespace: string, name: string, status: MergePatch<MemoryDBUserStatus>, call?: CallOptions): Promise<MemoryDBUser | undefined> {
     try {
       return (await this.#custom.patchNamespacedCustomObjectStatus(
         { group: GROUP, version: VERSION, namespace, plural: PLURAL, name, body: { status } },
-        mergePatch,
+        requestOptions(call, ["Content-Type", PatchStrategy.MergePatch]),
       )) as MemoryDBUser;
     } catch (err) {
       if (httpStatus(err) === 404) return undefined;
@@ -120,11 +164,11 @@ export class KubeApi {
    * JSON-patch the resource's metadata (finalizers). Answers the updated object; undefined if
    * it is gone. A failed `test` op (someone else changed the list) surfaces as a KubeError 422.
    */
-  async patchUserMetadata(namespace: string, name: string, patch: JsonPatchOp[]): Promise<MemoryDBUser | undefined> {
+  async patchUserMetadata(namespace: string, name: string, patch: JsonPatchOp[], call?: CallOptions): Promise<MemoryDBUser | undefined> {
     try {
       return (await this.#custom.patchNamespacedCustomObject(
         { group: GROUP, version: VERSION, namespace, plural: PLURAL, name, body: patch },
-        jsonPatch,
+        requestOptions(call, ["Content-Type", PatchStrategy.JsonPatch]),
       )) as MemoryDBUser;
     } catch (err) {
       if (httpStatus(err) === 404) return undefined;
@@ -133,15 +177,17 @@ export class KubeApi {
   }
 
   /** One page of Secrets' metadata (never their data). */
-  async listSecretsMetadata(namespace: string | undefined, continueToken: string | undefined): Promise<ListPage<SecretMeta>> {
+  async listSecretsMetadata(namespace: string | undefined, continueToken: string | undefined, call?: CallOptions): Promise<ListPage<SecretMeta>> {
     const common = { limit: 500, ...(continueToken ? { _continue: continueToken } : {}) };
+    const options = requestOptions(call, ["Accept", METADATA_ONLY_LIST]);
     try {
       const list =
         namespace === undefined
-          ? await this.#core.listSecretForAllNamespaces(common, metadataOnly)
-          : await this.#core.listNamespacedSecret({ ...common, namespace }, metadataOnly);
+          ? await this.#core.listSecretForAllNamespaces(common, options)
+          : await this.#core.listNamespacedSecret({ ...common, namespace }, options);
+      // Go serialises an empty list's items as null.
       return {
-        items: list.items.map((s) => ({
+        items: (list.items ?? []).map((s) => ({
           metadata: { name: s.metadata?.name ?? "", namespace: s.metadata?.namespace ?? "", resourceVersion: s.metadata?.resourceVersion ?? "" },
         })),
         resourceVersion: list.metadata?.resourceVersion ?? "",
@@ -152,9 +198,9 @@ export class KubeApi {
     }
   }
 
-  async readSecret(namespace: string, name: string): Promise<SecretData | undefined> {
+  async readSecret(namespace: string, name: string, call?: CallOptions): Promise<SecretData | undefined> {
     try {
-      const secret = await this.#core.readNamespacedSecret({ namespace, name });
+      const secret = await this.#core.readNamespacedSecret({ namespace, name }, requestOptions(call));
       return { resourceVersion: secret.metadata?.resourceVersion ?? "", data: secret.data ?? {} };
     } catch (err) {
       if (httpStatus(err) === 404) return undefined;
@@ -162,9 +208,9 @@ export class KubeApi {
     }
   }
 
-  async namespaceUid(name: string): Promise<string> {
+  async namespaceUid(name: string, call?: CallOptions): Promise<string> {
     try {
-      const ns = await this.#core.readNamespace({ name });
+      const ns = await this.#core.readNamespace({ name }, requestOptions(call));
       if (!ns.metadata?.uid) throw new Error("the namespace has no uid");
       return ns.metadata.uid;
     } catch (err) {
@@ -172,7 +218,7 @@ export class KubeApi {
     }
   }
 
-  async createEvent(event: EventInput): Promise<void> {
+  async createEvent(event: EventInput, call?: CallOptions): Promise<void> {
     const meta = event.regarding.metadata;
     try {
       await this.#events.createNamespacedEvent({
@@ -180,7 +226,7 @@ export class KubeApi {
         body: {
           apiVersion: "events.k8s.io/v1",
           kind: "Event",
-          metadata: { generateName: `${meta.name}.`, namespace: meta.namespace },
+          metadata: { generateName: eventNamePrefix(meta.name), namespace: meta.namespace },
           eventTime: new V1MicroTime(),
           reportingController: REPORTING_CONTROLLER,
           reportingInstance: this.#instance,
@@ -197,7 +243,7 @@ export class KubeApi {
             ...(meta.resourceVersion ? { resourceVersion: meta.resourceVersion } : {}),
           },
         },
-      });
+      }, requestOptions(call));
     } catch (err) {
       throw new KubeError(`create Event for ${meta.namespace}/${meta.name}`, err);
     }

@@ -1,27 +1,41 @@
-// Finding the cluster: an explicit kubeconfig, $KUBECONFIG, ~/.kube/config, or the in-cluster
-// service account. Fails clearly instead of letting the client fall back to localhost:8080.
+// Finding the cluster: an explicit kubeconfig, $KUBECONFIG (merged as kubectl does),
+// ~/.kube/config, or the in-cluster service account. Fails clearly instead of letting the
+// client fall back to localhost:8080.
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import { homedir } from "node:os";
-import { join } from "node:path";
-import { KubeConfig } from "@kubernetes/client-node";
+import { delimiter, join } from "node:path";
+import { type Cluster, type Context, KubeConfig, type User } from "@kubernetes/client-node";
 import { ConfigError } from "../config.ts";
 
 const SERVICE_ACCOUNT_TOKEN = "/var/run/secrets/kubernetes.io/serviceaccount/token";
 
+/**
+ * The operator's cluster: `--kubeconfig` (one file); else `$KUBECONFIG`, a list of paths merged
+ * as kubectl merges them; else ~/.kube/config; else the in-cluster service account.
+ */
 export function loadKubeConfig(path: string | undefined, env: NodeJS.ProcessEnv = process.env): KubeConfig {
-  const kc = new KubeConfig();
-  const candidates = [path, ...(env.KUBECONFIG ?? "").split(":"), join(homedir(), ".kube", "config")].filter(
-    (p): p is string => p !== undefined && p !== "",
-  );
-  const file = candidates.find((p) => existsSync(p));
-  if (path !== undefined && file !== path) {
-    throw new ConfigError(`--kubeconfig: no file at ${path}`);
-  }
+  let kc: KubeConfig;
+  let source: string;
   try {
-    if (file !== undefined) kc.loadFromFile(file);
-    else if (env.KUBERNETES_SERVICE_HOST && existsSync(SERVICE_ACCOUNT_TOKEN)) kc.loadFromCluster();
-    else {
+    if (path !== undefined) {
+      if (!existsSync(path)) throw new ConfigError(`--kubeconfig: no file at ${path}`);
+      kc = fromFiles([path]);
+      source = path;
+    } else if (env.KUBECONFIG) {
+      const files = env.KUBECONFIG.split(delimiter).filter((p) => p !== "");
+      const existing = files.filter((p) => existsSync(p));
+      if (existing.length === 0) throw new ConfigError(`KUBECONFIG: none of its files exists (${env.KUBECONFIG})`);
+      kc = fromFiles(existing);
+      source = existing.join(delimiter);
+    } else if (existsSync(join(homedir(), ".kube", "config"))) {
+      source = join(homedir(), ".kube", "config");
+      kc = fromFiles([source]);
+    } else if (env.KUBERNETES_SERVICE_HOST && existsSync(SERVICE_ACCOUNT_TOKEN)) {
+      source = "the cluster";
+      kc = new KubeConfig();
+      kc.loadFromCluster();
+    } else {
       throw new ConfigError(
         "no Kubernetes configuration found: set --kubeconfig or KUBECONFIG, create ~/.kube/config, " +
           "or run in a pod with a service account",
@@ -29,13 +43,43 @@ export function loadKubeConfig(path: string | undefined, env: NodeJS.ProcessEnv 
     }
   } catch (err) {
     if (err instanceof ConfigError) throw err;
-    throw new ConfigError(`cannot load the Kubernetes configuration from ${file ?? "the cluster"}: ${(err as Error).message}`);
+    throw new ConfigError(`cannot load the Kubernetes configuration: ${(err as Error).message}`);
   }
   const cluster = kc.getCurrentCluster();
   if (!cluster?.server) {
-    throw new ConfigError(`the Kubernetes configuration ${file ?? ""} has no current context with a cluster server`);
+    throw new ConfigError(`the Kubernetes configuration from ${source} has no current context with a cluster server`);
   }
   return reuseConnections(kc);
+}
+
+/**
+ * kubectl's merge of several kubeconfig files (client-go clientcmd): the first file to define a
+ * cluster, user or context name wins, and so does the first current-context. Each file's
+ * relative paths are resolved against that file, as loadFromFile does.
+ */
+function fromFiles(files: readonly string[]): KubeConfig {
+  const merged = { clusters: new Map<string, Cluster>(), users: new Map<string, User>(), contexts: new Map<string, Context>() };
+  let currentContext = "";
+  for (const file of files) {
+    const kc = new KubeConfig();
+    try {
+      kc.loadFromFile(file);
+    } catch (err) {
+      throw new ConfigError(`cannot load the Kubernetes configuration from ${file}: ${(err as Error).message}`);
+    }
+    for (const c of kc.getClusters()) if (!merged.clusters.has(c.name)) merged.clusters.set(c.name, c);
+    for (const u of kc.getUsers()) if (!merged.users.has(u.name)) merged.users.set(u.name, u);
+    for (const c of kc.getContexts()) if (!merged.contexts.has(c.name)) merged.contexts.set(c.name, c);
+    currentContext ||= kc.getCurrentContext() ?? "";
+  }
+  const kc = new KubeConfig();
+  kc.loadFromOptions({
+    clusters: [...merged.clusters.values()],
+    users: [...merged.users.values()],
+    contexts: [...merged.contexts.values()],
+    currentContext,
+  });
+  return kc;
 }
 
 type CreateDispatcher = (cluster: unknown, agentOptions: unknown) => { close?: () => Promise<void> } | undefined;

@@ -1,9 +1,12 @@
 // List+watch of one resource type into a local cache, client-go style: list, then watch from
-// the list's resourceVersion; re-list on 410 Gone; restart a watch that errors or goes quiet
-// for too long, with exponential backoff and jitter. Handlers only see changes.
+// the list's resourceVersion; resume a watch that ends from the last resourceVersion seen; list
+// again on 410 Gone. Silence is normal (a real API server sends no bookmark in a quiet cluster),
+// so a watch that ends quietly is resumed at once; only real errors back off. Handlers only see
+// changes.
 import { type KubeConfig, type RequestContext, Watch } from "@kubernetes/client-node";
 import type { Logger } from "../log.ts";
-import type { ListPage } from "./api.ts";
+import type { CallOptions, ListPage } from "./api.ts";
+import { Backoff } from "./backoff.ts";
 
 export interface KubeObject {
   metadata?: { name?: string; namespace?: string; resourceVersion?: string };
@@ -15,10 +18,46 @@ export interface ReflectorHandler<T> {
   delete(obj: T): void;
 }
 
+/** How long watches last and how failures back off. All of them scale together in tests. */
+export interface WatchTimings {
+  /**
+   * A watch that receives nothing for this long is ended by the client (client-node's Watch
+   * default, 30 s) and resumed at once from the last resourceVersion: not a failure.
+   */
+  idleTimeoutMs: number;
+  /** The server ends each watch after a random time in this range (client-go: 5–10 min). */
+  serverTimeoutSeconds: readonly [number, number];
+  /** Backoff after errors (kube-rs: 0.8 s doubling to 30 s, reset after 120 s without one). */
+  minBackoffMs: number;
+  maxBackoffMs: number;
+  backoffResetMs: number;
+}
+
+export const WATCH_TIMINGS: WatchTimings = {
+  idleTimeoutMs: 30_000,
+  serverTimeoutSeconds: [300, 600],
+  minBackoffMs: 800,
+  maxBackoffMs: 30_000,
+  backoffResetMs: 120_000,
+};
+
+/** Every timing multiplied by `factor` (tests run the production timings, faster). */
+export function scaleWatchTimings(factor: number, t: WatchTimings = WATCH_TIMINGS): WatchTimings {
+  const ms = (v: number) => Math.max(1, Math.round(v * factor));
+  const s = (v: number) => Math.max(1, Math.round(v * factor));
+  return {
+    idleTimeoutMs: ms(t.idleTimeoutMs),
+    serverTimeoutSeconds: [s(t.serverTimeoutSeconds[0]), s(t.serverTimeoutSeconds[1])],
+    minBackoffMs: ms(t.minBackoffMs),
+    maxBackoffMs: ms(t.maxBackoffMs),
+    backoffResetMs: ms(t.backoffResetMs),
+  };
+}
+
 export interface ReflectorOptions<T> {
   /** For logs, e.g. "memorydbusers". */
   name: string;
-  list(continueToken: string | undefined): Promise<ListPage<T>>;
+  list(continueToken: string | undefined, call: CallOptions): Promise<ListPage<T>>;
   /** API path to watch, e.g. /apis/g/v/memorydbusers. */
   watchPath: string;
   handler: ReflectorHandler<T>;
@@ -27,10 +66,7 @@ export interface ReflectorOptions<T> {
   accept?: string;
   /** Reduce each watched object to what is kept in the cache. */
   transform?: (obj: T) => T;
-  /** Restart a watch that delivers nothing (not even a bookmark) for this long. */
-  stallTimeoutMs?: number;
-  minBackoffMs?: number;
-  maxBackoffMs?: number;
+  timings?: WatchTimings;
 }
 
 export function objectKey(obj: KubeObject): string {
@@ -38,7 +74,13 @@ export function objectKey(obj: KubeObject): string {
   return m.namespace ? `${m.namespace}/${m.name}` : `${m.name}`;
 }
 
-class Expired extends Error {}
+/** How one watch request ended. */
+type WatchEnd =
+  /** The server ended it (timeoutSeconds) or it was quiet for the idle timeout: resume. */
+  | { kind: "ended"; why: string }
+  /** 410 Gone: the resourceVersion is too old; list again. */
+  | { kind: "expired" }
+  | { kind: "failed"; error: unknown };
 
 /** The same cluster and credentials, with a different Accept header on every request. */
 function withAccept(kc: KubeConfig, accept: string): KubeConfig {
@@ -52,28 +94,25 @@ function withAccept(kc: KubeConfig, accept: string): KubeConfig {
   }) as KubeConfig;
 }
 
-/** Delay for attempt `n` (0-based): exponential, capped, with ±50% jitter. */
-export function backoffDelay(n: number, minMs: number, maxMs: number, random: () => number = Math.random): number {
-  const base = Math.min(maxMs, minMs * 2 ** n);
-  return Math.round(base * (0.5 + random()));
+function message(err: unknown): string {
+  return (err as Error)?.message ?? String(err);
 }
 
 export class Reflector<T extends KubeObject> {
   readonly cache = new Map<string, T>();
   readonly #kc: KubeConfig;
-  readonly #o: Required<Omit<ReflectorOptions<T>, "accept" | "transform">>;
+  readonly #o: ReflectorOptions<T> & { timings: WatchTimings };
   readonly #transform: (obj: T) => T;
-  #stopped = false;
-  #abort: AbortController | undefined;
+  readonly #stop = new AbortController();
   #wake: (() => void) | undefined;
   #synced = false;
-  #lastActivity = Date.now();
+  #lastContact = performance.now();
   #running: Promise<void> | undefined;
 
   constructor(kc: KubeConfig, options: ReflectorOptions<T>) {
     this.#kc = options.accept ? withAccept(kc, options.accept) : kc;
     this.#transform = options.transform ?? ((obj) => obj);
-    this.#o = { stallTimeoutMs: 90_000, minBackoffMs: 500, maxBackoffMs: 30_000, ...options };
+    this.#o = { timings: WATCH_TIMINGS, ...options };
   }
 
   /** True once the first full list is in the cache. */
@@ -81,9 +120,12 @@ export class Reflector<T extends KubeObject> {
     return this.#synced;
   }
 
-  /** When the reflector last heard from the API server (list, event or bookmark). */
-  get lastActivity(): number {
-    return this.#lastActivity;
+  /**
+   * When the API server last answered (monotonic ms): a list, a watch it accepted (200), an
+   * event or a bookmark. A watch attempt that fails is not contact.
+   */
+  get lastContact(): number {
+    return this.#lastContact;
   }
 
   start(): void {
@@ -91,53 +133,63 @@ export class Reflector<T extends KubeObject> {
   }
 
   async stop(): Promise<void> {
-    this.#stopped = true;
-    this.#abort?.abort();
+    this.#stop.abort();
     this.#wake?.();
     await this.#running;
   }
 
+  get #stopped(): boolean {
+    return this.#stop.signal.aborted;
+  }
+
+  #contact(): void {
+    this.#lastContact = performance.now();
+  }
+
   async #run(): Promise<void> {
-    let failures = 0;
+    const t = this.#o.timings;
+    const errors = new Backoff({ minMs: t.minBackoffMs, maxMs: t.maxBackoffMs, resetAfterMs: t.backoffResetMs });
+    const expiries = new Backoff({ minMs: t.minBackoffMs, maxMs: t.maxBackoffMs, resetAfterMs: t.backoffResetMs });
+    const log = this.#o.logger;
+    const resource = this.#o.name;
     while (!this.#stopped) {
       let rv: string;
       try {
         rv = await this.#relist();
-        failures = 0;
       } catch (err) {
         if (this.#stopped) return;
-        await this.#backoff(failures++, "list", err);
+        const delay = errors.fail();
+        log.warn("list failed, retrying", { resource, error: message(err), retryInMs: delay });
+        await this.#sleep(delay);
         continue;
       }
-      // Watch from the last resourceVersion seen; a broken watch is resumed from there, and only
-      // an expired resourceVersion (410 Gone) costs a full list.
+      // Watch from the last resourceVersion seen: a watch that ends is resumed from there, and
+      // only an expired resourceVersion (410 Gone) costs a full list.
       for (;;) {
         if (this.#stopped) return;
-        const started = Date.now();
-        try {
-          const result = await this.#watch(rv, (seen) => (rv = seen));
-          // A watch the server closes at once without a word is a fault, not a timeout.
-          if (result.events === 0 && Date.now() - started < 1000) throw new Error("watch closed immediately");
-          failures = 0;
-        } catch (err) {
-          if (this.#stopped) return;
-          if (err instanceof Expired) {
-            this.#o.logger.info("watch expired (410 Gone), listing again", { resource: this.#o.name });
-            break;
-          }
-          await this.#backoff(failures++, "watch", err);
+        const end = await this.#watch(rv, (seen) => (rv = seen));
+        if (this.#stopped) return;
+        if (end.kind === "ended") {
+          log.debug("watch ended, resuming", { resource, why: end.why, resourceVersion: rv });
+          continue;
         }
+        if (end.kind === "expired") {
+          // The first expiry lists again at once; expiries that keep coming back off.
+          const repeated = expiries.recentlyFailed;
+          const delay = expiries.fail();
+          log.info("watch expired (410 Gone), listing again", { resource, ...(repeated ? { retryInMs: delay } : {}) });
+          if (repeated) await this.#sleep(delay);
+          break;
+        }
+        const delay = errors.fail();
+        log.warn("watch failed, retrying", { resource, error: message(end.error), retryInMs: delay });
+        await this.#sleep(delay);
       }
     }
   }
 
-  async #backoff(attempt: number, what: string, err: unknown): Promise<void> {
-    const delay = backoffDelay(attempt, this.#o.minBackoffMs, this.#o.maxBackoffMs);
-    this.#o.logger.warn(`${what} failed, retrying`, { resource: this.#o.name, error: (err as Error)?.message ?? String(err), retryInMs: delay });
-    await this.#sleep(delay);
-  }
-
   async #sleep(ms: number): Promise<void> {
+    if (this.#stopped) return;
     await new Promise<void>((resolve) => {
       const timer = setTimeout(resolve, ms);
       this.#wake = () => {
@@ -154,12 +206,12 @@ export class Reflector<T extends KubeObject> {
     let token: string | undefined;
     let rv = "";
     do {
-      const page = await this.#o.list(token);
+      const page = await this.#o.list(token, { signal: this.#stop.signal });
+      this.#contact();
       for (const item of page.items) seen.set(objectKey(item), this.#transform(item));
       token = page.continueToken;
       rv = page.resourceVersion;
     } while (token);
-    this.#lastActivity = Date.now();
     for (const [key, old] of this.cache) {
       if (!seen.has(key)) {
         this.cache.delete(key);
@@ -176,40 +228,48 @@ export class Reflector<T extends KubeObject> {
   }
 
   /** One watch from `fromRv`; `onVersion` follows the resourceVersions seen (incl. bookmarks). */
-  #watch(fromRv: string, onVersion: (rv: string) => void): Promise<{ events: number }> {
+  #watch(fromRv: string, onVersion: (rv: string) => void): Promise<WatchEnd> {
+    const [minTimeout, maxTimeout] = this.#o.timings.serverTimeoutSeconds;
+    const watcher = new Watch(this.#kc);
+    // client-node's inactivity timeout (declared private, but a plain field): the idle timeout.
+    (watcher as unknown as { requestTimeoutMs: number }).requestTimeoutMs = this.#o.timings.idleTimeoutMs;
     let events = 0;
-    let expired = false;
-    let failure: unknown;
-    return new Promise((resolve, reject) => {
-      let stall: NodeJS.Timeout | undefined;
-      const controller = new AbortController();
-      this.#abort = controller;
-      const touch = () => {
-        this.#lastActivity = Date.now();
-        clearTimeout(stall);
-        stall = setTimeout(() => {
-          failure = new Error(`watch stalled: nothing for ${this.#o.stallTimeoutMs} ms`);
-          controller.abort();
-          void watching.then((c) => c.abort());
-        }, this.#o.stallTimeoutMs);
-        stall.unref();
+    let accepted = false;
+    let inStream: WatchEnd | undefined;
+    const started = performance.now();
+    let finished = false;
+    let abort: (() => void) | undefined;
+    return new Promise((resolve) => {
+      const end = (how: WatchEnd) => {
+        finished = true;
+        // A watch that stayed open until it ended (quietly or by the server's timeout) was contact.
+        if (how.kind === "ended") this.#contact();
+        if (abort) this.#stop.signal.removeEventListener("abort", abort);
+        resolve(how);
       };
-      touch();
       const finish = (err: unknown) => {
-        clearTimeout(stall);
-        if (expired || (err as { statusCode?: number } | null)?.statusCode === 410) reject(new Expired());
-        else if (failure || (err && !this.#stopped)) reject(failure ?? err);
-        else resolve({ events });
+        if (finished) return;
+        if (inStream) return end(inStream);
+        if ((err as { statusCode?: number } | null)?.statusCode === 410) return end({ kind: "expired" });
+        if (err && (err as Error).name === "TimeoutError" && accepted) return end({ kind: "ended", why: "quiet for the idle timeout" });
+        if (err) return end({ kind: "failed", error: err });
+        // A watch the server accepts and closes at once without a word is a fault.
+        if (events === 0 && performance.now() - started < 1000) return end({ kind: "failed", error: new Error("watch closed immediately") });
+        end({ kind: "ended", why: "closed by the server" });
       };
-      const watching = new Watch(this.#kc).watch(
+      const watching = watcher.watch(
         this.#o.watchPath,
-        { resourceVersion: fromRv, allowWatchBookmarks: true, timeoutSeconds: 300 + Math.floor(Math.random() * 300) },
+        {
+          resourceVersion: fromRv,
+          allowWatchBookmarks: true,
+          timeoutSeconds: minTimeout + Math.floor(Math.random() * (maxTimeout - minTimeout + 1)),
+        },
         (type: string, obj: T & { code?: number }) => {
-          touch();
+          accepted = true;
+          this.#contact();
           events++;
           if (type === "ERROR") {
-            if (obj.code === 410) expired = true;
-            else failure = new Error(`watch error: ${JSON.stringify(obj).slice(0, 300)}`);
+            inStream = obj.code === 410 ? { kind: "expired" } : { kind: "failed", error: new Error(`watch error: ${JSON.stringify(obj).slice(0, 300)}`) };
             return;
           }
           if (obj.metadata?.resourceVersion) onVersion(obj.metadata.resourceVersion);
@@ -227,11 +287,18 @@ export class Reflector<T extends KubeObject> {
         },
         finish,
       );
-      // The server accepted the watch: that is contact, even if nothing changes for a while.
-      void watching.then(touch, () => undefined);
-      // Stop also aborts a watch still connecting.
-      controller.signal.addEventListener("abort", () => void watching.then((c) => c.abort()));
-      watching.catch(finish);
+      watching.then(
+        (request) => {
+          // The server answered 200 unless the request already ended in an error. Not contact
+          // yet: a server that cannot encode the events answers 200 and closes the stream.
+          if (finished) return;
+          accepted = true;
+          abort = () => request.abort();
+          if (this.#stopped) abort();
+          else this.#stop.signal.addEventListener("abort", abort, { once: true });
+        },
+        finish,
+      );
     });
   }
 }

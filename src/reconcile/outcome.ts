@@ -1,5 +1,6 @@
 // What a reconcile concluded, and the status and retry that follow from it (pure).
 import type { AwsFault } from "../aws/faults.ts";
+import type { MergePatch } from "../kube/api.ts";
 import type { MemoryDBUser, MemoryDBUserStatus, ObservedUser, PasswordSource } from "../model.ts";
 import { type ConditionUpdate, findCondition, observedStatus, setCondition } from "../status.ts";
 
@@ -85,27 +86,58 @@ export function nextStatus(
 /** JSON with object keys sorted: the API server may return fields in another order than ours. */
 function canonical(value: unknown): string {
   return JSON.stringify(value, (_key, v: unknown) =>
-    v !== null && typeof v === "object" && !Array.isArray(v)
-      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : 1)))
-      : v,
+    isObject(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : 1))) : v,
   );
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === "object" && !Array.isArray(v);
+}
+
+/**
+ * The merge patch that writes `next` over `previous`: top-level fields `next` leaves out are
+ * not touched (this reconcile did not determine them), but inside a field it did determine,
+ * whatever `previous` has and `next` does not is removed (`null`): switching a user from
+ * password to iam must not leave `authentication.passwordCount` behind.
+ */
+export function statusPatch(previous: MemoryDBUserStatus | undefined, next: MemoryDBUserStatus): MergePatch<MemoryDBUserStatus> {
+  const replace = (before: unknown, after: unknown): unknown => {
+    if (!isObject(after) || !isObject(before)) return after;
+    const out: Record<string, unknown> = {};
+    for (const key of Object.keys(before)) if (!(key in after)) out[key] = null;
+    for (const [key, value] of Object.entries(after)) out[key] = replace(before[key], value);
+    return out;
+  };
+  const patch: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(next)) patch[key] = replace((previous as Record<string, unknown> | undefined)?.[key], value);
+  return patch as MergePatch<MemoryDBUserStatus>;
+}
+
+/** What the API server stores after applying `patch` to `target` (RFC 7386). */
+export function applyMergePatch<T>(target: T, patch: MergePatch<T>): T {
+  if (!isObject(patch)) return patch as T;
+  const out: Record<string, unknown> = isObject(target) ? { ...target } : {};
+  for (const [key, value] of Object.entries(patch)) {
+    if (value === null) delete out[key];
+    else out[key] = applyMergePatch(out[key], value as MergePatch<unknown>);
+  }
+  return out as T;
 }
 
 /** How stale lastSyncTime may grow before an otherwise unchanged status is written anyway. */
 export const SYNC_TIME_REFRESH_MS = 30 * 60_000;
 
 /**
- * Whether the status patch changes anything worth a write (and the watch event every client
- * then receives): any field but lastSyncTime, or a lastSyncTime older than SYNC_TIME_REFRESH_MS.
+ * Whether the status patch changes what is stored in a way worth a write (and the watch event
+ * every client then receives): any field but lastSyncTime, or a lastSyncTime older than
+ * SYNC_TIME_REFRESH_MS.
  */
-export function worthWriting(previous: MemoryDBUserStatus | undefined, next: MemoryDBUserStatus, now: Date): boolean {
+export function worthWriting(previous: MemoryDBUserStatus | undefined, patch: MergePatch<MemoryDBUserStatus>, now: Date): boolean {
   if (previous === undefined) return true;
-  for (const [key, value] of Object.entries(next)) {
-    if (key === "lastSyncTime") continue;
-    if (canonical(value) !== canonical(previous[key as keyof MemoryDBUserStatus])) return true;
-  }
-  const last = Date.parse(previous.lastSyncTime ?? "");
-  return next.lastSyncTime !== undefined && !(now.getTime() - last < SYNC_TIME_REFRESH_MS);
+  const { lastSyncTime: before, ...stored } = previous;
+  const { lastSyncTime: after, ...written } = applyMergePatch(previous, patch);
+  if (canonical(stored) !== canonical(written)) return true;
+  return after !== undefined && !(now.getTime() - Date.parse(before ?? "") < SYNC_TIME_REFRESH_MS);
 }
 
 /** After the operator's own call, or while waiting on MemoryDB: ready once `active`. */

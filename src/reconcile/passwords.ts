@@ -38,9 +38,10 @@ export function resolvePasswords(
 
 /**
  * What a terminal failure was decided on: the spec's generation and the referenced Secrets'
- * resourceVersions. Retrying is pointless until this changes. Holds no secret material.
+ * resourceVersions (undefined: absent). Retrying is pointless until this changes. Holds no
+ * secret material.
  */
-export function inputsFingerprint(generation: number | undefined, secrets: ReadonlyMap<string, SecretData | undefined>): string {
-  const versions = [...secrets].sort(([a], [b]) => a.localeCompare(b)).map(([name, s]) => `${name}@${s?.resourceVersion ?? "-"}`);
+export function inputsFingerprint(generation: number | undefined, secretVersions: ReadonlyMap<string, string | undefined>): string {
+  const versions = [...secretVersions].sort(([a], [b]) => a.localeCompare(b)).map(([name, rv]) => `${name}@${rv ?? "-"}`);
   return `${generation ?? 0};${versions.join(",")}`;
 }

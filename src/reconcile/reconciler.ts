@@ -4,7 +4,7 @@ import { AwsFault } from "../aws/faults.ts";
 import type { UserDirectory } from "../aws/directory.ts";
 import type { MemoryDBApi } from "../aws/memorydb.ts";
 import type { EventRecorder } from "../events.ts";
-import type { KubeApi, SecretData } from "../kube/api.ts";
+import type { CallOptions, KubeApi, SecretData } from "../kube/api.ts";
 import { addFinalizerPatch, removeFinalizerPatch } from "../kube/finalizer.ts";
 import type { Logger } from "../log.ts";
 import { FINALIZER, type MemoryDBUser, type ObservedUser, OWNERSHIP_TAG_KEY, type PasswordSource } from "../model.ts";
@@ -39,6 +39,7 @@ import {
   type Retry,
   retryFor,
   settle,
+  statusPatch,
   SYNC_TIME_REFRESH_MS,
   worthWriting,
 } from "./outcome.ts";
@@ -46,7 +47,8 @@ import { inputsFingerprint, resolvePasswords } from "./passwords.ts";
 
 export interface ReconcilerDeps {
   kube: Pick<KubeApi, "readSecret" | "patchUserStatus" | "patchUserMetadata">;
-  memorydb: (region: string) => MemoryDBApi;
+  /** The region's MemoryDB, its calls cancelled by `signal`. */
+  memorydb: (region: string, signal?: AbortSignal) => MemoryDBApi;
   /** Resync snapshots of every user per region; optional. */
   directory?: UserDirectory;
   events: Pick<EventRecorder, "record">;
@@ -65,6 +67,8 @@ export interface ReconcileContext {
   claimant?: MemoryDBUser | undefined;
   /** The resourceVersion of a Secret as the (metadata-only) watch last saw it. */
   secretVersion?: (namespace: string, name: string) => string | undefined;
+  /** Cancels the reconcile's calls (the operator is shutting down). */
+  signal?: AbortSignal;
 }
 
 /** What an apply step concluded, and the password sources it established, if any. */
@@ -101,14 +105,15 @@ export class Reconciler {
     const key = `${resource.metadata.namespace}/${resource.metadata.name}`;
     const log = this.#d.logger.child({ key });
     const mem = this.#memory.get(key);
+    const call: CallOptions = { signal: context.signal };
     // The watch may not have delivered our own last write yet: never act on an older copy.
     let user = mem.lastWrite?.over.includes(resource.metadata.resourceVersion ?? "") ? mem.lastWrite.object : resource;
-    if (user.metadata.deletionTimestamp) return this.#cleanup(user, key, mem, log);
+    if (user.metadata.deletionTimestamp) return this.#cleanup(user, key, mem, log, call);
 
     // The finalizer goes on before anything can exist in MemoryDB.
     const patch = addFinalizerPatch(user.metadata.finalizers, FINALIZER);
     if (patch) {
-      const patched = await this.#d.kube.patchUserMetadata(user.metadata.namespace, user.metadata.name, patch);
+      const patched = await this.#d.kube.patchUserMetadata(user.metadata.namespace, user.metadata.name, patch, call);
       if (!patched) return "none";
       this.#wrote(mem, user, patched);
       user = patched;
@@ -120,11 +125,19 @@ export class Reconciler {
       log.debug("in sync per the resync snapshot and the Secret versions: nothing to read");
       return "none";
     }
-    const secrets = await this.#readSecrets(user.metadata.namespace, desired);
-    const fingerprint = inputsFingerprint(user.metadata.generation, secrets);
+    // A terminal failure is not retried, nor counted again, until the spec or a Secret changes:
+    // first judged from the versions the watch saw, so that a resync reads nothing.
+    const secretNames = [...new Set(desired.passwordRefs.map((r) => r.name))];
+    const watched = context.secretVersion;
+    if (watched && mem.terminalInputs === inputsFingerprint(user.metadata.generation, new Map(secretNames.map((n) => [n, watched(user.metadata.namespace, n)])))) {
+      log.debug("terminal failure and nothing changed since: nothing to do");
+      return "none";
+    }
+    const secrets = await this.#readSecrets(user.metadata.namespace, secretNames, call);
+    const fingerprint = inputsFingerprint(user.metadata.generation, new Map([...secrets].map(([n, secret]) => [n, secret?.resourceVersion])));
     if (mem.terminalInputs === fingerprint) {
-      log.debug("terminal failure and nothing changed since: not calling MemoryDB");
-      return "untilInputsChange";
+      log.debug("terminal failure and nothing changed since: nothing to do");
+      return "none";
     }
     delete mem.terminalInputs;
 
@@ -133,10 +146,10 @@ export class Reconciler {
       ? { outcome: { kind: "failed", reason: "ImmutableFieldChanged", message: changedIdentity, retry: "untilInputsChange" } }
       : context.claimant
         ? { outcome: claimedByAnother(desired.userName, desired.region, context.claimant) }
-        : await this.#apply(user, desired, secrets, mem, log);
+        : await this.#apply(user, desired, secrets, mem, log, call);
     const retry = retryFor(outcome);
     if (retry === "untilInputsChange") mem.terminalInputs = fingerprint;
-    await this.#report(user, mem, outcome, retry, log, passwordSecrets);
+    await this.#report(user, mem, outcome, retry, log, call, passwordSecrets);
     return retry;
   }
 
@@ -147,27 +160,34 @@ export class Reconciler {
     mem.lastWrite = { over: [...chained, rv], object: after };
   }
 
-  async #report(user: MemoryDBUser, mem: KeyMemory, outcome: Outcome, retry: Retry, log: Logger, passwordSecrets?: PasswordSource[]): Promise<void> {
+  async #report(
+    user: MemoryDBUser,
+    mem: KeyMemory,
+    outcome: Outcome,
+    retry: Retry,
+    log: Logger,
+    call: CallOptions,
+    passwordSecrets?: PasswordSource[],
+  ): Promise<void> {
     const now = new Date(this.#now());
-    const status = nextStatus(user.status, outcome, user.metadata.generation, now, passwordSecrets);
-    if (worthWriting(user.status, status, now)) {
-      const written = await this.#d.kube.patchUserStatus(user.metadata.namespace, user.metadata.name, status);
+    const patch = statusPatch(user.status, nextStatus(user.status, outcome, user.metadata.generation, now, passwordSecrets));
+    if (worthWriting(user.status, patch, now)) {
+      const written = await this.#d.kube.patchUserStatus(user.metadata.namespace, user.metadata.name, patch, call);
       if (written) this.#wrote(mem, user, written);
     }
     if (outcome.kind === "failed") {
       log.warn("reconcile failed", { reason: outcome.reason, message: outcome.message, retry });
       // Passing faults are retried quietly; everything a person may need to act on is an Event.
       if (retry !== "backoff" || outcome.reason === "SecretNotFound") {
-        await this.#d.events.record({ regarding: user, type: "Warning", reason: outcome.reason, action: "Reconcile", note: outcome.message });
+        await this.#d.events.record({ regarding: user, type: "Warning", reason: outcome.reason, action: "Reconcile", note: outcome.message }, call);
       }
     } else {
       log.debug("reconciled", { outcome: outcome.kind, state: outcome.observed.status });
     }
   }
 
-  async #readSecrets(namespace: string, desired: DesiredUser): Promise<Map<string, SecretData | undefined>> {
-    const names = [...new Set(desired.passwordRefs.map((r) => r.name))];
-    const data = await Promise.all(names.map((name) => this.#d.kube.readSecret(namespace, name)));
+  async #readSecrets(namespace: string, names: readonly string[], call: CallOptions): Promise<Map<string, SecretData | undefined>> {
+    const data = await Promise.all(names.map((name) => this.#d.kube.readSecret(namespace, name, call)));
     return new Map(names.map((name, i) => [name, data[i]]));
   }
 
@@ -177,6 +197,7 @@ export class Reconciler {
     secrets: Map<string, SecretData | undefined>,
     mem: KeyMemory,
     log: Logger,
+    call: CallOptions,
   ): Promise<Applied> {
     const resolution = resolvePasswords(user.metadata.namespace, desired.passwordRefs, secrets);
     if (!resolution.ok) {
@@ -189,7 +210,7 @@ export class Reconciler {
     const digest = passwordsDigest(passwords);
     const passwordsChanged = passwordsMayHaveChanged(sources, user.status?.passwordSecrets, mem.passwordsDigest, digest);
     const observation = { passwordsChanged, acceptedAccessString: acceptedAccessString(mem, desired.accessString) };
-    const api = this.#d.memorydb(desired.region);
+    const api = this.#d.memorydb(desired.region, call.signal);
 
     try {
       const fromSnapshot = this.#inSyncFromSnapshot(user, desired, mem, observation);
@@ -199,7 +220,7 @@ export class Reconciler {
       for (let round = 0; ; round++) {
         try {
           const found = await this.#find(user, desired, mem, api, observation);
-          const outcome = await this.#perform(user, desired, found, passwords, api, mem, log);
+          const outcome = await this.#perform(user, desired, found, passwords, api, mem, log, call);
           // Only these actions, when they succeed, leave MemoryDB holding the desired passwords.
           const applied = outcome.kind !== "failed" && ["create", "sync", "inSync"].includes(found.action.type);
           if (!applied) return { outcome };
@@ -304,10 +325,11 @@ export class Reconciler {
     api: MemoryDBApi,
     mem: KeyMemory,
     log: Logger,
+    call: CallOptions,
   ): Promise<Outcome> {
     const { action, user: observed } = found;
-    const event = (reason: string, call: string, note: string) =>
-      this.#d.events.record({ regarding: user, type: "Normal", reason, action: call, note });
+    const event = (reason: string, operation: string, note: string) =>
+      this.#d.events.record({ regarding: user, type: "Normal", reason, action: operation, note }, call);
     switch (action.type) {
       case "create": {
         log.info("creating MemoryDB user", { userName: desired.userName, region: desired.region });
@@ -387,16 +409,16 @@ export class Reconciler {
   }
 
   /** Deletion: release, retain or delete the MemoryDB user, then drop the finalizer. */
-  async #cleanup(user: MemoryDBUser, key: string, mem: KeyMemory, log: Logger): Promise<Retry> {
+  async #cleanup(user: MemoryDBUser, key: string, mem: KeyMemory, log: Logger, call: CallOptions): Promise<Retry> {
     if (!user.metadata.finalizers?.includes(FINALIZER)) return "none";
     // The user the resource manages is the one its status recorded, whatever the spec says now.
     const fromSpec = desiredUser(user, this.#d.defaults);
     const desired = { ...fromSpec, ...recordedIdentity(user, fromSpec) };
-    const api = this.#d.memorydb(desired.region);
+    const api = this.#d.memorydb(desired.region, call.signal);
     const release = async (reason: string, note: string) => {
       const patch = removeFinalizerPatch(user.metadata.finalizers, FINALIZER);
-      if (patch) await this.#d.kube.patchUserMetadata(user.metadata.namespace, user.metadata.name, patch);
-      await this.#d.events.record({ regarding: user, type: "Normal", reason, action: "Delete", note });
+      if (patch) await this.#d.kube.patchUserMetadata(user.metadata.namespace, user.metadata.name, patch, call);
+      await this.#d.events.record({ regarding: user, type: "Normal", reason, action: "Delete", note }, call);
       log.info(note);
       this.forget(key);
       return "none" as const;
@@ -433,7 +455,7 @@ export class Reconciler {
       outcome = failedFromFault(err);
     }
     const retry = retryFor(outcome);
-    await this.#report(user, mem, outcome, retry, log);
+    await this.#report(user, mem, outcome, retry, log, call);
     return retry === "untilInputsChange" ? "slow" : retry;
   }
 }

@@ -68,6 +68,25 @@ describe("create path (operator against the local control plane)", function () {
     expect(env.aws.calls.CreateUser ?? 0).to.equal(0);
   });
 
+  it("a terminal failure reads no Secret and counts no error again at later resyncs", async () => {
+    await env.createSecret("team-a", "bad-pw", { password: "too-short" });
+    await env.createUser("team-a", "stays-terminal", passwordSpec("bad-pw"));
+    await env.waitForUser("team-a", "stays-terminal", reasonIs("InvalidPassword"));
+    await env.idle();
+    const errorsTotal = async () => Number(/ (\d+)$/.exec(await env.app!.metrics.registry.getSingleMetricAsString("controller_runtime_reconcile_errors_total"))?.[1]);
+    const secretReads = () => env.kube.requests.filter((r) => r.method === "GET" && r.path === "/api/v1/namespaces/team-a/secrets/bad-pw").length;
+    const [errors, reads] = [await errorsTotal(), secretReads()];
+    for (let i = 0; i < 3; i++) {
+      await env.operator!.controller.resync();
+      await env.idle();
+    }
+    expect(secretReads()).to.equal(reads);
+    expect(await errorsTotal()).to.equal(errors);
+    // A change of the Secret is a new input: read and judged again.
+    await env.replaceSecret("team-a", "bad-pw", { password: PASSWORD_1 });
+    await env.waitForUser("team-a", "stays-terminal", isReady);
+  });
+
   it("lets the API server reject a spec the CRD forbids", async () => {
     const bad: Array<[string, Record<string, unknown>, RegExp]> = [
       ["bad-name", { ...passwordSpec(), userName: "Not_Valid" }, /spec\.userName/],

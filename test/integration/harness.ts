@@ -8,9 +8,16 @@ import { reuseConnections } from "../../src/kube/config.ts";
 import { createLogger } from "../../src/log.ts";
 import { GROUP, type MemoryDBUser, PLURAL, VERSION } from "../../src/model.ts";
 import { App, type AppOptions } from "../../src/app.ts";
+import { scaleWatchTimings, type WatchTimings } from "../../src/kube/reflector.ts";
 import type { Operator } from "../../src/operator.ts";
 import { KubeApiServer } from "../../local-control-plane/kube/server.ts";
 import { type EmulatorOptions, MemoryDBEmulator } from "../../local-control-plane/memorydb/emulator.ts";
+
+/**
+ * Tests run the production timings scaled by this one factor on every side: the operator's
+ * watch timings (idle timeout, server timeout, backoff) and the local API server's bookmarks.
+ */
+export const TIME_SCALE = 0.1;
 
 export const CRD_FILE = fileURLToPath(new URL("../../crds/memorydb.operators.dev_memorydbusers.yaml", import.meta.url));
 
@@ -24,6 +31,8 @@ export interface EnvOptions {
   startOperator?: boolean;
   /** Also emulate MemoryDB in this region, at its own endpoint. */
   extraRegion?: string;
+  /** Production timings times this, on the operator's watches and the API server's bookmarks alike (default TIME_SCALE). */
+  timeScale?: number;
 }
 
 export class TestEnv {
@@ -39,8 +48,10 @@ export class TestEnv {
   /** The running operator service (probes, metrics, election, controller). */
   app: App | undefined;
   readonly #env: Record<string, string>;
+  /** The operator's watch timings, scaled like the API server's bookmarks. */
+  readonly watchTimings: WatchTimings;
 
-  private constructor(kube: KubeApiServer, aws: MemoryDBEmulator, extra: MemoryDBEmulator | undefined, env: Record<string, string>) {
+  private constructor(kube: KubeApiServer, aws: MemoryDBEmulator, extra: MemoryDBEmulator | undefined, env: Record<string, string>, timeScale: number) {
     this.kube = kube;
     this.aws = aws;
     this.otherRegion = extra;
@@ -51,10 +62,12 @@ export class TestEnv {
     this.custom = this.kc.makeApiClient(CustomObjectsApi);
     this.events = this.kc.makeApiClient(EventsV1Api);
     this.#env = env;
+    this.watchTimings = scaleWatchTimings(timeScale);
   }
 
   static async start(options: EnvOptions = {}): Promise<TestEnv> {
-    const kube = await KubeApiServer.start({ crdFiles: [CRD_FILE] });
+    const timeScale = options.timeScale ?? TIME_SCALE;
+    const kube = await KubeApiServer.start({ crdFiles: [CRD_FILE], bookmarkIntervalMs: 60_000 * timeScale });
     const aws = await MemoryDBEmulator.start(options.emulator);
     const extra = options.extraRegion ? await MemoryDBEmulator.start({ ...options.emulator, region: options.extraRegion }) : undefined;
     // The operator uses the AWS default credential chain; the environment is its first link.
@@ -71,7 +84,7 @@ export class TestEnv {
       METRICS_BIND_ADDRESS: "127.0.0.1:0",
       HEALTH_PROBE_BIND_ADDRESS: "127.0.0.1:0",
       ...options.env,
-    });
+    }, timeScale);
     if (options.startOperator !== false) await env.startOperator();
     return env;
   }
@@ -95,7 +108,7 @@ export class TestEnv {
     const config = loadConfig([], { ...this.#env, ...extraEnv });
     const logger = createLogger({ level: config.logLevel, format: config.logFormat, stream });
     const { kc, ...appOptions } = options;
-    const app = new App(config, kc ?? this.kc, logger, { watch: { stallTimeoutMs: 3000, minBackoffMs: 50, maxBackoffMs: 500 }, ...appOptions });
+    const app = new App(config, kc ?? this.kc, logger, { watch: this.watchTimings, ...appOptions });
     await app.start();
     this.app = app;
     if (!config.leaderElect) return app;

@@ -61,20 +61,41 @@ describe("probes and metrics", function () {
     expect(body).to.match(/^memorydb_api_calls_total\{operation="CreateUser",outcome="InvalidParameterValueException"\} 1$/m);
   });
 
-  it("fails /healthz when the watches go silent", async () => {
-    const app = env.app!;
-    const controller = app.operator!.controller;
-    const real = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(controller), "lastWatchActivity")!;
-    Object.defineProperty(controller, "lastWatchActivity", { get: () => Date.now() - 10 * 60_000, configurable: true });
+  it("fails /healthz when a watch keeps failing, though every attempt reaches the server", async () => {
+    // Production timings scaled by one factor on every side (stale after 10 idle timeouts: 3 s).
+    const t = await TestEnv.start({ startOperator: false, timeScale: 0.01 });
     try {
-      const res = await get(app.probePort, "/healthz");
-      expect(res.status).to.equal(500);
-      expect(res.body).to.match(/watch stale/);
+      const bundle = clusterScopedRbac();
+      for (const obj of bundle.objects) {
+        const rules = (obj as { rules?: Array<{ resources?: string[]; verbs?: string[] }> }).rules ?? [];
+        for (const rule of rules) if (rule.resources?.includes("secrets")) rule.verbs = rule.verbs?.filter((v) => v !== "watch");
+      }
+      const kc = await grant(t, bundle);
+      t.kube.enforceRbac();
+      const app = await t.startOperator({}, { kc });
+      await t.until("the caches are synced", () => app.operator?.controller.hasSynced === true);
+      expect((await get(app.probePort, "/healthz")).status).to.equal(200);
+      await t.until("the Secret watch has been refused", () => t.kube.requests.some((r) => r.status === 403 && r.path.endsWith("/secrets")));
+      await t.until("/healthz fails", async () => (await get(app.probePort, "/healthz")).status === 500, 10_000);
+      expect((await get(app.probePort, "/healthz")).body).to.match(/watch stale: no answer from the API server/);
     } finally {
-      Object.defineProperty(controller, "lastWatchActivity", real);
-      delete (controller as unknown as Record<string, unknown>).lastWatchActivity;
+      await t.stop();
     }
-    expect((await get(app.probePort, "/healthz")).status).to.equal(200);
+  });
+
+  it("keeps /healthz green through quiet watches (no bookmark, idle timeouts)", async () => {
+    const t = await TestEnv.start({ timeScale: 0.01 });
+    try {
+      const app = t.app!;
+      // 30 idle timeouts of silence: each quiet watch is resumed, and counts as contact.
+      for (let i = 0; i < 10; i++) {
+        await sleep(1000);
+        expect((await get(app.probePort, "/healthz")).status).to.equal(200);
+      }
+      expect(t.logLines.filter((l) => l.includes("watch failed"))).to.deep.equal([]);
+    } finally {
+      await t.stop();
+    }
   });
 });
 
@@ -132,6 +153,30 @@ describe("leader election", function () {
     await env.waitForUser("le", "two", isReady);
     expect(env.aws.calls.CreateUser).to.equal(2);
     expect(fatal).to.deep.equal([]);
+  });
+
+  it("never lets two replicas with one host name both lead (identity = name + UUID)", async () => {
+    const t = await TestEnv.start({ startOperator: false });
+    const podName = process.env.POD_NAME;
+    process.env.POD_NAME = "same-pod-name";
+    const twins: App[] = [];
+    try {
+      const quiet = () => createLogger({ level: "info", format: "json", stream: new PassThrough() });
+      const config = loadConfig([], { AWS_REGION: t.aws.region, MEMORYDB_ENDPOINT: t.aws.endpoint, METRICS_BIND_ADDRESS: "0", HEALTH_PROBE_BIND_ADDRESS: "0", ...elected });
+      for (let i = 0; i < 2; i++) {
+        const app = new App(config, t.kc, quiet(), { lease: LEASE, onFatal: () => undefined });
+        await app.start();
+        twins.push(app);
+      }
+      await t.until("one twin leads", () => twins.some((a) => a.isLeader));
+      await sleep(LEASE.leaseDurationMs * 2);
+      expect(twins.filter((a) => a.isLeader)).to.have.length(1);
+    } finally {
+      if (podName === undefined) delete process.env.POD_NAME;
+      else process.env.POD_NAME = podName;
+      for (const app of twins) await app.stop();
+      await t.stop();
+    }
   });
 
   it("stops (exits) when leadership is lost", async () => {

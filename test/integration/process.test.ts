@@ -2,9 +2,12 @@
 import { expect } from "chai";
 import { spawn } from "node:child_process";
 import { mkdtemp, writeFile } from "node:fs/promises";
+import { createServer, type Socket } from "node:net";
+import { delimiter } from "node:path";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { CoordinationV1Api } from "@kubernetes/client-node";
 import { isReady, PASSWORD_1, passwordSpec, TestEnv } from "./harness.ts";
 
 const MAIN = fileURLToPath(new URL("../../src/main.ts", import.meta.url));
@@ -13,6 +16,24 @@ interface Run {
   code: Promise<number | null>;
   output: () => string;
   kill: (signal: NodeJS.Signals) => void;
+}
+
+/** Exits within `ms` of `since`, with code 0. */
+async function exitsWithin(r: Run, since: number, ms: number): Promise<void> {
+  const code = await Promise.race([r.code, new Promise<string>((resolve) => setTimeout(() => resolve("still running"), ms))]);
+  if (code === "still running") r.kill("SIGKILL");
+  expect(code, r.output()).to.equal(0);
+  expect(Date.now() - since).to.be.below(ms);
+}
+
+function kubeconfigFor(server: string, token = "t"): string {
+  return `apiVersion: v1
+kind: Config
+clusters: [{ name: c, cluster: { server: "${server}", insecure-skip-tls-verify: true } }]
+users: [{ name: u, user: { token: ${token} } }]
+contexts: [{ name: c, context: { cluster: c, user: u } }]
+current-context: c
+`;
 }
 
 function run(env: Record<string, string>, args: string[] = []): Run {
@@ -69,6 +90,105 @@ describe("operator process", function () {
       expect(await r.code).to.equal(0);
       expect(r.output()).to.include("shutting down").and.include("[proc/proc-user]");
       expect(r.output()).to.not.include(PASSWORD_1);
+    } finally {
+      await env.stop();
+    }
+  });
+
+  describe("shutdown is bounded by --shutdown-timeout at every phase", () => {
+    const common = (env: TestEnv, kubeconfig: string) => ({
+      HOME: "/nonexistent",
+      KUBECONFIG: kubeconfig,
+      AWS_REGION: env.aws.region,
+      MEMORYDB_ENDPOINT: env.aws.endpoint,
+      AWS_ACCESS_KEY_ID: "AKIDTEST",
+      AWS_SECRET_ACCESS_KEY: "test",
+      SHUTDOWN_TIMEOUT: "2s",
+      LOG_FORMAT: "text",
+      METRICS_BIND_ADDRESS: "0",
+      HEALTH_PROBE_BIND_ADDRESS: "0",
+    });
+
+    it("while the start-up listing waits on an API server that never answers", async () => {
+      const held: Socket[] = [];
+      const blackHole = createServer((socket) => void held.push(socket));
+      await new Promise<void>((resolve) => blackHole.listen(0, "127.0.0.1", resolve));
+      const env = await TestEnv.start({ startOperator: false });
+      try {
+        const dir = await mkdtemp(join(tmpdir(), "mdbu-kc-"));
+        const kubeconfig = join(dir, "kubeconfig");
+        await writeFile(kubeconfig, kubeconfigFor(`http://127.0.0.1:${(blackHole.address() as { port: number }).port}`));
+        const r = run({ ...common(env, kubeconfig), CLUSTER_ID: "test" });
+        await new Promise((resolve) => setTimeout(resolve, 1500));
+        expect(held.length).to.be.above(0);
+        const since = Date.now();
+        r.kill("SIGTERM");
+        await exitsWithin(r, since, 3500);
+      } finally {
+        for (const s of held) s.destroy();
+        blackHole.close();
+        await env.stop();
+      }
+    });
+
+    it("while the start-up MemoryDB listing, then a reconcile's MemoryDB call, hang; the Lease is handed back", async () => {
+      const env = await TestEnv.start({ startOperator: false });
+      try {
+        const dir = await mkdtemp(join(tmpdir(), "mdbu-kc-"));
+        const kubeconfig = join(dir, "kubeconfig");
+        await writeFile(kubeconfig, env.kube.kubeconfig());
+        await env.createNamespace("hang");
+        await env.createSecret("hang", "pw", { password: PASSWORD_1 });
+        await env.createUser("hang", "slow", passwordSpec("pw"));
+        env.aws.faults.latencyMs = 60_000;
+        const r = run({ ...common(env, kubeconfig), LEADER_ELECT: "true", POD_NAMESPACE: "default" });
+        await env.until("the operator lists MemoryDB", () => (env.aws.calls.DescribeUsers ?? 0) > 0, 10_000);
+        let since = Date.now();
+        r.kill("SIGTERM");
+        await exitsWithin(r, since, 3500);
+
+        // Again, with a reconcile's call to MemoryDB in flight.
+        env.aws.faults.latencyMs = 0;
+        env.aws.resetCalls();
+        const r2 = run({ ...common(env, kubeconfig), LEADER_ELECT: "true", POD_NAMESPACE: "default" });
+        await env.until("the operator lists MemoryDB", () => (env.aws.calls.DescribeUsers ?? 0) > 0, 20_000);
+        env.aws.faults.latencyMs = 60_000;
+        await env.until("a reconcile calls MemoryDB", () => env.aws.callLog.some((c) => c.op === "DescribeUsers" && (c.input as { UserName?: string }).UserName === "slow"), 20_000);
+        since = Date.now();
+        r2.kill("SIGTERM");
+        await exitsWithin(r2, since, 2000 + 3500);
+        expect(r2.output()).to.include("released the lease");
+        const lease = await env.kc.makeApiClient(CoordinationV1Api).readNamespacedLease({ namespace: "default", name: "memorydb-user-operator" });
+        expect(lease.spec?.holderIdentity).to.equal("");
+      } finally {
+        env.aws.faults.latencyMs = 0;
+        await env.stop();
+      }
+    });
+  });
+
+  it("reads KUBECONFIG as a path list, merged as kubectl merges it", async () => {
+    const env = await TestEnv.start({ startOperator: false });
+    try {
+      const dir = await mkdtemp(join(tmpdir(), "mdbu-kc-"));
+      const real = join(dir, "real.yaml");
+      await writeFile(real, env.kube.kubeconfig());
+      const r = run({
+        HOME: dir,
+        KUBECONFIG: [join(dir, "absent.yaml"), real].join(delimiter),
+        AWS_REGION: env.aws.region,
+        MEMORYDB_ENDPOINT: env.aws.endpoint,
+        AWS_ACCESS_KEY_ID: "AKIDTEST",
+        AWS_SECRET_ACCESS_KEY: "test",
+        METRICS_BIND_ADDRESS: "0",
+        HEALTH_PROBE_BIND_ADDRESS: "0",
+      });
+      await env.createNamespace("kcl");
+      await env.createSecret("kcl", "pw", { password: PASSWORD_1 });
+      await env.createUser("kcl", "listed", passwordSpec("pw"));
+      await env.waitForUser("kcl", "listed", isReady, 20_000);
+      r.kill("SIGTERM");
+      expect(await r.code).to.equal(0);
     } finally {
       await env.stop();
     }

@@ -1,7 +1,7 @@
 // The watch survives what real API servers do to it: dropped connections, expired history
 // (410 Gone), stalls and errors; and the periodic resync revisits every resource.
 import { expect } from "chai";
-import { isReady, PASSWORD_1, passwordSpec, sleep, TestEnv } from "./harness.ts";
+import { isReady, PASSWORD_1, PASSWORD_2, passwordSpec, sleep, TestEnv } from "./harness.ts";
 
 describe("watch resilience and resync", function () {
   this.timeout(30_000);
@@ -42,7 +42,9 @@ describe("watch resilience and resync", function () {
     expect(env.logLines.some((l) => l.includes("410 Gone"))).to.equal(true);
   });
 
-  it("restarts a watch that stalls", async () => {
+  it("resumes a watch that stalls (a hung connection) after the idle timeout, without counting a failure", async () => {
+    const failures = () => env.logLines.filter((l) => l.includes("watch failed")).length;
+    const before = failures();
     env.kube.faults.stallWatches(true);
     await sleep(100);
     await env.createUser("w", "while-stalled", passwordSpec());
@@ -50,7 +52,8 @@ describe("watch resilience and resync", function () {
     expect(env.aws.user("while-stalled")).to.equal(undefined);
     env.kube.faults.stallWatches(false);
     await env.waitForUser("w", "while-stalled", isReady, 15_000);
-    expect(env.logLines.some((l) => l.includes("watch stalled"))).to.equal(true);
+    expect(env.logLines.some((l) => l.includes("watch ended, resuming") && l.includes("quiet for the idle timeout"))).to.equal(true);
+    expect(failures()).to.equal(before);
   });
 
   it("recreates a user deleted outside Kubernetes at the next resync", async () => {
@@ -60,5 +63,34 @@ describe("watch resilience and resync", function () {
     const deadline = Date.now() + 10_000;
     while (env.aws.user("resynced") === undefined && Date.now() < deadline) await sleep(50);
     expect(env.aws.user("resynced")?.passwords).to.deep.equal([PASSWORD_1]);
+  });
+});
+
+describe("watches at production timings", function () {
+  // The operator's watch timings and the local API server's bookmarks as in production: a
+  // quiet cluster sends no bookmark, each quiet watch ends at the 30 s idle timeout and is
+  // resumed at once; nothing may be counted as a failure, and a change after the quiet
+  // period arrives through the watch, not a resync.
+  this.timeout(120_000);
+  let env: TestEnv;
+  before(async () => {
+    env = await TestEnv.start({ timeScale: 1 });
+    await env.createNamespace("quiet");
+    await env.createSecret("quiet", "app-pw", { password: PASSWORD_1 });
+    await env.createUser("quiet", "quiet-user", passwordSpec());
+    await env.waitForUser("quiet", "quiet-user", isReady);
+  });
+  after(async () => {
+    await env?.stop();
+  });
+
+  it("stays connected through 65 s of silence and delivers the next Secret change at once", async () => {
+    await sleep(65_000);
+    expect(env.logLines.filter((l) => /watch failed|list failed/.test(l))).to.deep.equal([]);
+    expect(env.logLines.some((l) => l.includes("watch ended, resuming"))).to.equal(true);
+    const changed = Date.now();
+    await env.replaceSecret("quiet", "app-pw", { password: PASSWORD_2 });
+    await env.until("the new password reaches MemoryDB", () => env.aws.user("quiet-user")?.passwords[0] === PASSWORD_2, 5_000);
+    expect(Date.now() - changed).to.be.below(3_000);
   });
 });

@@ -1,7 +1,10 @@
 import { expect } from "chai";
 import { KubeConfig, RequestContext } from "@kubernetes/client-node";
 import { HttpMethod } from "@kubernetes/client-node";
-import { reuseConnections } from "../../src/kube/config.ts";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { delimiter, join } from "node:path";
+import { loadKubeConfig, reuseConnections } from "../../src/kube/config.ts";
 
 function kubeconfig(caData: string): KubeConfig {
   const kc = new KubeConfig();
@@ -35,5 +38,39 @@ describe("Kubernetes connections", () => {
     const first = await dispatcherOf(kc);
     (kc.clusters[0] as { caData?: string }).caData = Buffer.from("-----BEGIN CERTIFICATE-----\nMIIC\n-----END CERTIFICATE-----\n").toString("base64");
     expect(await dispatcherOf(kc)).to.not.equal(first);
+  });
+});
+
+describe("finding the kubeconfig", () => {
+  const file = (dir: string, name: string, text: string) => {
+    const path = join(dir, name);
+    writeFileSync(path, text);
+    return path;
+  };
+  const config = (cluster: string, server: string, context: string | undefined) => `apiVersion: v1
+kind: Config
+clusters: [{ name: ${cluster}, cluster: { server: "${server}" } }]
+users: [{ name: ${cluster}-user, user: { token: t } }]
+contexts: [{ name: ${cluster}, context: { cluster: ${cluster}, user: ${cluster}-user } }]
+${context ? `current-context: ${context}` : ""}
+`;
+
+  it("merges KUBECONFIG's path list as kubectl does: the first definition and current-context win", () => {
+    const dir = mkdtempSync(join(tmpdir(), "kc-"));
+    const a = file(dir, "a.yaml", config("one", "https://one.example:6443", undefined));
+    const b = file(dir, "b.yaml", config("two", "https://two.example:6443", "two"));
+    const c = file(dir, "c.yaml", config("two", "https://shadowed.example:6443", "one"));
+    const kc = loadKubeConfig(undefined, { KUBECONFIG: [join(dir, "missing.yaml"), a, b, c].join(delimiter) });
+    expect(kc.getCurrentContext()).to.equal("two");
+    expect(kc.getCurrentCluster()?.server).to.equal("https://two.example:6443");
+    expect(kc.getContexts().map((x) => x.name).sort()).to.deep.equal(["one", "two"]);
+  });
+
+  it("treats --kubeconfig as one file, and says which list named nothing", () => {
+    const dir = mkdtempSync(join(tmpdir(), "kc-"));
+    const a = file(dir, "a.yaml", config("one", "https://one.example:6443", "one"));
+    expect(loadKubeConfig(a, { KUBECONFIG: "/nope" }).getCurrentCluster()?.server).to.equal("https://one.example:6443");
+    expect(() => loadKubeConfig(`${a}${delimiter}${a}`, {})).to.throw(/--kubeconfig: no file at/);
+    expect(() => loadKubeConfig(undefined, { KUBECONFIG: `/nope/a${delimiter}/nope/b` })).to.throw(/KUBECONFIG: none of its files exists/);
   });
 });

@@ -6,6 +6,7 @@ import { PassThrough } from "node:stream";
 import { KubeConfig } from "@kubernetes/client-node";
 import { LeaderElector } from "../../src/leader.ts";
 import { createLogger } from "../../src/log.ts";
+import { KubeApiServer } from "../../local-control-plane/kube/server.ts";
 
 describe("leader election deadline", () => {
   let server: Server;
@@ -60,5 +61,77 @@ describe("leader election deadline", () => {
     expect(leading).to.equal(true);
     expect(stoppedAt - started).to.be.within(550, 1500);
     expect(elector.isLeader).to.equal(false);
+  });
+});
+
+/** Steps the process's wall clock (Date) by `offsetMs`; performance.now() is not affected. */
+function stepWallClock(offsetMs: number): () => void {
+  const RealDate = Date;
+  class SteppedDate extends RealDate {
+    constructor(...args: unknown[]) {
+      if (args.length === 0) super(RealDate.now() + offsetMs);
+      else super(...(args as [string]));
+    }
+    static override now(): number {
+      return RealDate.now() + offsetMs;
+    }
+  }
+  globalThis.Date = SteppedDate as DateConstructor;
+  return () => {
+    globalThis.Date = RealDate;
+  };
+}
+
+describe("leader election and the wall clock", function () {
+  this.timeout(20_000);
+  // client-go's timings, scaled by 0.1 on every side.
+  const timings = { leaseDurationMs: 1500, renewDeadlineMs: 1000, retryPeriodMs: 200 };
+  let server: KubeApiServer;
+  let kc: KubeConfig;
+  const logger = createLogger({ level: "error", format: "json", stream: new PassThrough() });
+  const elector = (identity: string) => new LeaderElector(kc, { namespace: "default", name: "clock", identity, ...timings }, logger);
+  let restore: (() => void) | undefined;
+
+  beforeEach(async () => {
+    server = await KubeApiServer.start();
+    kc = new KubeConfig();
+    kc.loadFromString(server.kubeconfig());
+  });
+  afterEach(async () => {
+    restore?.();
+    restore = undefined;
+    await server.stop();
+  });
+
+  it("a standby does not take over early when the clock steps forward", async () => {
+    const a = elector("a");
+    let aLeads = false;
+    void a.run({ onStartedLeading: () => void (aLeads = true), onStoppedLeading: () => undefined });
+    while (!aLeads) await new Promise((r) => setTimeout(r, 20));
+    await a.stop({ release: false }); // a crash: the Lease stays held until it expires
+    const b = elector("b");
+    let bLeadsAt: number | undefined;
+    const started = performance.now();
+    void b.run({ onStartedLeading: () => void (bLeadsAt = performance.now()), onStoppedLeading: () => undefined });
+    await new Promise((r) => setTimeout(r, 50)); // b has seen the record
+    restore = stepWallClock(3_600_000);
+    while (bLeadsAt === undefined) await new Promise((r) => setTimeout(r, 20));
+    await b.stop();
+    expect(bLeadsAt - started).to.be.at.least(timings.leaseDurationMs - 100);
+  });
+
+  it("a leader that cannot renew steps down at the deadline although the clock steps back", async () => {
+    const a = elector("a");
+    let leading = false;
+    let lostAt: number | undefined;
+    void a.run({ onStartedLeading: () => void (leading = true), onStoppedLeading: () => void (lostAt = performance.now()) });
+    while (!leading) await new Promise((r) => setTimeout(r, 20));
+    restore = stepWallClock(-3_600_000);
+    server.faults.failNext(1000, { status: 500, pathIncludes: "/leases/" });
+    const failingSince = performance.now();
+    while (lostAt === undefined && performance.now() - failingSince < 5000) await new Promise((r) => setTimeout(r, 20));
+    expect(lostAt, "leadership never given up").to.not.equal(undefined);
+    expect(lostAt! - failingSince).to.be.below(timings.renewDeadlineMs + timings.retryPeriodMs + 300);
+    await a.stop();
   });
 });

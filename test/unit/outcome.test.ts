@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import { needsReconcile } from "../../src/controller.ts";
-import { nextStatus, retryFor, SYNC_TIME_REFRESH_MS, worthWriting } from "../../src/reconcile/outcome.ts";
+import { applyMergePatch, nextStatus, retryFor, statusPatch, SYNC_TIME_REFRESH_MS, worthWriting } from "../../src/reconcile/outcome.ts";
 import { setCondition } from "../../src/status.ts";
 import { observed, sampleUser as observedUser } from "./decide.test.ts";
 
@@ -69,6 +69,31 @@ describe("status and conditions", () => {
     // The API server may order keys differently: that is not a change.
     const reordered = JSON.parse(JSON.stringify(first, (_k, v) => (v && typeof v === "object" && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).reverse()) : v)));
     expect(worthWriting(reordered, again, t1)).to.equal(false);
+  });
+});
+
+describe("status merge patch", () => {
+  it("removes a nested field MemoryDB no longer reports (password → iam drops passwordCount)", () => {
+    const stored = nextStatus(undefined, { kind: "ready", observed: observed() }, 1, t0);
+    const iam = nextStatus(stored, { kind: "ready", observed: observed({ authentication: { type: "iam" } }) }, 2, t1);
+    const patch = statusPatch(stored, iam);
+    expect(patch.authentication).to.deep.equal({ type: "iam", passwordCount: null });
+    const after = applyMergePatch(stored, patch);
+    expect(after.authentication).to.deep.equal({ type: "iam" });
+    // Once stored, the same status is no change: no write loop.
+    expect(worthWriting(after, statusPatch(after, nextStatus(after, { kind: "ready", observed: observed({ authentication: { type: "iam" } }) }, 2, t1)), t1)).to.equal(false);
+  });
+
+  it("leaves top-level fields this reconcile did not determine as the server has them", () => {
+    const stored = nextStatus(undefined, { kind: "ready", observed: observed() }, 1, t0, [{ name: "pw", key: "k", resourceVersion: "5" }]);
+    const failed = nextStatus(stored, { kind: "failed", reason: "X", message: "m", retry: "backoff" }, 1, t1);
+    const patch = statusPatch(stored, failed);
+    expect(Object.keys(patch).sort()).to.deep.equal(["conditions", "observedGeneration"]);
+    expect(applyMergePatch(stored, patch).passwordSecrets).to.deep.equal([{ name: "pw", key: "k", resourceVersion: "5" }]);
+  });
+
+  it("applies RFC 7386: null deletes, objects merge, arrays and scalars replace", () => {
+    expect(applyMergePatch<Record<string, unknown>>({ a: { b: 1, c: 2 }, d: [1, 2], e: 1 }, { a: { b: null, x: 3 }, d: [3], e: null })).to.deep.equal({ a: { c: 2, x: 3 }, d: [3] });
   });
 });
 

@@ -3,7 +3,29 @@ import { WorkQueue } from "../../src/queue.ts";
 
 const tick = (ms = 5) => new Promise((r) => setTimeout(r, ms));
 
+/** Errors the handlers threw: none expected except where a test says so. */
+let thrown: Array<{ key: string; err: unknown }> = [];
+const onError = (key: string, err: unknown) => void thrown.push({ key, err });
+
 describe("work queue", () => {
+  beforeEach(() => (thrown = []));
+  afterEach(function () {
+    if (this.currentTest?.title.includes("throws")) return;
+    expect(thrown).to.deep.equal([]);
+  });
+
+  it("hands what a handler throws to onError with its key, never swallowing it", async () => {
+    const q = new WorkQueue({ concurrency: 1, baseDelayMs: 10, maxDelayMs: 100 });
+    const boom = new TypeError("a bug");
+    q.start(async (k) => {
+      if (k === "bad") throw boom;
+    }, onError);
+    q.add("bad");
+    q.add("good");
+    await tick(20);
+    expect(thrown).to.deep.equal([{ key: "bad", err: boom }]);
+  });
+
   it("dedupes a key queued several times", async () => {
     const q = new WorkQueue({ concurrency: 1, baseDelayMs: 10, maxDelayMs: 100 });
     const seen: string[] = [];
@@ -13,7 +35,7 @@ describe("work queue", () => {
     q.add("a");
     q.start(async (k) => {
       seen.push(k);
-    });
+    }, onError);
     await tick(20);
     expect(seen).to.deep.equal(["a", "b"]);
   });
@@ -29,7 +51,7 @@ describe("work queue", () => {
       maxRunning = Math.max(maxRunning, running);
       await tick(20);
       running--;
-    });
+    }, onError);
     q.add("a");
     await tick(5);
     q.add("a");
@@ -48,7 +70,7 @@ describe("work queue", () => {
       maxRunning = Math.max(maxRunning, running);
       await tick(10);
       running--;
-    });
+    }, onError);
     for (let i = 0; i < 20; i++) q.add(`k${i}`);
     await tick(120);
     expect(maxRunning).to.equal(3);
@@ -69,7 +91,7 @@ describe("work queue", () => {
     const start = Date.now();
     q.start(async () => {
       seen.push(Date.now() - start);
-    });
+    }, onError);
     q.addAfter("a", 200);
     q.addAfter("a", 20);
     q.addAfter("a", 300);
@@ -84,7 +106,7 @@ describe("work queue", () => {
     q.start(async () => {
       await tick(30);
       finished++;
-    });
+    }, onError);
     q.add("a");
     q.add("b");
     await tick(1);
@@ -96,7 +118,7 @@ describe("work queue", () => {
     const slow = new WorkQueue({ concurrency: 1, baseDelayMs: 10, maxDelayMs: 100 });
     slow.start(async () => {
       await tick(500);
-    });
+    }, onError);
     slow.add("x");
     await tick(1);
     expect(await slow.shutdown(20)).to.equal(false);
