@@ -109,6 +109,7 @@ export class Api {
       applyDefaults(obj, rt.schema);
     }
     delete obj.metadata.managedFields;
+    omitEmptyMeta(obj.metadata);
     if (isEvent(rt)) return rt.group ? eventToCore(obj) : presentCoreEvent(obj);
     return obj;
   }
@@ -190,8 +191,8 @@ export class Api {
     if (cont) {
       if (rvParam) throw badRequest('specifying resource version is not allowed when using continue');
       let tok: { v?: string; rv?: number; start?: string };
-      try { tok = JSON.parse(Buffer.from(cont, 'base64url').toString('utf8')); } catch { throw badRequest('continue key is not valid: illegal base64 data'); }
-      if (tok.v !== 'meta.k8s.io/v1' || typeof tok.rv !== 'number' || typeof tok.start !== 'string') throw badRequest('continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)');
+      try { tok = JSON.parse(Buffer.from(cont, 'base64url').toString('utf8')); } catch { throw badRequest('invalid continue token: continue key is not valid: illegal base64 data'); }
+      if (tok.v !== 'meta.k8s.io/v1' || typeof tok.rv !== 'number' || typeof tok.start !== 'string') throw badRequest('invalid continue token: continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)');
       at = tok.rv;
       start = tok.start;
       const snap = this.store.snapshot(rk, at);
@@ -216,7 +217,8 @@ export class Api {
       && (!rt.namespaced || req.namespace === undefined || o.metadata?.namespace === req.namespace)
       && labelMatch(o) && fieldMatch(o));
     let items = matching;
-    const metadata: JsonObject = { resourceVersion: String(at) };
+    // Custom-resource lists are unstructured: ListMeta's empty continue is kept (`continue: ""`).
+    const metadata: JsonObject = rt.custom ? { continue: '', resourceVersion: String(at) } : { resourceVersion: String(at) };
     // limit is ignored for resourceVersion=0 reads from the watch cache, like the real server.
     if (limit > 0 && !(rvParam === '0' && !cont) && matching.length > limit) {
       items = matching.slice(0, limit);
@@ -464,6 +466,17 @@ export class Api {
     }
     setTimeout(() => this.finalizeNamespace(ns), 50).unref();
   }
+}
+
+/**
+ * ObjectMeta round-trips through the typed struct (also for custom resources, whose metadata the
+ * apiextensions-apiserver coerces), where these fields are omitempty: `labels: {}`, `finalizers: []`
+ * or `generateName: ""` are not stored.
+ */
+function omitEmptyMeta(meta: JsonObject): void {
+  for (const k of ['labels', 'annotations']) if (isObj(meta[k]) && Object.keys(meta[k]).length === 0) delete meta[k];
+  for (const k of ['finalizers', 'ownerReferences']) if (Array.isArray(meta[k]) && meta[k].length === 0) delete meta[k];
+  for (const k of ['generateName', 'namespace', 'name', 'uid', 'resourceVersion', 'selfLink']) if (meta[k] === '') delete meta[k];
 }
 
 function isDryRun(q: URLSearchParams): boolean {

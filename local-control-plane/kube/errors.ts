@@ -116,10 +116,15 @@ export function timeoutError(message: string, retryAfterSeconds: number): ApiErr
   return new ApiError(failure(504, 'Timeout', message, { retryAfterSeconds }));
 }
 
-/** errors.NewGenericServerResponse(422, ...) as used for failed JSON patches. */
+/**
+ * errors.NewGenericServerResponse(422, "", {}, "", err.Error(), 0, false) as the patch handler answers a
+ * failed JSON patch: isUnexpectedResponse is false, so the json-patch error is dropped (`details: {}`).
+ * `serverMessage` is kept only for the fake's own diagnostics.
+ */
 export function genericUnprocessable(serverMessage: string): ApiError {
-  return new ApiError(failure(422, 'Invalid', 'the server rejected our request due to an error in our request',
-    { causes: [{ reason: 'UnexpectedServerResponse', message: serverMessage }] }));
+  const e = new ApiError(failure(422, 'Invalid', 'the server rejected our request due to an error in our request', {}));
+  e.message = serverMessage;
+  return e;
 }
 
 // ---- field errors ----

@@ -83,11 +83,32 @@ const AS_GROUP: Record<string, [string, string]> = {
   APIGroupDiscoveryList: ['apidiscovery.k8s.io', 'v2'],
 };
 
-/** The Content-Type the real server answers a transformed response with. */
-function contentTypeOf(out: Output): Record<string, string> {
-  if (out === 'json') return {};
-  const [g, v] = AS_GROUP[out]!;
-  return { 'Content-Type': `application/json;as=${out};g=${g};v=${v}` };
+/**
+ * The Content-Type of a transformed response: v1.20 answers Table and PartialObjectMetadata(List)
+ * as plain `application/json` (WriteObjectNegotiated with the negotiated serializer's media type).
+ */
+function contentTypeOf(_out: Output): Record<string, string> {
+  return {};
+}
+
+/** Go's %T of what the storage layer hands the transformer (k8s.io/kubernetes/pkg/apis/<group> internal types). */
+function goTypeName(rt: ResourceType, list: boolean): string {
+  if (rt.custom) return list ? '*unstructured.UnstructuredList' : '*unstructured.Unstructured';
+  const pkg: Record<string, string> = { '': 'core', 'events.k8s.io': 'core', 'coordination.k8s.io': 'coordination',
+    'rbac.authorization.k8s.io': 'rbac', 'apiextensions.k8s.io': 'apiextensions' };
+  return `*${pkg[rt.group] ?? rt.group.split('.')[0]}.${rt.kind}${list ? 'List' : ''}`;
+}
+
+/** errNotAcceptable of asPartialObjectMetadata(List) (apiserver endpoints/handlers/response.go): 406, no details. */
+function notAcceptable(message: string): ApiError {
+  return new ApiError({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason: 'NotAcceptable', code: 406 } as Status);
+}
+
+/** The transform error a single object (list=false) or a list (list=true) meets, if `out` cannot apply to it. */
+function transformError(rt: ResourceType, out: Output, list: boolean): ApiError | undefined {
+  if (out === 'PartialObjectMetadata' && list) return notAcceptable(`you requested PartialObjectMetadata, but the requested object is a list (${goTypeName(rt, true)})`);
+  if (out === 'PartialObjectMetadataList' && !list) return notAcceptable(`you requested PartialObjectMetadataList, but the requested object is not a list (${goTypeName(rt, false)})`);
+  return undefined;
 }
 
 /** Picks the first media range of Accept this endpoint can produce (JSON only; no protobuf/yaml/cbor here). */
@@ -204,13 +225,17 @@ async function handle(d: RouterDeps, req: IncomingMessage, res: ServerResponse, 
     case 'watch': {
       const out = negotiate(req.headers.accept, ['json', 'Table', 'PartialObjectMetadata', 'PartialObjectMetadataList']);
       const include = out === 'Table' ? includeObjectParam(q) : 'Metadata';
-      const render = (o: JsonObject): JsonObject => {
-        const obj = d.api.present(rt, o);
-        if (out === 'Table') return toTable(rt, [obj], { resourceVersion: obj.metadata?.resourceVersion }, include, false);
+      // Only the first Table event carries columnDefinitions (serveWatch sets TableOptions.NoHeaders after it).
+      let headers = true;
+      const transform = (obj: JsonObject): JsonObject => {
+        if (out === 'Table') {
+          const t = toTable(rt, [obj], { resourceVersion: obj.metadata?.resourceVersion }, include, !headers);
+          headers = false;
+          return t;
+        }
         if (out !== 'json') return partialObjectMetadata(obj);
         return obj;
       };
-      const pom = out === 'PartialObjectMetadata' || out === 'PartialObjectMetadataList';
       let rv: number | undefined;
       const rvParam = q.get('resourceVersion');
       if (rvParam && rvParam !== '0') {
@@ -229,22 +254,34 @@ async function handle(d: RouterDeps, req: IncomingMessage, res: ServerResponse, 
         allowBookmarks: q.get('allowWatchBookmarks') === 'true',
         ...(timeout && Number(timeout) > 0 ? { timeoutSeconds: Number(timeout) } : {}),
         bookmarkIntervalMs: d.bookmarkIntervalMs,
-        kind: pom ? 'PartialObjectMetadata' : rt.kind, apiVersion: pom ? 'meta.k8s.io/v1' : apiVersionOf(rt),
-        present: render,
+        bookmark: (rv, annotations) => {
+          const b = bookmarkObject(rt, rv);
+          if (annotations) b.metadata.annotations = annotations;
+          return transform(b);
+        },
+        present: (o) => transform(d.api.present(rt, o)),
+        // Each event object is a single object, which PartialObjectMetadataList cannot be made of:
+        // WatchServer logs "unable to encode watch object" and ends the stream (ERROR Status events pass).
+        unencodable: out === 'PartialObjectMetadataList',
+        cached: !isEventType(rt),
       }, injected);
       return;
     }
     case 'get': {
-      const out = negotiate(req.headers.accept, ['json', 'Table', 'PartialObjectMetadata']);
+      const out = negotiate(req.headers.accept, ['json', 'Table', 'PartialObjectMetadata', 'PartialObjectMetadataList']);
       const obj = d.api.get(info);
+      const bad = transformError(rt, out, false);
+      if (bad) throw bad;
       if (out === 'Table') sendJson(res, 200, toTable(rt, [obj], { resourceVersion: obj.metadata?.resourceVersion }, includeObjectParam(q), false), contentTypeOf(out));
       else if (out === 'PartialObjectMetadata') sendJson(res, 200, partialObjectMetadata(obj), contentTypeOf(out));
       else sendJson(res, 200, obj);
       return;
     }
     case 'list': {
-      const out = negotiate(req.headers.accept, ['json', 'Table', 'PartialObjectMetadataList']);
+      const out = negotiate(req.headers.accept, ['json', 'Table', 'PartialObjectMetadata', 'PartialObjectMetadataList']);
       const list = d.api.list(info);
+      const bad = transformError(rt, out, true);
+      if (bad) throw bad;
       const full = () => (list.items as JsonObject[]).map((o) => ({ apiVersion: apiVersionOf(rt), kind: rt.kind, ...o }));
       if (out === 'Table') sendJson(res, 200, toTable(rt, full(), list.metadata, includeObjectParam(q), false), contentTypeOf(out));
       else if (out === 'PartialObjectMetadataList') sendJson(res, 200, toPartialList({ ...list, items: full() }), contentTypeOf(out));
@@ -280,6 +317,24 @@ async function handle(d: RouterDeps, req: IncomingMessage, res: ServerResponse, 
     default:
       throw new ApiError({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: 'the server does not allow this method on the requested resource', reason: 'MethodNotAllowed', details: {}, code: 405 });
   }
+}
+
+const isEventType = (rt: ResourceType) => rt.kind === 'Event' && !rt.custom;
+
+/**
+ * The object of a BOOKMARK event: the cacher's newFunc() (an empty object of the type) with the
+ * resourceVersion set, serialised as Go does (typed ObjectMeta: `creationTimestamp: null`; non-omitempty
+ * struct fields of built-in types as `{}`); custom resources are unstructured: kind, apiVersion, resourceVersion.
+ */
+function bookmarkObject(rt: ResourceType, rv: number): JsonObject {
+  const apiVersion = apiVersionOf(rt);
+  if (rt.custom) return { apiVersion, kind: rt.kind, metadata: { resourceVersion: String(rv) } };
+  const obj: JsonObject = { kind: rt.kind, apiVersion, metadata: { resourceVersion: String(rv), creationTimestamp: null } };
+  if (rt.kind === 'Lease') obj.spec = {};
+  if (rt.kind === 'Namespace') { obj.spec = {}; obj.status = {}; }
+  if (rt.kind === 'RoleBinding' || rt.kind === 'ClusterRoleBinding') obj.roleRef = { apiGroup: '', kind: '', name: '' };
+  if (rt.kind === 'Role' || rt.kind === 'ClusterRole') obj.rules = null;
+  return obj;
 }
 
 function warningHeader(warnings: string[]): Record<string, string> {

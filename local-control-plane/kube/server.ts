@@ -39,7 +39,7 @@ export interface KubeApiServerOptions {
   crdFiles?: string[];
   /** events kept per resource for watch-from-resourceVersion (default 1000); older => 410 Gone */
   watchCacheSize?: number;
-  /** interval of BOOKMARK events on watches with allowWatchBookmarks=true (default 60000 ms) */
+  /** the cacher's bookmark frequency for watches with allowWatchBookmarks=true (default 60000 ms, as in v1.20); see watch.ts for when one is actually sent */
   bookmarkIntervalMs?: number;
   /** per-request authorization hook (default: allow everything; ignored when rbac is true) */
   authorize?: Authorizer;

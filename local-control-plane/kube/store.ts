@@ -19,6 +19,8 @@ interface Bucket {
   history: StoreEvent[];
   /** every event with rv > historyStart is in history */
   historyStart: number;
+  /** resourceVersion of the last event since the server started (0: none), like the cacher's lastProcessedResourceVersion */
+  lastEventRv: number;
   listeners: Set<(e: StoreEvent) => void>;
 }
 
@@ -44,7 +46,7 @@ export class Store {
     let b = this.buckets.get(rk);
     if (!b) {
       // A resource that never had objects has a complete (empty) history since the last expiry.
-      b = { objects: new Map(), history: [], historyStart: this.expiredAt, listeners: new Set() };
+      b = { objects: new Map(), history: [], historyStart: this.expiredAt, lastEventRv: 0, listeners: new Set() };
       this.buckets.set(rk, b);
     }
     return b;
@@ -57,6 +59,11 @@ export class Store {
   /** Current objects sorted by key (etcd key order). */
   list(rk: string): Array<[string, JsonObject]> {
     return [...this.bucket(rk).objects.entries()].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  }
+
+  /** The last event's resourceVersion of this resource since the server started (or its CRD was installed); 0 if none. */
+  lastEventRevision(rk: string): number {
+    return this.bucket(rk).lastEventRv;
   }
 
   historyStart(rk: string): number {
@@ -111,6 +118,8 @@ export class Store {
   /** Drops a whole resource (CRD deleted) after deleting its objects. */
   dropResource(rk: string): void {
     for (const [key] of this.list(rk)) this.remove(rk, key);
+    // A re-created CRD gets a new cacher, which has processed no event yet.
+    this.bucket(rk).lastEventRv = 0;
   }
 
   subscribe(rk: string, fn: (e: StoreEvent) => void): () => void {
@@ -130,6 +139,7 @@ export class Store {
 
   private record(b: Bucket, e: StoreEvent): void {
     b.history.push(e);
+    b.lastEventRv = e.rv;
     while (b.history.length > this.historySize) b.historyStart = b.history.shift()!.rv;
     for (const l of [...b.listeners]) l(e);
   }

@@ -156,8 +156,11 @@ export function includeObjectParam(q: URLSearchParams): IncludeObject {
   return v;
 }
 
+/** meta.AsPartialObjectMetadata: a typed ObjectMeta, so a missing creationTimestamp is serialised as null. */
 export function partialObjectMetadata(o: JsonObject): JsonObject {
-  return { kind: 'PartialObjectMetadata', apiVersion: META, metadata: o.metadata ?? {} };
+  const m: JsonObject = { ...(o.metadata ?? {}) };
+  if (m.creationTimestamp === undefined) m.creationTimestamp = null;
+  return { kind: 'PartialObjectMetadata', apiVersion: META, metadata: m };
 }
 
 /** A Table of `objects` (each a fully presented object with apiVersion and kind). */
@@ -168,17 +171,24 @@ export function toTable(rt: ResourceType, objects: JsonObject[], listMeta: JsonO
   if (listMeta.remainingItemCount !== undefined) metadata.remainingItemCount = listMeta.remainingItemCount;
   return {
     kind: 'Table', apiVersion: META, metadata,
-    ...(noHeaders ? {} : { columnDefinitions: p.columns }),
+    // TableOptions.NoHeaders (set after a watch's first event) leaves ColumnDefinitions nil: `null`.
+    columnDefinitions: noHeaders ? null : p.columns,
     rows: objects.map((o) => ({
-      cells: p.cells(o),
+      // Go printers print missing fields as "" (custom-resource columns answer null themselves).
+      cells: p.cells(o).map((c) => (c === undefined ? '' : c)),
       ...(include === 'None' ? {} : { object: include === 'Object' ? o : partialObjectMetadata(o) }),
     })),
   };
 }
 
+/**
+ * asPartialObjectMetadataList (apiserver endpoints/handlers/response.go): copies resourceVersion and
+ * continue only (no remainingItemCount), and its items slice is built by append, so an empty list
+ * has `items: null`.
+ */
 export function toPartialList(list: JsonObject): JsonObject {
   const metadata: JsonObject = { resourceVersion: list.metadata?.resourceVersion ?? '' };
   if (list.metadata?.continue) metadata.continue = list.metadata.continue;
-  if (list.metadata?.remainingItemCount !== undefined) metadata.remainingItemCount = list.metadata.remainingItemCount;
-  return { kind: 'PartialObjectMetadataList', apiVersion: META, metadata, items: (list.items ?? []).map(partialObjectMetadata) };
+  const items = (list.items ?? []).map(partialObjectMetadata);
+  return { kind: 'PartialObjectMetadataList', apiVersion: META, metadata, items: items.length ? items : null };
 }

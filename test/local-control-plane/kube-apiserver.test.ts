@@ -144,8 +144,20 @@ describe('fake kube-apiserver', function () {
         { op: 'replace', path: '/spec/accessString', value: 'on ~z +get' },
       ], jsonPatch));
       expect(st).to.deep.include({ code: 422, reason: 'Invalid', message: 'the server rejected our request due to an error in our request' });
-      expect(st.details.causes[0].message).to.equal('testing value /metadata/resourceVersion failed: test failed');
+      // v1.20: NewGenericServerResponse(422, ..., isUnexpectedResponse=false) drops the json-patch error.
+      expect(st.details).to.deep.equal({});
       expect((await get('dave')).spec.accessString).to.equal('on ~k +get');
+    });
+
+    it('stores no empty labels, annotations, finalizers (typed ObjectMeta, omitempty)', async () => {
+      const cm = await core.createNamespacedConfigMap({ namespace: NS, body: { metadata: { name: 'meta-empty', labels: {}, annotations: {}, finalizers: [] } } });
+      expect(cm.metadata).to.not.have.any.keys('labels', 'annotations', 'finalizers');
+      await core.patchNamespacedConfigMap({ namespace: NS, name: 'meta-empty', body: { metadata: { labels: { a: 'b' } } } }, merge);
+      const cm2 = await core.patchNamespacedConfigMap({ namespace: NS, name: 'meta-empty', body: { metadata: { labels: { a: null } } } }, merge);
+      expect(cm2.metadata).to.not.have.property('labels');
+      await create(user('meta-fin', {}, { metadata: { finalizers: ['x.io/f'] } }));
+      const u = await patch('meta-fin', [{ op: 'test', path: '/metadata/finalizers', value: ['x.io/f'] }, { op: 'remove', path: '/metadata/finalizers/0' }], jsonPatch);
+      expect(u.metadata).to.not.have.property('finalizers');
     });
 
     it('conflicts on a merge patch carrying a stale resourceVersion; 415 for strategic merge on CRs', async () => {
@@ -248,16 +260,16 @@ describe('fake kube-apiserver', function () {
       w.abort();
     });
 
-    it('starts with synthetic ADDED events, honours label selectors, bookmarks and timeoutSeconds', async () => {
+    it('starts with synthetic ADDED events, honours label selectors and timeoutSeconds (no bookmark within 2 s of the deadline)', async () => {
       const w = await watch({ labelSelector: 'w=yes', allowWatchBookmarks: true, timeoutSeconds: 1 });
-      await until(() => w.events.some((e) => e.type === 'BOOKMARK'));
+      await until(() => w.events.length > 0);
       expect(w.events[0]).to.deep.include({ type: 'ADDED' });
       expect(w.events[0]!.object.metadata.name).to.equal('w-b');
-      const bm = w.events.find((e) => e.type === 'BOOKMARK')!;
-      expect(Object.keys(bm.object.metadata)).to.deep.equal(['resourceVersion']);
       await patch('w-b', { metadata: { labels: { w: 'no' } } }); // leaves the selector: DELETED
       await until(() => w.events.some((e) => e.type === 'DELETED'));
       expect(await w.done).to.equal(null); // closed by timeoutSeconds
+      // nextBookmarkTime: min(now + 100 ms, deadline - 2 s) is already past, so never a bookmark.
+      expect(w.events.map((e) => e.type)).to.deep.equal(['ADDED', 'DELETED']);
     });
 
     it('sends a 410 Expired ERROR event for a resourceVersion older than the history', async () => {
@@ -415,5 +427,109 @@ describe('fake kube-apiserver', function () {
       expect((await failure(core.readNamespace({ name: 'default' }))).code).to.equal(503);
       expect(server.requests.some((r) => r.status === 503 && r.path === '/api/v1/namespaces/default')).to.equal(true);
     });
+  });
+});
+
+describe('fake kube-apiserver: watch bookmarks as the v1.20 cacher sends them', function () {
+  this.timeout(20_000);
+  type Ev = { type: string; object: Obj; at: number };
+  const servers: KubeApiServer[] = [];
+  after(async () => { for (const s of servers) await s.stop(); });
+  async function start(bookmarkIntervalMs?: number): Promise<KubeApiServer> {
+    const s = await KubeApiServer.start({ crdFiles: [CRD], ...(bookmarkIntervalMs ? { bookmarkIntervalMs } : {}) });
+    servers.push(s);
+    return s;
+  }
+  /** A raw watch: every event with its arrival time (ms after the request). */
+  async function watch(s: KubeApiServer, path: string, accept = 'application/json') {
+    const events: Ev[] = [];
+    const ctl = new AbortController();
+    const t0 = Date.now();
+    const r = await fetch(`${s.url}${path}`, { signal: ctl.signal, headers: { Authorization: `Bearer ${s.token}`, Accept: accept } });
+    const done = (async () => {
+      let buf = '';
+      try {
+        for await (const chunk of r.body!) {
+          buf += Buffer.from(chunk as Uint8Array).toString('utf8');
+          for (let i = buf.indexOf('\n'); i >= 0; i = buf.indexOf('\n')) {
+            const e = JSON.parse(buf.slice(0, i));
+            events.push({ ...e, at: Date.now() - t0 });
+            buf = buf.slice(i + 1);
+          }
+        }
+      } catch { /* aborted */ }
+      return Date.now() - t0;
+    })();
+    return { events, done, abort: () => ctl.abort(), bookmarks: () => events.filter((e) => e.type === 'BOOKMARK') };
+  }
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  const post = (s: KubeApiServer, path: string, body: Obj) => fetch(`${s.url}${path}`, { method: 'POST', body: JSON.stringify(body),
+    headers: { Authorization: `Bearer ${s.token}`, 'Content-Type': 'application/json' } }).then((r) => r.json() as Promise<Obj>);
+
+  it('never sends a bookmark for a type with no event since start, and drops such a watcher from the bookmark queue for good', async () => {
+    const s = await start(200);
+    const w = await watch(s, '/apis/coordination.k8s.io/v1/namespaces/default/leases?watch=true&allowWatchBookmarks=true');
+    await sleep(700);
+    expect(w.events).to.deep.equal([]);
+    await post(s, '/apis/coordination.k8s.io/v1/namespaces/default/leases', { metadata: { name: 'l1' }, spec: { holderIdentity: 'a' } });
+    await sleep(700);
+    // The lease arrives; the bookmark never does: the watcher was popped at 200 ms while the cacher had seen nothing.
+    expect(w.events.map((e) => e.type)).to.deep.equal(['ADDED']);
+    // A watch opened now gets them, once a newer event exists.
+    const w2 = await watch(s, '/apis/coordination.k8s.io/v1/namespaces/default/leases?watch=true&allowWatchBookmarks=true');
+    await sleep(500);
+    expect(w2.events.map((e) => e.type)).to.deep.equal(['ADDED']); // its start is the cache's resourceVersion: nothing newer yet
+    const l2 = await post(s, '/apis/coordination.k8s.io/v1/namespaces/default/leases', { metadata: { name: 'l2' }, spec: { holderIdentity: 'a' } });
+    await sleep(500);
+    const bms = w2.bookmarks();
+    expect(bms.length).to.be.within(1, 3);
+    expect(bms[0]!.object).to.deep.equal({ kind: 'Lease', apiVersion: 'coordination.k8s.io/v1', metadata: { resourceVersion: l2.metadata.resourceVersion, creationTimestamp: null }, spec: {} });
+    expect(w.bookmarks()).to.deep.equal([]);
+    w.abort(); w2.abort();
+  });
+
+  it("carries the type's last resourceVersion, also for events outside the watch's scope, and only when newer than the watch's start", async () => {
+    const s = await start(200);
+    for (const ns of ['x', 'y']) await post(s, '/api/v1/namespaces', { metadata: { name: ns } });
+    const a = await post(s, '/api/v1/namespaces/x/secrets', { metadata: { name: 'a' } });
+    const r = Number(a.metadata.resourceVersion);
+    const fromNow = await watch(s, '/api/v1/namespaces/y/secrets?watch=true&allowWatchBookmarks=true');
+    const before = await watch(s, `/api/v1/namespaces/y/secrets?watch=true&allowWatchBookmarks=true&resourceVersion=${r - 1}`);
+    const at = await watch(s, `/api/v1/namespaces/y/secrets?watch=true&allowWatchBookmarks=true&resourceVersion=${r}`);
+    const pom = await watch(s, `/api/v1/namespaces/y/secrets?watch=true&allowWatchBookmarks=true&resourceVersion=${r}`, 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1');
+    await sleep(500);
+    // Object "a" (another namespace) makes the from-now watch start at its resourceVersion; the replay of
+    // its event (filtered out) moves the resumed one there too.
+    for (const w of [fromNow, before, at, pom]) expect(w.events).to.deep.equal([]);
+    const b = await post(s, '/api/v1/namespaces/x/secrets', { metadata: { name: 'b' } });
+    await sleep(500);
+    for (const w of [fromNow, before, at]) {
+      expect(w.events.length).to.be.within(1, 3);
+      for (const e of w.events) expect(e).to.deep.include({ type: 'BOOKMARK', object: { kind: 'Secret', apiVersion: 'v1', metadata: { resourceVersion: b.metadata.resourceVersion, creationTimestamp: null } } });
+    }
+    expect(pom.bookmarks()[0]!.object).to.deep.equal({ kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: { resourceVersion: b.metadata.resourceVersion, creationTimestamp: null } });
+    for (const w of [fromNow, before, at, pom]) w.abort();
+  });
+
+  it('sends one 2 s before the timeoutSeconds deadline when that comes before the next minute, with custom-resource and Table shapes; Events never get one', async () => {
+    const s = await start(); // the real one-minute frequency
+    const u = await post(s, `/apis/${G}/${V}/namespaces/default/${P}`, user('bm-a'));
+    const path = `/apis/${G}/${V}/namespaces/default/${P}?watch=true&allowWatchBookmarks=true&timeoutSeconds=3&resourceVersion=${u.metadata.resourceVersion}`;
+    const cr = await watch(s, path);
+    const table = await watch(s, path, 'application/json;as=Table;g=meta.k8s.io;v=v1');
+    const ev = await watch(s, '/api/v1/namespaces/default/events?watch=true&allowWatchBookmarks=true&timeoutSeconds=3');
+    const b = await post(s, `/apis/${G}/${V}/namespaces/default/${P}`, user('bm-b'));
+    await post(s, '/api/v1/namespaces/default/events', { metadata: { name: 'e1' }, involvedObject: { namespace: 'default' }, reason: 'R', message: 'm' });
+    const ends = await Promise.all([cr.done, table.done, ev.done]);
+    for (const ms of ends) expect(ms).to.be.within(2900, 4000);
+    expect(cr.events.map((e) => e.type)).to.deep.equal(['ADDED', 'BOOKMARK']);
+    expect(cr.events[1]!.at).to.be.within(900, 1600);
+    expect(cr.events[1]!.object).to.deep.equal({ apiVersion: `${G}/${V}`, kind: 'MemoryDBUser', metadata: { resourceVersion: b.metadata.resourceVersion } });
+    // Table watches: column definitions on the first event only; the bookmark is a Table too.
+    expect(table.events.map((e) => e.type)).to.deep.equal(['ADDED', 'BOOKMARK']);
+    expect(table.events[0]!.object.columnDefinitions).to.be.an('array');
+    expect(table.events[1]!.object).to.deep.include({ kind: 'Table', columnDefinitions: null });
+    expect(table.events[1]!.object.rows[0].object).to.deep.equal({ kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: { resourceVersion: b.metadata.resourceVersion, creationTimestamp: null } });
+    expect(ev.events.map((e) => e.type)).to.deep.equal(['ADDED']);
   });
 });

@@ -126,7 +126,7 @@ describe('fake kube-apiserver: Table, PartialObjectMetadata, Event views, protob
 
   it('answers as=Table with the CRD printer columns (priority 1 kept for -o wide) and PartialObjectMetadata rows', async () => {
     const r = await get(`/apis/${G}/${V}/namespaces/default/${P}`, 'application/json;as=Table;v=v1;g=meta.k8s.io,application/json');
-    expect(r.headers.get('content-type')).to.equal('application/json;as=Table;g=meta.k8s.io;v=v1');
+    expect(r.headers.get('content-type')).to.equal('application/json'); // v1.20 does not name the transformation
     const t = (await r.json()) as Obj;
     expect(t).to.include({ kind: 'Table', apiVersion: 'meta.k8s.io/v1' });
     expect(t.columnDefinitions.map((c: Obj) => [c.name, c.type, c.priority])).to.deep.equal([
@@ -151,6 +151,86 @@ describe('fake kube-apiserver: Table, PartialObjectMetadata, Event views, protob
     const r = await get('/api/v1/namespaces', 'application/vnd.kubernetes.protobuf');
     expect(r.status).to.equal(406);
     expect(((await r.json()) as Obj).reason).to.equal('NotAcceptable');
+  });
+
+  it('answers the real 406 to as=PartialObjectMetadata on a list and as=PartialObjectMetadataList on one object, with no fallback', async () => {
+    const pom = 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1', list = 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1';
+    const cases: Array<[string, string, string]> = [
+      ['/api/v1/namespaces/default/secrets', pom, 'you requested PartialObjectMetadata, but the requested object is a list (*core.SecretList)'],
+      ['/api/v1/secrets', `${pom},application/json`, 'you requested PartialObjectMetadata, but the requested object is a list (*core.SecretList)'],
+      ['/apis/events.k8s.io/v1/namespaces/default/events', pom, 'you requested PartialObjectMetadata, but the requested object is a list (*core.EventList)'],
+      ['/apis/coordination.k8s.io/v1/namespaces/default/leases', pom, 'you requested PartialObjectMetadata, but the requested object is a list (*coordination.LeaseList)'],
+      [`/apis/${G}/${V}/namespaces/default/${P}`, pom, 'you requested PartialObjectMetadata, but the requested object is a list (*unstructured.UnstructuredList)'],
+      ['/api/v1/namespaces/default', list, 'you requested PartialObjectMetadataList, but the requested object is not a list (*core.Namespace)'],
+      [`/apis/${G}/${V}/namespaces/default/${P}/t1`, list, 'you requested PartialObjectMetadataList, but the requested object is not a list (*unstructured.Unstructured)'],
+    ];
+    for (const [path, accept, message] of cases) {
+      const r = await get(path, accept);
+      expect(r.status, path).to.equal(406);
+      expect(await r.json(), path).to.deep.equal({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason: 'NotAcceptable', code: 406 });
+    }
+    // The 404 of a missing object comes first.
+    expect((await get(`/apis/${G}/${V}/namespaces/default/${P}/nope`, list)).status).to.equal(404);
+  });
+
+  it('answers an empty PartialObjectMetadataList with items null and without remainingItemCount; plain lists with []', async () => {
+    const pomList = 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1';
+    await kc.makeApiClient(CoreV1Api).createNamespace({ body: { metadata: { name: 'empty-ns' } } });
+    for (const path of ['/api/v1/namespaces/empty-ns/secrets?limit=500', `/apis/${G}/${V}/namespaces/empty-ns/${P}?limit=500`, '/apis/coordination.k8s.io/v1/namespaces/empty-ns/leases']) {
+      const r = await get(path, pomList);
+      expect(r.headers.get('content-type')).to.equal('application/json');
+      const l = (await r.json()) as Obj;
+      expect(l, path).to.deep.equal({ kind: 'PartialObjectMetadataList', apiVersion: 'meta.k8s.io/v1', metadata: { resourceVersion: l.metadata.resourceVersion }, items: null });
+      expect(l.metadata.resourceVersion).to.match(/^\d+$/);
+    }
+    for (const [path, kind] of [['/api/v1/namespaces/empty-ns/secrets', 'SecretList'], ['/api/v1/namespaces/empty-ns/events', 'EventList'],
+      ['/apis/events.k8s.io/v1/namespaces/empty-ns/events', 'EventList'], ['/apis/coordination.k8s.io/v1/namespaces/empty-ns/leases', 'LeaseList']] as const) {
+      const l = (await (await get(path, 'application/json')).json()) as Obj;
+      expect(l, path).to.deep.include({ kind, items: [] });
+      expect(Object.keys(l.metadata), path).to.deep.equal(['resourceVersion']);
+    }
+    // Custom-resource lists are unstructured: the empty continue stays.
+    const cr = (await (await get(`/apis/${G}/${V}/namespaces/empty-ns/${P}?limit=500`, 'application/json')).json()) as Obj;
+    expect(cr).to.deep.include({ kind: 'MemoryDBUserList', items: [] });
+    expect(cr.metadata).to.deep.equal({ continue: '', resourceVersion: cr.metadata.resourceVersion });
+    const s = kc.makeApiClient(CoreV1Api);
+    for (const n of ['p1', 'p2']) await s.createNamespacedSecret({ namespace: 'empty-ns', body: { metadata: { name: n } } });
+    const page = (await (await get('/api/v1/namespaces/empty-ns/secrets?limit=1', pomList)).json()) as Obj;
+    expect(page.items).to.have.length(1);
+    expect(page.metadata.continue).to.be.a('string');
+    expect(page.metadata).to.not.have.property('remainingItemCount');
+    expect(page.items[0].metadata).to.include({ name: 'p1' });
+  });
+
+  it('ends an as=PartialObjectMetadataList watch at its first event without sending it; ERROR events still pass', async () => {
+    const pomList = 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1';
+    const core = kc.makeApiClient(CoreV1Api);
+    await core.createNamespace({ body: { metadata: { name: 'pomw' } } });
+    const read = async (path: string): Promise<{ status: number; type: string | null; body: string; ms: number }> => {
+      const t0 = Date.now();
+      const r = await get(path, pomList);
+      return { status: r.status, type: r.headers.get('content-type'), body: await r.text(), ms: Date.now() - t0 };
+    };
+    // No objects in scope: open until the first event, which is lost.
+    const quiet = read('/api/v1/namespaces/pomw/secrets?watch=true&timeoutSeconds=5');
+    await new Promise((r) => setTimeout(r, 100));
+    const s1 = await core.createNamespacedSecret({ namespace: 'pomw', body: { metadata: { name: 's1' } } });
+    const q = await quiet;
+    expect(q).to.deep.include({ status: 200, type: 'application/json', body: '' });
+    expect(q.ms).to.be.lessThan(3000);
+    // From no resourceVersion with an object to send as ADDED: closes at once, no bytes.
+    const now = await read('/api/v1/namespaces/pomw/secrets?watch=true&timeoutSeconds=5');
+    expect(now).to.deep.include({ status: 200, body: '' });
+    expect(now.ms).to.be.lessThan(1000);
+    // Resumed from a resourceVersion with an event to replay: the same.
+    const rv = Number(s1.metadata!.resourceVersion) - 1;
+    const resumed = await read(`/api/v1/namespaces/pomw/secrets?watch=true&timeoutSeconds=5&resourceVersion=${rv}`);
+    expect(resumed).to.deep.include({ status: 200, body: '' });
+    // A Status (410) is not transformed and gets through.
+    server.faults.expireWatchHistory();
+    const gone = await read(`/api/v1/namespaces/pomw/secrets?watch=true&resourceVersion=${rv}`);
+    expect(JSON.parse(gone.body)).to.deep.include({ type: 'ERROR' });
+    expect(JSON.parse(gone.body).object).to.include({ kind: 'Status', code: 410 });
   });
 
   it('streams PartialObjectMetadata watch events', async () => {
