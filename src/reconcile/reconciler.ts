@@ -14,6 +14,7 @@ import {
   decide,
   decideDeletion,
   type Defaults,
+  diffTags,
   type DesiredUser,
   desiredUser,
   identityChange,
@@ -260,7 +261,9 @@ export class Reconciler {
     }
     const tags = await api.listTags(observed.arn);
     const found = decideWith(ownershipFromTags(tags, desired), tags);
-    if (found.ownership.kind === "ours") this.#tagsChecked(mem, desired);
+    // Only tags that match now count as checked: a user found busy (modifying) has not had
+    // changed tags applied yet, and the next reconcile must read them again.
+    if (found.ownership.kind === "ours" && diffTags(desired.tags, tags) === undefined) this.#tagsChecked(mem, desired);
     return found;
   }
 

@@ -35,8 +35,11 @@ export interface EnvOptions {
   timeScale?: number;
 }
 
-export class TestEnv {
-  readonly kube: KubeApiServer;
+/**
+ * The operator and the clients tests drive it with, against some Kubernetes API server and the
+ * MemoryDB emulator. TestEnv uses the local API server; RealClusterEnv a real kube-apiserver.
+ */
+export class OperatorEnv {
   readonly aws: MemoryDBEmulator;
   /** A second region's MemoryDB, when asked for. */
   readonly otherRegion: MemoryDBEmulator | undefined;
@@ -51,12 +54,11 @@ export class TestEnv {
   /** The operator's watch timings, scaled like the API server's bookmarks. */
   readonly watchTimings: WatchTimings;
 
-  private constructor(kube: KubeApiServer, aws: MemoryDBEmulator, extra: MemoryDBEmulator | undefined, env: Record<string, string>, timeScale: number) {
-    this.kube = kube;
+  protected constructor(kubeconfig: string, aws: MemoryDBEmulator, extra: MemoryDBEmulator | undefined, env: Record<string, string>, timeScale: number) {
     this.aws = aws;
     this.otherRegion = extra;
     this.kc = new KubeConfig();
-    this.kc.loadFromString(kube.kubeconfig());
+    this.kc.loadFromString(kubeconfig);
     reuseConnections(this.kc);
     this.core = this.kc.makeApiClient(CoreV1Api);
     this.custom = this.kc.makeApiClient(CustomObjectsApi);
@@ -65,15 +67,14 @@ export class TestEnv {
     this.watchTimings = scaleWatchTimings(timeScale);
   }
 
-  static async start(options: EnvOptions = {}): Promise<TestEnv> {
-    const timeScale = options.timeScale ?? TIME_SCALE;
-    const kube = await KubeApiServer.start({ crdFiles: [CRD_FILE], bookmarkIntervalMs: 60_000 * timeScale });
+  /** The emulators and the operator's settings for them. */
+  protected static async emulators(options: EnvOptions): Promise<{ aws: MemoryDBEmulator; extra: MemoryDBEmulator | undefined; env: Record<string, string> }> {
     const aws = await MemoryDBEmulator.start(options.emulator);
     const extra = options.extraRegion ? await MemoryDBEmulator.start({ ...options.emulator, region: options.extraRegion }) : undefined;
     // The operator uses the AWS default credential chain; the environment is its first link.
     process.env.AWS_ACCESS_KEY_ID = "AKIDTEST";
     process.env.AWS_SECRET_ACCESS_KEY = "test-secret-key";
-    const env = new TestEnv(kube, aws, extra, {
+    const env = {
       AWS_REGION: aws.region,
       MEMORYDB_ENDPOINT: extra ? `${aws.region}=${aws.endpoint},${extra.region}=${extra.endpoint}` : aws.endpoint,
       POLL_INTERVAL: "100ms",
@@ -84,9 +85,8 @@ export class TestEnv {
       METRICS_BIND_ADDRESS: "127.0.0.1:0",
       HEALTH_PROBE_BIND_ADDRESS: "127.0.0.1:0",
       ...options.env,
-    }, timeScale);
-    if (options.startOperator !== false) await env.startOperator();
-    return env;
+    };
+    return { aws, extra, env };
   }
 
   /** The controller side of the running operator (once it leads). */
@@ -96,6 +96,14 @@ export class TestEnv {
 
   /** Start an operator; `kc` runs it under another identity (default: the admin). */
   async startOperator(extraEnv: Record<string, string> = {}, options: AppOptions & { kc?: KubeConfig } = {}): Promise<App> {
+    const app = await this.startReplica(extraEnv, options);
+    this.app = app;
+    await this.until("the operator leads", () => app.operator !== undefined);
+    return app;
+  }
+
+  /** Start an operator process-alike beside `app` (e.g. a standby replica); its log joins logLines. */
+  async startReplica(extraEnv: Record<string, string> = {}, options: AppOptions & { kc?: KubeConfig } = {}): Promise<App> {
     const stream = new PassThrough();
     stream.setEncoding("utf8");
     let partial = "";
@@ -110,9 +118,6 @@ export class TestEnv {
     const { kc, ...appOptions } = options;
     const app = new App(config, kc ?? this.kc, logger, { watch: this.watchTimings, ...appOptions });
     await app.start();
-    this.app = app;
-    if (!config.leaderElect) return app;
-    await this.until("the operator leads", () => app.operator !== undefined);
     return app;
   }
 
@@ -123,7 +128,6 @@ export class TestEnv {
 
   async stop(): Promise<void> {
     await this.stopOperator();
-    await this.kube.stop();
     await this.aws.stop();
     await this.otherRegion?.stop();
   }
@@ -223,6 +227,30 @@ export class TestEnv {
   async eventsFor(namespace: string, name: string): Promise<Array<{ reason?: string; note?: string; type?: string }>> {
     const list = await this.events.listNamespacedEvent({ namespace });
     return list.items.filter((e) => e.regarding?.name === name);
+  }
+}
+
+/** The operator against the local API server, whose faults and request log tests use. */
+export class TestEnv extends OperatorEnv {
+  readonly kube: KubeApiServer;
+
+  private constructor(kube: KubeApiServer, aws: MemoryDBEmulator, extra: MemoryDBEmulator | undefined, env: Record<string, string>, timeScale: number) {
+    super(kube.kubeconfig(), aws, extra, env, timeScale);
+    this.kube = kube;
+  }
+
+  static async start(options: EnvOptions = {}): Promise<TestEnv> {
+    const timeScale = options.timeScale ?? TIME_SCALE;
+    const kube = await KubeApiServer.start({ crdFiles: [CRD_FILE], bookmarkIntervalMs: 60_000 * timeScale });
+    const { aws, extra, env: settings } = await OperatorEnv.emulators(options);
+    const env = new TestEnv(kube, aws, extra, settings, timeScale);
+    if (options.startOperator !== false) await env.startOperator();
+    return env;
+  }
+
+  override async stop(): Promise<void> {
+    await super.stop();
+    await this.kube.stop();
   }
 }
 

@@ -120,6 +120,15 @@ describe("user lifecycle (operator against the local control plane)", function (
     expect(env.aws.user("tagged")!.tags[OWNERSHIP_TAG_KEY]).to.equal(`${env.operator!.clusterId}/${NS}/tagged`);
   });
 
+  it("applies tags changed while MemoryDB is still modifying the user", async () => {
+    await env.createSecret(NS, "busy-pw", { password: PASSWORD_1 });
+    await readyUser("busy-tags", passwordSpec("busy-pw"));
+    await env.replaceSecret(NS, "busy-pw", { password: PASSWORD_2 });
+    await env.until("MemoryDB is modifying the user", () => env.aws.user("busy-tags")?.status === "modifying");
+    await env.patchUserSpec(NS, "busy-tags", { tags: { team: "billing" } });
+    await env.until("the tag change reaches MemoryDB", () => env.aws.user("busy-tags")?.tags.team === "billing", 5_000);
+  });
+
   it("deletes the user on resource deletion, waiting while MemoryDB says deleting", async () => {
     await readyUser("doomed");
     await env.deleteUser(NS, "doomed");

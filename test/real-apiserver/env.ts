@@ -1,0 +1,43 @@
+// The operator against a real kube-apiserver (v1.20.2, built by local-control-plane/kube-apiserver/
+// build.sh) and the MemoryDB emulator. The real server's timings (bookmarks, watch cache) cannot
+// be scaled, so the operator runs its production watch timings here.
+import { KubernetesObjectApi } from "@kubernetes/client-node";
+import { RealKubeApiServer } from "../../local-control-plane/kube-apiserver/real-api-server.ts";
+import { type RbacBundle } from "../deploy/rbac.ts";
+import { CRD_FILE, type EnvOptions, OperatorEnv } from "../integration/harness.ts";
+
+/** The ServiceAccount the manifests install, as a static token identity of the real server. */
+export const OPERATOR_SA = { namespace: "memorydb-system", name: "memorydb-user-operator" };
+export const OPERATOR_USER = `system:serviceaccount:${OPERATOR_SA.namespace}:${OPERATOR_SA.name}`;
+
+export class RealClusterEnv extends OperatorEnv {
+  readonly server: RealKubeApiServer;
+
+  private constructor(server: RealKubeApiServer, emulators: Awaited<ReturnType<typeof OperatorEnv.emulators>>) {
+    super(server.kubeconfig(), emulators.aws, emulators.extra, emulators.env, 1);
+    this.server = server;
+  }
+
+  static async start(options: Omit<EnvOptions, "timeScale"> = {}): Promise<RealClusterEnv> {
+    const server = await RealKubeApiServer.start({
+      identities: [{ user: OPERATOR_USER, groups: ["system:serviceaccounts", `system:serviceaccounts:${OPERATOR_SA.namespace}`, "system:authenticated"] }],
+    });
+    await server.installCrd(CRD_FILE);
+    const env = new RealClusterEnv(server, await OperatorEnv.emulators(options));
+    if (options.startOperator !== false) await env.startOperator();
+    return env;
+  }
+
+  /** Creates the RBAC objects of an install; answers a kubeconfig for its ServiceAccount. */
+  async grant(bundle: RbacBundle) {
+    const objects = KubernetesObjectApi.makeApiClient(this.kc);
+    await this.createNamespace(bundle.serviceAccount.namespace).catch(() => undefined);
+    for (const obj of bundle.objects) await objects.create(obj as never);
+    return this.server.kubeConfig(`system:serviceaccount:${bundle.serviceAccount.namespace}:${bundle.serviceAccount.name}`);
+  }
+
+  override async stop(): Promise<void> {
+    await super.stop();
+    await this.server.stop();
+  }
+}
