@@ -12,7 +12,7 @@ import { apiVersionOf, crdResources, resourceKey, type JsonObject, type Resource
 import { parseFieldSelector, parseLabelSelector } from './selectors.ts';
 import { objectKey, type Store } from './store.ts';
 import { applyDefaults, prune, validateCustomResource } from './validation.ts';
-import { eventToCore, presentCoreEvent, presentV1Event } from './events.ts';
+import { eventToCore, presentCoreEvent, presentV1Event, validateEvent } from './events.ts';
 
 const isEvent = (rt: ResourceType) => rt.kind === 'Event' && (rt.group === '' || rt.group === 'events.k8s.io');
 
@@ -142,6 +142,16 @@ export class Api {
   private validate(rt: ResourceType, obj: JsonObject, old: JsonObject | undefined): void {
     const errs: FieldError[] = [];
     const meta = obj.metadata;
+    if (isEvent(rt)) {
+      // The Event strategy validates ObjectMeta only for events.k8s.io/v1 requests; rest.BeforeCreate's
+      // common validation (ValidateObjectMetaAccessor with path.ValidatePathSegmentName) follows it.
+      const strict = rt.group === 'events.k8s.io';
+      errs.push(...validateEvent(obj, old, strict, () => old ? validateObjectMetaUpdate(meta, old.metadata) : validateObjectMeta(meta, true, 'subdomain')));
+      if (!errs.length) errs.push(...validateObjectMeta(meta, true, 'pathSegment'));
+      if (!errs.length && old && !strict) errs.push(...validateObjectMetaUpdate(meta, old.metadata));
+      if (errs.length) throw invalid('', 'Event', meta.name ?? '', errs);
+      return;
+    }
     errs.push(...validateObjectMeta(meta, rt.namespaced, rt.kind === 'Namespace'));
     if (old) errs.push(...validateObjectMetaUpdate(meta, old.metadata));
     if (rt.custom) errs.push(...validateCustomResource(obj, rt.schema, old));

@@ -32,6 +32,9 @@ export class ApiError extends Error {
   }
 }
 
+/** A Go panic in the apiserver's handler chain: the connection is dropped without a response. */
+export class ServerPanic extends Error {}
+
 export interface GroupResource { group: string; resource: string }
 
 function grString(gr: GroupResource): string {

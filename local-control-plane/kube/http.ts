@@ -2,7 +2,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Api, type RequestInfo } from './api.ts';
 import { AGGREGATED_DISCOVERY, aggregatedDiscovery, coreVersions, groupDoc, groupList, resourceList, versionInfo } from './discovery.ts';
-import { ApiError, badRequest, forbidden, methodNotSupported, unknownError, unsupportedMediaType, type Status } from './errors.ts';
+import { ApiError, ServerPanic, badRequest, forbidden, methodNotSupported, unknownError, unsupportedMediaType, type Status } from './errors.ts';
 import { docHash, groupVersionDoc, openapiRoot } from './openapi.ts';
 import { decodeProtobuf, PROTOBUF } from './protobuf.ts';
 import { includeObjectParam, partialObjectMetadata, toPartialList, toTable } from './table.ts';
@@ -163,7 +163,7 @@ export function createHandler(d: RouterDeps): (req: IncomingMessage, res: Server
     res.on('finish', () => d.log(method, url.pathname, res.statusCode));
     res.on('close', () => { if (!res.writableFinished) d.log(method, url.pathname, res.statusCode); });
     handle(d, req, res, url, method).catch((e) => {
-      if (res.headersSent) { res.destroy(); return; }
+      if (res.headersSent || e instanceof ServerPanic) { res.destroy(); return; }
       sendStatus(res, e instanceof ApiError ? e : unknownError(500, (e as Error).message ?? String(e)));
     });
   };

@@ -1,5 +1,5 @@
 // ObjectMeta rules shared by all resources (k8s.io/apimachinery/pkg/api/validation).
-import { fe, type FieldError } from './errors.ts';
+import { fe, ServerPanic, type FieldError } from './errors.ts';
 import type { JsonObject } from './resources.ts';
 
 const SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
@@ -14,13 +14,31 @@ export function nowTimestamp(): string {
 }
 
 const GEN_CHARS = 'bcdfghjklmnpqrstvwxz2456789';
+/**
+ * names.SimpleNameGenerator (apiserver/pkg/storage/names/generate.go): the prefix cut to 58 *bytes*
+ * (maxNameLength 63 − randomLength 5; Go slices bytes), then 5 characters of utilrand's alphabet.
+ */
 export function generateName(prefix: string): string {
-  let s = prefix.length > 58 ? prefix.slice(0, 58) : prefix;
+  const bytes = Buffer.from(prefix, 'utf8');
+  let s = bytes.length > 58 ? bytes.subarray(0, 58).toString('utf8') : prefix;
   for (let i = 0; i < 5; i++) s += GEN_CHARS[Math.floor(Math.random() * GEN_CHARS.length)];
   return s;
 }
 
-export function validateName(name: string, dnsLabel: boolean, field = 'metadata.name'): FieldError[] {
+/**
+ * maskTrailingDash (apimachinery/pkg/api/validation/generic.go, v1.20): a prefix ending in '-' has its
+ * last *two* bytes replaced by "a" (`name[:len(name)-2] + "a"`), so "ab.-" passes as a prefix; for "-"
+ * alone the slice bound is -1 and the apiserver panics (the request gets no response).
+ */
+function maskTrailingDash(name: string): string {
+  if (!name.endsWith('-')) return name;
+  if (name.length < 2) throw new ServerPanic('runtime error: slice bounds out of range [:-1]');
+  return `${name.slice(0, -2)}a`;
+}
+
+/** NameIsDNSSubdomain / NameIsDNSLabel(name, prefix): a generateName is checked as a prefix. */
+export function validateName(name: string, dnsLabel: boolean, field = 'metadata.name', prefix = false): FieldError[] {
+  if (prefix) return validateName(maskTrailingDash(name), dnsLabel, field).map((e) => ({ ...e, value: name }));
   if (dnsLabel) {
     const errs: FieldError[] = [];
     if (name.length > 63) errs.push(fe.invalid(field, name, 'must be no more than 63 characters'));
@@ -33,12 +51,25 @@ export function validateName(name: string, dnsLabel: boolean, field = 'metadata.
   return errs;
 }
 
-/** ValidateObjectMeta: name, labels, annotations size, finalizers. */
-export function validateObjectMeta(meta: JsonObject, namespaced: boolean, dnsLabelName: boolean): FieldError[] {
+/** path.ValidatePathSegmentName: the only name rule of the registry's common ObjectMeta validation (rest.BeforeCreate). */
+export function validatePathSegmentName(name: string, prefix: boolean, field: string): FieldError[] {
+  if (!prefix && (name === '.' || name === '..')) return [fe.invalid(field, name, `may not be '${name}'`)];
+  return ['/', '%'].filter((c) => name.includes(c)).map((c) => fe.invalid(field, name, `may not contain '${c}'`));
+}
+
+export type NameRule = 'subdomain' | 'label' | 'pathSegment';
+
+/**
+ * ValidateObjectMetaAccessor (apimachinery/pkg/api/validation/objectmeta.go): generateName as a prefix,
+ * then the (generated) name, namespace, labels, annotations size, finalizers. Runs after name generation.
+ */
+export function validateObjectMeta(meta: JsonObject, namespaced: boolean, rule: NameRule | boolean): FieldError[] {
   const errs: FieldError[] = [];
-  if (!meta.name) {
-    if (!meta.generateName) errs.push(fe.required('metadata.name', 'name or generateName is required'));
-  } else errs.push(...validateName(meta.name, dnsLabelName));
+  const r: NameRule = rule === true ? 'label' : rule === false ? 'subdomain' : rule;
+  const check = (v: string, field: string, prefix: boolean) => r === 'pathSegment' ? validatePathSegmentName(v, prefix, field) : validateName(v, r === 'label', field, prefix);
+  if (meta.generateName) errs.push(...check(meta.generateName, 'metadata.generateName', true));
+  if (!meta.name) errs.push(fe.required('metadata.name', 'name or generateName is required'));
+  else errs.push(...check(meta.name, 'metadata.name', false));
   if (namespaced && !meta.namespace) errs.push(fe.required('metadata.namespace', ''));
   for (const [k, v] of Object.entries((meta.labels ?? {}) as Record<string, unknown>)) {
     if (!QUALIFIED.test(k) || k.split('/').pop()!.length > 63) {

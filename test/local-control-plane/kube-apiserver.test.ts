@@ -190,6 +190,71 @@ describe('fake kube-apiserver', function () {
     });
   });
 
+  describe('names and generateName (ValidateObjectMeta), Event validation', () => {
+    const SUB = "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')";
+    const post = (path: string, body: Obj) => fetch(`${server.url}${path}`, { method: 'POST', body: JSON.stringify(body),
+      headers: { Authorization: `Bearer ${server.token}`, 'Content-Type': 'application/json' } });
+    const v1Event = (metadata: Obj) => ({ apiVersion: 'events.k8s.io/v1', kind: 'Event', metadata, eventTime: '2026-12-01T10:00:00.000000Z',
+      reportingController: 'memorydb.operators.dev/memorydb-user-operator', reportingInstance: 'i1', action: 'CreateUser', reason: 'Created', type: 'Normal', note: 'x',
+      regarding: { apiVersion: `${G}/${V}`, kind: 'MemoryDBUser', name: 'app-user', namespace: NS } });
+
+    it('refuses a generateName that is no name prefix with the real 422 (events.k8s.io/v1, ConfigMap, Secret, custom resource)', async () => {
+      const cases: Array<[string, Obj, string, string | undefined]> = [
+        [`/apis/events.k8s.io/v1/namespaces/${NS}/events`, v1Event({ generateName: 'app-user.' }), 'Event', undefined],
+        [`/api/v1/namespaces/${NS}/configmaps`, { metadata: { generateName: 'app-user.' } }, 'ConfigMap', undefined],
+        [`/api/v1/namespaces/${NS}/secrets`, { metadata: { generateName: 'app-user.' } }, 'Secret', undefined],
+        [`/apis/${G}/${V}/namespaces/${NS}/${P}`, user('', { userName: 'uu' }, { metadata: { generateName: 'app-user.' } }), 'MemoryDBUser', G],
+      ];
+      for (const [path, body, kind, group] of cases) {
+        if (body.metadata.name === '') delete body.metadata.name;
+        const r = await post(path, body);
+        expect(r.status, path).to.equal(422);
+        const st = (await r.json()) as Obj;
+        const name = st.details.name as string;
+        expect(name).to.match(/^app-user\.[bcdfghjklmnpqrstvwxz2456789]{5}$/);
+        expect(st).to.deep.equal({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure',
+          message: `${group ? `${kind}.${group}` : kind} "${name}" is invalid: metadata.generateName: Invalid value: "app-user.": ${SUB}`, reason: 'Invalid',
+          details: { name, ...(group ? { group } : {}), kind, causes: [{ reason: 'FieldValueInvalid', message: `Invalid value: "app-user.": ${SUB}`, field: 'metadata.generateName' }] }, code: 422 });
+      }
+      // A trailing '-' is masked, v1.20-style (the last two bytes become "a"); the generated name is checked too.
+      const bad = (await (await post(`/api/v1/namespaces/${NS}/configmaps`, { metadata: { generateName: 'Bad-' } })).json()) as Obj;
+      expect(bad.details.causes.map((c: Obj) => c.field)).to.deep.equal(['metadata.generateName', 'metadata.name']);
+      const dot = (await (await post(`/api/v1/namespaces/${NS}/configmaps`, { metadata: { generateName: 'ab.-' } })).json()) as Obj;
+      expect(dot.details.causes.map((c: Obj) => c.field)).to.deep.equal(['metadata.name']);
+      expect((await post(`/api/v1/namespaces/${NS}/configmaps`, { metadata: { generateName: 'ab-' } })).status).to.equal(201);
+      // "-" alone makes maskTrailingDash panic: the connection is dropped without a response.
+      let dropped = false;
+      try { await post(`/api/v1/namespaces/${NS}/configmaps`, { metadata: { generateName: '-' } }); } catch { dropped = true; }
+      expect(dropped).to.equal(true);
+      // The prefix is cut at 58 bytes, not characters.
+      const long = (await (await post(`/api/v1/namespaces/${NS}/configmaps`, { metadata: { generateName: `${'a'.repeat(70)}` } })).json()) as Obj;
+      expect(long.metadata.name).to.have.length(63);
+    });
+
+    it('refuses a bad name with the real 422, but core/v1 Events only check names as path segments', async () => {
+      const st = (await (await post(`/apis/events.k8s.io/v1/namespaces/${NS}/events`, v1Event({ name: 'Bad_Name' }))).json()) as Obj;
+      expect(st.message).to.equal(`Event "Bad_Name" is invalid: metadata.name: Invalid value: "Bad_Name": ${SUB}`);
+      expect(st.details).to.deep.equal({ name: 'Bad_Name', kind: 'Event', causes: [{ reason: 'FieldValueInvalid', message: `Invalid value: "Bad_Name": ${SUB}`, field: 'metadata.name' }] });
+      const core1 = { involvedObject: { kind: 'MemoryDBUser', name: 'app-user', namespace: NS }, reason: 'Created', message: 'x', type: 'Normal' };
+      expect((await post(`/api/v1/namespaces/${NS}/events`, { ...core1, metadata: { name: 'Bad_Name' } })).status).to.equal(201);
+      expect((await post(`/api/v1/namespaces/${NS}/events`, { ...core1, metadata: { generateName: 'app-user.' } })).status).to.equal(201);
+      const slash = (await (await post(`/api/v1/namespaces/${NS}/events`, { ...core1, metadata: { name: 'a%b' } })).json()) as Obj;
+      expect(slash.message).to.equal(`Event "a%b" is invalid: metadata.name: Invalid value: "a%b": may not contain '%'`);
+      const cm = (await (await post(`/api/v1/namespaces/${NS}/configmaps`, { metadata: { name: 'Bad_Name' } })).json()) as Obj;
+      expect(cm.message).to.equal(`ConfigMap "Bad_Name" is invalid: metadata.name: Invalid value: "Bad_Name": ${SUB}`);
+    });
+
+    it('validates events.k8s.io/v1 Events like ValidateEventCreate, with the internal field names', async () => {
+      const st = (await (await post(`/apis/events.k8s.io/v1/namespaces/${NS}/events`, { metadata: { name: 'e-bad' }, type: 'Info', note: 'n'.repeat(1100),
+        regarding: { kind: 'MemoryDBUser', name: 'app-user', namespace: 'other' }, reportingController: 'Bad Controller', deprecatedCount: 3, series: { count: 1 } })).json()) as Obj;
+      expect(st.message).to.equal('Event "e-bad" is invalid: [involvedObject.namespace: Invalid value: "other": does not match event.namespace, series.count: Invalid value: "": should be at least 2, series.lastObservedTime: Required value, eventTime: Required value, type: Invalid value: "": has invalid value: Info, count: Invalid value: "": needs to be unset]');
+      const st2 = (await (await post(`/apis/events.k8s.io/v1/namespaces/${NS}/events`, { ...v1Event({ name: 'e-bad2' }), reportingController: 'Bad Controller/x/y', reportingInstance: 'i'.repeat(130), action: undefined, note: 'n'.repeat(1100) })).json()) as Obj;
+      expect(st2.details.causes.map((c: Obj) => `${c.field}: ${c.message}`)).to.deep.equal([
+        "reportingController: Invalid value: \"Bad Controller/x/y\": a qualified name must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]') with an optional DNS subdomain prefix and '/' (e.g. 'example.com/MyName')",
+        'reportingInstance: Invalid value: "": can have at most 128 characters', 'action: Required value', 'message: Invalid value: "": can have at most 1024 characters']);
+    });
+  });
+
   describe('status subresource', () => {
     it('ignores status on the main resource and everything but status on /status', async () => {
       await create(user('stat'));
