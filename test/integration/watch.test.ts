@@ -42,6 +42,26 @@ describe("watch resilience and resync", function () {
     expect(env.logLines.some((l) => l.includes("410 Gone"))).to.equal(true);
   });
 
+  it("backs off relists when 410 Gone keeps coming, the first one relisting at once", async () => {
+    const t = await TestEnv.start();
+    try {
+      await t.until("synced", () => t.operator?.controller.hasSynced === true);
+      t.kube.faults.failNext(4, { status: 410, watch: true, pathIncludes: "/memorydbusers" });
+      t.kube.faults.dropWatches();
+      const expiries = () => t.logLines.filter((l) => l.includes("watch expired (410 Gone)") && l.includes('"resource":"memorydbusers"'));
+      await t.until("four expiries", () => expiries().length >= 4, 15_000);
+      const delays = expiries().map((l) => (JSON.parse(l) as { retryInMs?: number }).retryInMs);
+      expect(delays[0]).to.equal(undefined);
+      expect(delays.slice(1, 4).every((d) => typeof d === "number" && d > 0)).to.equal(true);
+      await t.createNamespace("w");
+      await t.createSecret("w", "app-pw", { password: PASSWORD_1 });
+      await t.createUser("w", "after-expiries", passwordSpec());
+      await t.waitForUser("w", "after-expiries", isReady);
+    } finally {
+      await t.stop();
+    }
+  });
+
   it("resumes a watch that stalls (a hung connection) after the idle timeout, without counting a failure", async () => {
     const failures = () => env.logLines.filter((l) => l.includes("watch failed")).length;
     const before = failures();
