@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Api, type RequestInfo } from './api.ts';
 import { AGGREGATED_DISCOVERY, aggregatedDiscovery, coreVersions, groupDoc, groupList, resourceList, versionInfo } from './discovery.ts';
 import { ApiError, ServerPanic, badRequest, forbidden, methodNotSupported, unknownError, unsupportedMediaType, type Status } from './errors.ts';
-import { docHash, groupVersionDoc, openapiRoot } from './openapi.ts';
+import { OPENAPI_V2_PROTOBUF, docHash, groupVersionDoc, openapiRoot, openapiV2, openapiV2Protobuf } from './openapi.ts';
 import { decodeProtobuf, PROTOBUF } from './protobuf.ts';
 import { includeObjectParam, partialObjectMetadata, toPartialList, toTable } from './table.ts';
 import type { FaultInjector } from './faults.ts';
@@ -351,6 +351,15 @@ function nonResource(d: RouterDeps, req: IncomingMessage, res: ServerResponse, s
   }
   if (path === '/version') { sendJson(res, 200, versionInfo()); return; }
   const types = d.types();
+  if (path === '/openapi/v2') {
+    const version = String(versionInfo().gitVersion);
+    if (String(req.headers.accept ?? '').includes(OPENAPI_V2_PROTOBUF)) {
+      const body = openapiV2Protobuf(version);
+      res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Length': body.length, Vary: 'Accept' }); // as v1.20 answers it
+      res.end(body);
+    } else sendJson(res, 200, openapiV2(version));
+    return;
+  }
   if (path === '/openapi/v3') { sendJson(res, 200, openapiRoot(types)); return; }
   if (segs[0] === 'openapi' && segs[1] === 'v3') {
     const gv = segs[2] === 'api' && segs.length === 4 ? groupVersionDoc(types, '', segs[3]!)

@@ -164,3 +164,23 @@ export function openapiRoot(types: ResourceType[]): JsonObject {
   }
   return { paths: out };
 }
+
+/**
+ * `/openapi/v2`: a Swagger 2.0 document without paths or definitions. kubectl needs it for the
+ * client-side validation of `kind: List` documents (its fieldValidation verifier always reports v1/List
+ * as unsupported, so each item is checked against OpenAPI v2): with no definitions, every item is
+ * skipped there and validated by the server (fieldValidation=Strict) as usual.
+ */
+export const OPENAPI_V2_PROTOBUF = 'application/com.github.proto-openapi.spec.v2@v1.0+protobuf';
+
+export function openapiV2(version: string): JsonObject {
+  return { swagger: '2.0', info: { title: 'Kubernetes', version }, paths: {}, definitions: {} };
+}
+
+/** The same document as a gnostic openapi_v2.Document protobuf (what client-go's OpenAPISchema() asks for). */
+export function openapiV2Protobuf(version: string): Buffer {
+  const field = (no: number, v: Buffer) => Buffer.concat([Buffer.from([(no << 3) | 2, v.length]), v]);
+  const str = (no: number, s: string) => field(no, Buffer.from(s, 'utf8'));
+  // Document: 1 swagger, 2 info (1 title, 2 version), 8 paths, 9 definitions.
+  return Buffer.concat([str(1, '2.0'), field(2, Buffer.concat([str(1, 'Kubernetes'), str(2, version)])), field(8, Buffer.alloc(0)), field(9, Buffer.alloc(0))]);
+}

@@ -252,4 +252,39 @@ describe("npm run dev with the real kubectl", function () {
     expect(await exited).to.equal(0);
     expect(out).to.include("stopped\n");
   });
+  it("kubectl apply -f of a kind: List document creates, then leaves unchanged, every item (client-side validation reads /openapi/v2)", async () => {
+    const list = [
+      "apiVersion: v1",
+      "kind: List",
+      "items:",
+      "- apiVersion: v1",
+      "  kind: Namespace",
+      "  metadata: {name: list-demo}",
+      "- apiVersion: v1",
+      "  kind: ConfigMap",
+      "  metadata: {name: list-cm, namespace: list-demo}",
+      "  data: {a: b}",
+      "- apiVersion: memorydb.operators.dev/v1alpha1",
+      "  kind: MemoryDBUser",
+      "  metadata: {name: list-user, namespace: list-demo}",
+      "  spec:",
+      '    accessString: "on ~list:* +@read"',
+      "    authenticationMode: {type: iam}",
+      "",
+    ].join("\n");
+    const path = join(dir, "list.yaml");
+    await writeFile(path, list);
+    const out = await ok(["apply", "-f", path]);
+    expect(out).to.include("namespace/list-demo created");
+    expect(out).to.include("configmap/list-cm created");
+    expect(out).to.include("memorydbuser.memorydb.operators.dev/list-user created");
+    const again = await ok(["apply", "-f", path]);
+    expect(again).to.include("configmap/list-cm unchanged");
+    expect(again).to.include("memorydbuser.memorydb.operators.dev/list-user unchanged");
+    await ok(["wait", "--for=condition=Ready", "mdbu/list-user", "-n", "list-demo", "--timeout=20s"]);
+    // An unknown field in an item is still refused (by the server: there are no OpenAPI v2 definitions).
+    const bad = await kubectl(["apply", "-f", "-"], list.replace("    authenticationMode: {type: iam}", "    authenticationMode: {type: iam}\n    bogus: 1"));
+    expect(bad.code).to.equal(1);
+    expect(bad.stderr).to.include('unknown field "spec.bogus"');
+  });
 });
