@@ -12,6 +12,7 @@ import { apiVersionOf, crdResources, resourceKey, type JsonObject, type Resource
 import { parseFieldSelector, parseLabelSelector } from './selectors.ts';
 import { objectKey, type Store } from './store.ts';
 import { applyDefaults, prune, validateCustomResource } from './validation.ts';
+import { compileRe2 } from './re2.ts';
 import { eventToCore, presentCoreEvent, presentV1Event, validateEvent } from './events.ts';
 
 const isEvent = (rt: ResourceType) => rt.kind === 'Event' && (rt.group === '' || rt.group === 'events.k8s.io');
@@ -175,6 +176,17 @@ export class Api {
       errs.push(fe.invalid('metadata.name', crd.metadata?.name ?? '', 'must be spec.names.plural+"."+spec.group'));
     }
     if (!Array.isArray(spec.versions) || spec.versions.length === 0) errs.push(fe.required('spec.versions', 'must have exactly one version marked as storage version'));
+    else {
+      // Patterns must compile as Go regexps (validateValueValidation in apiextensions-apiserver
+      // pkg/apiserver/schema/validation.go). Identical per-version schemas are reported at the internal
+      // type's spec.validation (recorded on v1.20.2).
+      const schemas = (spec.versions as JsonObject[]).map((v) => v.schema?.openAPIV3Schema);
+      const same = schemas.every((x) => deepEqual(x, schemas[0]));
+      schemas.forEach((sch, i) => {
+        if (same && i > 0) return;
+        errs.push(...invalidPatterns(sch, same ? 'spec.validation.openAPIV3Schema' : `spec.versions[${i}].schema.openAPIV3Schema`));
+      });
+    }
     return errs;
   }
 
@@ -487,6 +499,19 @@ function omitEmptyMeta(meta: JsonObject): void {
   for (const k of ['labels', 'annotations']) if (isObj(meta[k]) && Object.keys(meta[k]).length === 0) delete meta[k];
   for (const k of ['finalizers', 'ownerReferences']) if (Array.isArray(meta[k]) && meta[k].length === 0) delete meta[k];
   for (const k of ['generateName', 'namespace', 'name', 'uid', 'resourceVersion', 'selfLink']) if (meta[k] === '') delete meta[k];
+}
+
+function invalidPatterns(schema: unknown, path: string): FieldError[] {
+  if (!isObj(schema)) return [];
+  const errs: FieldError[] = [];
+  for (const [k, v] of Object.entries((schema.properties ?? {}) as JsonObject)) errs.push(...invalidPatterns(v, `${path}.properties[${k}]`));
+  errs.push(...invalidPatterns(schema.items, `${path}.items`), ...invalidPatterns(schema.additionalProperties, `${path}.additionalProperties`));
+  for (const k of ['allOf', 'anyOf', 'oneOf']) ((schema[k] ?? []) as unknown[]).forEach((v, i) => errs.push(...invalidPatterns(v, `${path}.${k}[${i}]`)));
+  errs.push(...invalidPatterns(schema.not, `${path}.not`));
+  if (typeof schema.pattern === 'string' && schema.pattern) {
+    try { compileRe2(schema.pattern); } catch (e) { errs.push(fe.invalid(`${path}.pattern`, schema.pattern, `must be a valid regular expression, but isn't: ${(e as Error).message}`)); }
+  }
+  return errs;
 }
 
 function isDryRun(q: URLSearchParams): boolean {

@@ -1,6 +1,7 @@
 // CEL (x-kubernetes-validations) evaluation with @marcbachmann/cel-js, shaped like the
 // apiextensions-apiserver's CEL validator.
 import { Environment } from '@marcbachmann/cel-js';
+import { re2Test } from './re2.ts';
 import type { JsonObject } from './resources.ts';
 
 const env = new Environment({ unlistedVariablesAreDyn: true, homogeneousAggregateLiterals: false });
@@ -16,13 +17,42 @@ for (const [name, handler] of extras) {
   } catch { /* already built in */ }
 }
 
+// `matches()` runs on RE2 (cel-go's regexp.MatchString), not on cel-js's JavaScript RegExp: calls are
+// rewritten to this overload, which cannot be replaced in place (cel-js refuses overlapping overloads).
+const RE2_MATCHES = 'matchesRe2';
+env.registerFunction({ name: RE2_MATCHES, receiverType: 'string', returnType: 'bool', params: [{ name: 're', type: 'string' }],
+  handler: (s: string, re: string) => {
+    try { return re2Test(re, s); } catch (e) { throw new Error(`invalid regular expression: ${(e as Error).message}`); }
+  } });
+
+/** Rewrites the receiver-style `.matches(` calls outside string literals to the RE2 overload. */
+export function useRe2(expr: string): string {
+  let out = '', i = 0;
+  while (i < expr.length) {
+    const lit = /^([rRbB]{0,2})('''|"""|'|")/.exec(expr.slice(i));
+    if (lit && !(lit[1] && /\w/.test(expr[i - 1] ?? ''))) {
+      const q = lit[2]!, raw = /[rR]/.test(lit[1]!);
+      let j = i + lit[0].length;
+      while (j < expr.length && !expr.startsWith(q, j)) j += !raw && expr[j] === '\\' ? 2 : 1;
+      out += expr.slice(i, j + q.length);
+      i = j + q.length;
+      continue;
+    }
+    const call = /^\.\s*matches(\s*\()/.exec(expr.slice(i));
+    if (call) { out += `.${RE2_MATCHES}${call[1]}`; i += call[0].length; continue; }
+    out += expr[i];
+    i++;
+  }
+  return out;
+}
+
 type Compiled = (ctx: Record<string, unknown>) => unknown;
 const cache = new Map<string, Compiled>();
 
 export function compile(expr: string): Compiled {
   let c = cache.get(expr);
   if (!c) {
-    const parsed = env.parse(expr) as unknown as Compiled;
+    const parsed = env.parse(useRe2(expr)) as unknown as Compiled;
     c = (ctx) => parsed(ctx);
     cache.set(expr, c);
   }

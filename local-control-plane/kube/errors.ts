@@ -161,11 +161,25 @@ export interface FieldError {
   transition?: boolean;
 }
 
+/** strconv.Quote: printable runes kept, others escaped (\t, \v, \u00a0, \U0001f600 ...). */
+export function goQuote(s: string): string {
+  const named: Record<string, string> = { '\x07': '\\a', '\b': '\\b', '\f': '\\f', '\n': '\\n', '\r': '\\r', '\t': '\\t', '\v': '\\v', '"': '\\"', '\\': '\\\\' };
+  let out = '"';
+  for (const ch of s) {
+    const cp = ch.codePointAt(0)!;
+    if (named[ch]) out += named[ch];
+    else if (ch !== ' ' && /[\p{C}\p{Z}]/u.test(ch)) {
+      out += cp < 0x80 ? `\\x${cp.toString(16).padStart(2, '0')}` : cp < 0x10000 ? `\\u${cp.toString(16).padStart(4, '0')}` : `\\U${cp.toString(16).padStart(8, '0')}`;
+    } else out += ch;
+  }
+  return `${out}"`;
+}
+
 /** Go's %q-ish rendering of a bad value, like field.Error.ErrorBody. */
 function renderValue(v: unknown): string {
   if (v === null || v === undefined) return '"null"';
   if (v instanceof RawValue) return v.text;
-  if (typeof v === 'string') return JSON.stringify(v);
+  if (typeof v === 'string') return goQuote(v);
   if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') return String(v);
   if (!Array.isArray(v)) {
     // Go's %#v of a map[string]interface{}.

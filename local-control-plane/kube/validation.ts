@@ -3,6 +3,7 @@
 import { evaluateRule, isTransitionRule, toCel } from './cel.ts';
 import { fe, type FieldError } from './errors.ts';
 import { clone, deepEqual } from './patch.ts';
+import { re2Test } from './re2.ts';
 import type { JsonObject } from './resources.ts';
 
 const isObj = (v: unknown): v is JsonObject => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -92,7 +93,13 @@ function validateNode(value: unknown, schema: JsonObject | undefined, path: stri
     if (typeof value === 'string') {
       if (schema.maxLength !== undefined && [...value].length > schema.maxLength) localSchema.push(fe.tooLong(fieldPath, schema.maxLength));
       if (schema.minLength !== undefined && [...value].length < schema.minLength) localSchema.push(fe.invalid(fieldPath, value, `${name} in body should be at least ${schema.minLength} chars long`));
-      if (schema.pattern !== undefined && !new RegExp(schema.pattern, 'u').test(value)) localSchema.push(fe.invalid(fieldPath, value, `${name} in body should match '${schema.pattern}'`));
+      if (schema.pattern !== undefined) {
+        // go-openapi validate.Pattern: RE2 (Go regexp); an invalid pattern fails every value (v1.20 does
+        // not check patterns when the CRD is written).
+        let ok: boolean, bad = '';
+        try { ok = re2Test(String(schema.pattern), value); } catch (e) { ok = false; bad = `, but pattern is invalid: ${(e as Error).message}`; }
+        if (!ok) localSchema.push(fe.invalid(fieldPath, value, `${name} in body should match '${schema.pattern}${bad}'`));
+      }
       if (schema.format === 'date-time' && !DATE_TIME.test(value)) localSchema.push(fe.invalid(fieldPath, value, `${name} in body must be of type date-time: ${JSON.stringify(value)}`));
     }
     if (typeof value === 'number') {

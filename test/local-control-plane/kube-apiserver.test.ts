@@ -376,6 +376,66 @@ describe('fake kube-apiserver', function () {
     }
     const base = (n: string) => `MemoryDBUser.memorydb.operators.dev "${n}" is invalid: `;
 
+    it('runs OpenAPI pattern and CEL matches() on RE2, not JavaScript regexes', async () => {
+      const crd = { apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', metadata: { name: 'regexes.re2.test' },
+        spec: { group: 're2.test', scope: 'Namespaced', names: { plural: 'regexes', singular: 'regex', kind: 'Regex' },
+          versions: [{ name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object', properties: { spec: { type: 'object', properties: {
+            flags: { type: 'string', pattern: '(?i)^abc$' }, letters: { type: 'string', pattern: '^\\pL+\\z' }, posix: { type: 'string', pattern: '^[[:alpha:]]+$' },
+            ws: { type: 'string', pattern: '^\\s$' }, space: { type: 'string', 'x-kubernetes-validations': [{ rule: "self.matches('^\\\\s$')" }] },
+            digit: { type: 'string', 'x-kubernetes-validations': [{ rule: "!self.matches('\\\\d')" }] } } } } } } }] } };
+      server.installCrd(crd);
+      const post = (spec: Obj) => fetch(`${server.url}/apis/re2.test/v1/namespaces/${NS}/regexes`, { method: 'POST',
+        headers: { Authorization: `Bearer ${server.token}`, 'Content-Type': 'application/json' },
+        body: JSON.stringify({ apiVersion: 're2.test/v1', kind: 'Regex', metadata: { generateName: 'r-' }, spec }) }).then(async (r) => ({ code: r.status, body: (await r.json()) as Obj }));
+      // RE2 syntax JavaScript lacks (inline flags, \pL, \z, POSIX classes) works.
+      for (const spec of [{ flags: 'ABC' }, { letters: 'éß' }, { posix: 'abc' }, { space: ' ' }, { digit: '١٢' }]) { const r = await post(spec); expect(r.code, JSON.stringify([spec, r.body])).to.equal(201); }
+      // \s is ASCII in RE2 (a no-break space is not one); \d is ASCII in both.
+      const nbsp = await post({ space: '\u00a0' });
+      expect(nbsp.code).to.equal(422);
+      expect(nbsp.body.message).to.include("spec.space: Invalid value: \"string\": failed rule: self.matches('^\\\\s$')");
+      const ws = await post({ ws: '\u00a0' });
+      expect(ws.body.message).to.equal(`Regex.re2.test "${ws.body.details.name}" is invalid: spec.ws: Invalid value: "\\u00a0": spec.ws in body should match '^\\s$'`);
+      // A lookahead is no RE2: the CRD is refused (recorded on v1.20.2).
+      const bad = structuredClone(crd) as Obj;
+      bad.metadata.name = 'aheads.re2.test';
+      Object.assign(bad.spec, { group: 're2.test', names: { plural: 'aheads', singular: 'ahead', kind: 'Ahead' } });
+      bad.spec.versions[0].schema.openAPIV3Schema.properties.spec.properties = { ahead: { type: 'string', pattern: '^(?=a)a$' } };
+      const r = await fetch(`${server.url}/apis/apiextensions.k8s.io/v1/customresourcedefinitions`, { method: 'POST', body: JSON.stringify(bad),
+        headers: { Authorization: `Bearer ${server.token}`, 'Content-Type': 'application/json' } });
+      expect(r.status).to.equal(422);
+      expect(((await r.json()) as Obj).message).to.equal('CustomResourceDefinition.apiextensions.k8s.io "aheads.re2.test" is invalid: spec.validation.openAPIV3Schema.properties[spec].properties[ahead].pattern: Invalid value: "^(?=a)a$": must be a valid regular expression, but isn\'t: error parsing regexp: invalid or unsupported Perl syntax: `(?=`');
+    });
+
+    it("keeps the CRD's own regexes in the common subset of RE2 and JavaScript, with the access-string rules on Redis' whitespace", async () => {
+      const { RE2JS } = await import('re2js');
+      const yaml = await import('js-yaml');
+      const { readFileSync } = await import('node:fs');
+      const regexes: string[] = [];
+      const walk = (v: unknown): void => {
+        if (Array.isArray(v)) { v.forEach(walk); return; }
+        if (!v || typeof v !== 'object') return;
+        const o = v as Obj;
+        if (typeof o.pattern === 'string') regexes.push(o.pattern);
+        for (const r of o['x-kubernetes-validations'] ?? []) {
+          for (const m of String(r.rule).matchAll(/matches\('((?:[^'\\]|\\.)*)'\)/g)) regexes.push(m[1]!.replace(/\\(.)/g, '$1'));
+        }
+        Object.values(o).forEach(walk);
+      };
+      walk(yaml.load(readFileSync(CRD, 'utf8')));
+      expect(regexes.length).to.be.greaterThan(5);
+      const chars = ['a', 'Z', '0', '-', '.', '_', ' ', '\t', '\n', '\v', '\f', '\r', '\u00a0', '\u2003', '\u3000', '\ufeff', 'é', '١', '>', '<', '#', '~', '*', '&', '+', '@', ':', '/'];
+      const probes = ['', 'on ~* &* +@all', 'on nopass', 'on\tnopass', 'on\vnopass', 'on\u00a0nopass', 'on >pw', 'on\u2003>pw', 'reset', 'resetkeys', 'app-user', 'us-east-1', 'a.b-c', 'Bad_Name', 'ab\n'];
+      for (const a of chars) for (const b of chars) probes.push(a + b, `on${a}>x${b}`, `${a}nopass${b}`);
+      for (const re of regexes) {
+        const js = new RegExp(re), re2 = RE2JS.compile(re);
+        for (const p of probes) expect(re2.matcher(p).find(), `${re} on ${JSON.stringify(p)}`).to.equal(js.test(p));
+      }
+      // Redis separates ACL rules by isspace(): \v too (which RE2's \s lacks), not by Unicode spaces.
+      expect((await failure(create(user('ws-v', { accessString: 'on\u000bnopass' })))).message).to.include('must not set passwords');
+      expect((await failure(create(user('ws-blank', { accessString: ' \t\u000b ' })))).message).to.include('accessString must not be blank');
+      expect((await create(user('ws-nbsp', { accessString: 'on\u00a0nopass' }))).metadata.name).to.equal('ws-nbsp');
+    });
+
     it('prunes unknown fields with a warning; strict field validation rejects them', async () => {
       const res = await fetch(`${server.url}/apis/${G}/${V}/namespaces/${NS}/${P}`, { method: 'POST', headers: { 'Content-Type': 'application/json' },
         body: JSON.stringify({ ...user('prune'), spec: { ...user('x').spec, bogus: 1 } }) });
