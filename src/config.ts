@@ -12,6 +12,8 @@ export interface Config {
   memorydbEndpoint: string | undefined;
   /** Per-region endpoint overrides (e.g. VPC endpoints); win over memorydbEndpoint. */
   memorydbEndpoints: Record<string, string>;
+  /** Regions resources may name; empty means any. */
+  allowedRegions: string[];
   /** Deletion policy for resources that don't set spec.deletionPolicy. */
   defaultDeletionPolicy: DeletionPolicy;
   /** Tags added to every user (a resource's own tags win on the same key). */
@@ -60,6 +62,7 @@ export class ConfigError extends Error {
 export const SETTINGS = {
   region: ["region", "AWS_REGION", "AWS region (also read from AWS_DEFAULT_REGION); required"],
   memorydbEndpoint: ["memorydb-endpoint", "MEMORYDB_ENDPOINT", "MemoryDB endpoint URL, or region=URL,... per region"],
+  allowedRegions: ["allowed-regions", "ALLOWED_REGIONS", "comma-separated regions resources may use (default: any)"],
   defaultDeletionPolicy: ["default-deletion-policy", "DEFAULT_DELETION_POLICY", "Delete | Retain (default Delete)"],
   defaultTags: ["default-tags", "DEFAULT_TAGS", "tags for every user: key=value,key2=value2"],
   tagResyncPeriod: ["tag-resync-period", "TAG_RESYNC_PERIOD", "how often tags are checked for drift (default 1h)"],
@@ -137,6 +140,14 @@ function parseEndpoints(text: string | undefined): { endpoint: string | undefine
   return { endpoint: undefined, endpoints };
 }
 
+/** A comma-separated list, blanks dropped. */
+function list(text: string | undefined): string[] {
+  return (text ?? "")
+    .split(",")
+    .map((v) => v.trim())
+    .filter((v) => v !== "");
+}
+
 /** `key=value,key2=value2`, with MemoryDB's tag rules. */
 export function parseTags(text: string): Record<string, string> {
   const tags: Record<string, string> = {};
@@ -202,10 +213,12 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Con
     throw new ConfigError(`--region: "${region}" is not an AWS region name (e.g. us-east-1)`);
   }
   const { endpoint, endpoints } = parseEndpoints(get("memorydbEndpoint"));
-  const namespaces = (get("namespaces") ?? "")
-    .split(",")
-    .map((n) => n.trim())
-    .filter((n) => n !== "");
+  const allowedRegions = [...new Set(list(get("allowedRegions")))];
+  for (const r of allowedRegions) if (!REGION.test(r)) throw new ConfigError(`--allowed-regions: "${r}" is not an AWS region name (e.g. us-east-1)`);
+  if (allowedRegions.length > 0 && !allowedRegions.includes(region)) {
+    throw new ConfigError(`--region ${region} is not among --allowed-regions (${allowedRegions.join(", ")})`);
+  }
+  const namespaces = list(get("namespaces"));
   for (const ns of namespaces) {
     if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(ns) || ns.length > 63) {
       throw new ConfigError(`--namespaces: "${ns}" is not a namespace name`);
@@ -219,6 +232,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Con
     region,
     memorydbEndpoint: endpoint,
     memorydbEndpoints: endpoints,
+    allowedRegions,
     defaultDeletionPolicy: oneOf(get("defaultDeletionPolicy") ?? "Delete", ["Delete", "Retain"] as const, "--default-deletion-policy"),
     defaultTags: parseTags(get("defaultTags") ?? ""),
     tagResyncPeriodMs: duration("tagResyncPeriod", "1h"),

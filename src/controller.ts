@@ -4,7 +4,7 @@
 import type { KubeConfig } from "@kubernetes/client-node";
 import type { UserDirectory } from "./aws/directory.ts";
 import type { Config } from "./config.ts";
-import { type KubeApi, METADATA_ONLY_WATCH, type SecretMeta } from "./kube/api.ts";
+import { type KubeApi, KubeError, METADATA_ONLY_WATCH, type SecretMeta } from "./kube/api.ts";
 import { objectKey, Reflector, type WatchTimings } from "./kube/reflector.ts";
 import type { Logger } from "./log.ts";
 import type { Metrics, ReconcileResult } from "./metrics.ts";
@@ -230,7 +230,8 @@ export class Controller {
   }
 
   async #refreshSnapshots(users: MemoryDBUser[]): Promise<void> {
-    const regions = new Set(users.map((u) => u.spec.region ?? this.#d.config.region));
+    const allowed = this.#d.config.allowedRegions;
+    const regions = new Set(users.map((u) => u.spec.region ?? this.#d.config.region).filter((r) => allowed.length === 0 || allowed.includes(r)));
     await Promise.all(
       [...regions].map((region) =>
         this.#d.directory?.refresh(region, this.#stop.signal).catch((err: Error) => {
@@ -281,7 +282,9 @@ export class Controller {
       }
       this.#d.metrics?.reconciled("error");
       const delay = this.queue.addRateLimited(key);
-      log.warn("reconcile error, retrying", { error: (err as Error).message, retryInMs: delay });
+      if (err instanceof KubeError) log.warn("reconcile error, retrying", { error: err.message, retryInMs: delay });
+      // Neither an AWS fault nor a Kubernetes API error: a bug. Loud, with its stack.
+      else log.error("reconcile failed unexpectedly, retrying", { error: (err as Error)?.message ?? String(err), stack: (err as Error)?.stack, retryInMs: delay });
       return;
     }
     done?.();

@@ -64,6 +64,16 @@ export interface MemoryDBUserStatus {
   lastSyncTime?: string;
   /** The Secret versions the passwords were last set from: versions only, never values. */
   passwordSecrets?: PasswordSource[];
+  /**
+   * The access string last sent to MemoryDB and the form DescribeUsers then reported for it
+   * once the user was active: MemoryDB rewrites access strings, and this form is not drift.
+   */
+  acceptedAccessString?: AcceptedAccessString;
+}
+
+export interface AcceptedAccessString {
+  requested: string;
+  reported: string;
 }
 
 /** Where a password was read from, down to the Secret's resourceVersion. */

@@ -48,6 +48,7 @@ export async function startOperator(config: Config, kc: KubeConfig, logger: Logg
     logger,
     defaults: { clusterId, region: config.region, tags: config.defaultTags, deletionPolicy: config.defaultDeletionPolicy },
     tagResyncPeriodMs: config.tagResyncPeriodMs,
+    allowedRegions: config.allowedRegions,
     snapshotMaxAgeMs: config.resyncPeriodMs,
   });
   const controller = new Controller({

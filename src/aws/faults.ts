@@ -1,12 +1,13 @@
-// How the operator treats each AWS failure: retry soon, retry slowly, or stop until the
-// spec or a Secret changes (see ../shared/memorydb-api.md, "Which faults are terminal").
+// How the operator treats each AWS failure: retry soon, retry slowly, or stop until the spec or
+// a Secret changes (docs/aws-api.md, "Which faults are terminal"). What is not an AWS failure at
+// all (a TypeError: a bug) is not classified: it surfaces as an error with its stack.
 
 export type FaultKind =
   /** Throttling, 5xx, network errors, a user busy modifying: retry with backoff. */
   | "transient"
   /** The request itself is wrong: only a spec or Secret change can help. */
   | "terminal"
-  /** Outside the resource's control (quota, permissions): retry, but slowly. */
+  /** Outside the resource's control (quota, permissions, credentials): retry, but slowly. */
   | "slow";
 
 const TRANSIENT = new Set([
@@ -18,21 +19,41 @@ const TRANSIENT = new Set([
   "InternalFailure",
   "InternalServerError",
   "ServiceUnavailable",
+  "ServiceUnavailableException",
   "InvalidUserStateFault",
   "RequestTimeout",
   "RequestTimeoutException",
   "TimeoutError",
   "NetworkingError",
+  "EAI_AGAIN",
 ]);
 
 const TERMINAL = new Set([
   "InvalidParameterValueException",
   "InvalidParameterCombinationException",
-  "DuplicateUserNameFault",
+  "ValidationException",
   "TagQuotaPerResourceExceeded",
 ]);
 
+/** Socket-level failures, by Node's error code. ENOTFOUND (no such host) is a region problem. */
 const NETWORK_CODES = new Set(["ECONNRESET", "ECONNREFUSED", "ETIMEDOUT", "EPIPE", "ENOTFOUND", "EAI_AGAIN", "ECONNABORTED", "UND_ERR_SOCKET"]);
+
+/** Problems an administrator must fix, each with its own condition reason. */
+const ADMIN_PROBLEMS: Record<string, { reason: string; fix: string }> = {
+  AccessDenied: { reason: "AccessDenied", fix: "an administrator must allow this call in the operator's IAM policy (docs/install.md)" },
+  AccessDeniedException: { reason: "AccessDenied", fix: "an administrator must allow this call in the operator's IAM policy (docs/install.md)" },
+  ExpiredToken: { reason: "InvalidCredentials", fix: "the operator's AWS credentials expired; an administrator must fix its AWS identity (IRSA, EKS Pod Identity or environment)" },
+  ExpiredTokenException: { reason: "InvalidCredentials", fix: "the operator's AWS credentials expired; an administrator must fix its AWS identity (IRSA, EKS Pod Identity or environment)" },
+  UnrecognizedClientException: { reason: "InvalidCredentials", fix: "AWS does not recognise the operator's credentials; an administrator must fix its AWS identity (IRSA, EKS Pod Identity or environment)" },
+  InvalidClientTokenId: { reason: "InvalidCredentials", fix: "AWS does not recognise the operator's credentials; an administrator must fix its AWS identity (IRSA, EKS Pod Identity or environment)" },
+  InvalidSignatureException: { reason: "InvalidCredentials", fix: "AWS rejected the request signature; an administrator must check the operator's AWS credentials and clock" },
+  CredentialsProviderError: { reason: "NoCredentials", fix: "the operator found no AWS credentials; an administrator must give it an AWS identity (IRSA, EKS Pod Identity or environment)" },
+  ServiceLinkedRoleNotFoundFault: {
+    reason: "ServiceLinkedRoleNotFound",
+    fix: "MemoryDB's service-linked role is missing in this account; an administrator must create it (aws iam create-service-linked-role --aws-service-name memorydb.amazonaws.com)",
+  },
+  ENOTFOUND: { reason: "RegionUnreachable", fix: "the region's MemoryDB endpoint does not resolve; check spec.region (or the endpoint override)" },
+};
 
 /** An AWS call that failed, with the service's error code and how to treat it. */
 export class AwsFault extends Error {
@@ -40,12 +61,18 @@ export class AwsFault extends Error {
   readonly code: string;
   readonly kind: FaultKind;
   readonly operation: string;
+  /** The condition reason when it is not the code itself (problems an administrator must fix). */
+  readonly reason: string;
+  /** What someone must do about it, when that is not the resource's owner. */
+  readonly fix: string | undefined;
 
-  constructor(operation: string, code: string, kind: FaultKind, message: string) {
+  constructor(operation: string, code: string, kind: FaultKind, message: string, admin?: { reason: string; fix: string }) {
     super(`${operation}: ${code}: ${message}`);
     this.operation = operation;
     this.code = code;
     this.kind = kind;
+    this.reason = admin?.reason ?? code;
+    this.fix = admin?.fix;
   }
 
   /** The service's own message, without the operation and code prefix. */
@@ -59,18 +86,33 @@ interface SdkLikeError {
   code?: string;
   message?: string;
   $metadata?: { httpStatusCode?: number };
+  $fault?: string;
   $retryable?: unknown;
 }
 
-export function classify(operation: string, err: unknown): AwsFault {
+/** Errors the SDK or the network produce, as opposed to a bug in the operator. */
+function fromAws(e: SdkLikeError): boolean {
+  return (
+    e.$metadata !== undefined ||
+    e.$fault !== undefined ||
+    (e.code !== undefined && NETWORK_CODES.has(e.code)) ||
+    ["TimeoutError", "AbortError", "CredentialsProviderError"].includes(e.name ?? "")
+  );
+}
+
+/** The fault, or undefined when `err` is not an AWS or network failure (a bug: do not retry it as one). */
+export function classify(operation: string, err: unknown): AwsFault | undefined {
   if (err instanceof AwsFault) return err;
   const e = (err ?? {}) as SdkLikeError;
+  if (!fromAws(e)) return undefined;
   const code = (e.code && NETWORK_CODES.has(e.code) ? e.code : e.name) || "UnknownError";
   const status = e.$metadata?.httpStatusCode;
+  const admin = ADMIN_PROBLEMS[code];
   let kind: FaultKind;
-  if (TERMINAL.has(code)) kind = "terminal";
+  if (admin) kind = "slow";
+  else if (TERMINAL.has(code)) kind = "terminal";
   else if (TRANSIENT.has(code) || NETWORK_CODES.has(code) || e.$retryable !== undefined || (status ?? 0) >= 500) kind = "transient";
   else if (status === undefined && !code.endsWith("Fault") && !code.endsWith("Exception")) kind = "transient";
   else kind = "slow";
-  return new AwsFault(operation, code, kind, e.message ?? String(err));
+  return new AwsFault(operation, code, kind, e.message ?? String(err), admin);
 }

@@ -95,10 +95,13 @@ export class MemoryDB implements MemoryDBApi {
   readonly #options: MemoryDBOptions;
   /** Cancels this view's calls, in-call retries included (shutdown). */
   readonly #signal: AbortSignal | undefined;
+  /** The listing's page size, until MemoryDB refuses it (shared by every view of the client). */
+  readonly #pageSize: { value: number | undefined };
 
-  constructor(options: MemoryDBOptions, shared?: { client: MemoryDBClient; signal: AbortSignal | undefined }) {
+  constructor(options: MemoryDBOptions, shared?: { client: MemoryDBClient; signal: AbortSignal | undefined; pageSize: { value: number | undefined } }) {
     this.#options = options;
     this.#signal = shared?.signal;
+    this.#pageSize = shared?.pageSize ?? { value: 100 };
     this.#client =
       shared?.client ??
       new MemoryDBClient({
@@ -111,7 +114,7 @@ export class MemoryDB implements MemoryDBApi {
 
   /** The same client, with its calls cancelled by `signal`. */
   withSignal(signal: AbortSignal | undefined): MemoryDB {
-    return signal ? new MemoryDB(this.#options, { client: this.#client, signal }) : this;
+    return signal ? new MemoryDB(this.#options, { client: this.#client, signal, pageSize: this.#pageSize }) : this;
   }
 
   destroy(): void {
@@ -132,9 +135,11 @@ export class MemoryDB implements MemoryDBApi {
           this.#options.onCall?.(operation, "success", performance.now() - started);
           return result;
         } catch (err) {
-          const fault = classify(operation, scrub(err, secrets));
-          this.#options.onCall?.(operation, fault.code, performance.now() - started);
-          throw fault;
+          const scrubbed = scrub(err, secrets);
+          const fault = classify(operation, scrubbed);
+          this.#options.onCall?.(operation, fault?.code ?? "Bug", performance.now() - started);
+          // Not an AWS or network failure: a bug, which surfaces (with its stack) unretried.
+          throw fault ?? scrubbed;
         }
       },
       {
@@ -202,7 +207,7 @@ export class MemoryDB implements MemoryDBApi {
   }
 
   async tagResource(arn: string, tags: Record<string, string>): Promise<void> {
-    await this.#call("TagResource", () =>
+    await this.#tagCall("TagResource", () =>
       this.#client.send(new TagResourceCommand({ ResourceArn: arn, Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })) }), this.#sendOptions),
     );
   }
@@ -210,19 +215,50 @@ export class MemoryDB implements MemoryDBApi {
   /** Removing a tag that is already gone is success: the call is retried after crashes. */
   async untagResource(arn: string, keys: string[]): Promise<void> {
     try {
-      await this.#call("UntagResource", () => this.#client.send(new UntagResourceCommand({ ResourceArn: arn, TagKeys: keys }), this.#sendOptions));
+      await this.#tagCall("UntagResource", () => this.#client.send(new UntagResourceCommand({ ResourceArn: arn, TagKeys: keys }), this.#sendOptions));
     } catch (err) {
       if (err instanceof AwsFault && err.code === "TagNotFoundFault") return;
       throw err;
     }
   }
 
+  /**
+   * A tag call's UserNotFoundFault does not mean the user is gone: the tagging service answers
+   * it while a user is busy ("not available for tagging"). It is transient; only DescribeUsers
+   * or DeleteUser saying not found means gone.
+   */
+  async #tagCall<T>(operation: string, send: () => Promise<T>): Promise<T> {
+    return this.#call(operation, async () => {
+      try {
+        return await send();
+      } catch (err) {
+        const fault = classify(operation, err);
+        if (fault?.code !== "UserNotFoundFault") throw err;
+        throw new AwsFault(operation, fault.code, "transient", `${fault.detail} (the user may be busy; looking again)`);
+      }
+    });
+  }
+
   async listUsers(): Promise<ObservedUser[]> {
+    try {
+      return await this.#listUsers(this.#pageSize.value);
+    } catch (err) {
+      // MemoryDB does not document the page size range: if it refuses ours, list with its default.
+      if (!(err instanceof AwsFault) || err.code !== "InvalidParameterValueException" || this.#pageSize.value === undefined) throw err;
+      this.#pageSize.value = undefined;
+      return this.#listUsers(undefined);
+    }
+  }
+
+  async #listUsers(pageSize: number | undefined): Promise<ObservedUser[]> {
     const users: ObservedUser[] = [];
     let token: string | undefined;
     do {
       const out = await this.#call("DescribeUsers", () =>
-        this.#client.send(new DescribeUsersCommand({ MaxResults: 100, ...(token ? { NextToken: token } : {}) }), this.#sendOptions),
+        this.#client.send(
+          new DescribeUsersCommand({ ...(pageSize === undefined ? {} : { MaxResults: pageSize }), ...(token ? { NextToken: token } : {}) }),
+          this.#sendOptions,
+        ),
       );
       for (const u of out.Users ?? []) users.push(toObserved(u, "DescribeUsers"));
       token = out.NextToken || undefined;
@@ -231,27 +267,44 @@ export class MemoryDB implements MemoryDBApi {
   }
 
   async listTags(arn: string): Promise<Record<string, string>> {
-    const out = await this.#call("ListTags", () => this.#client.send(new ListTagsCommand({ ResourceArn: arn }), this.#sendOptions));
+    const out = await this.#tagCall("ListTags", () => this.#client.send(new ListTagsCommand({ ResourceArn: arn }), this.#sendOptions));
     return Object.fromEntries((out.TagList ?? []).filter((t) => t.Key !== undefined).map((t) => [t.Key!, t.Value ?? ""]));
   }
 }
 
-/** One MemoryDB client per region, created on first use. */
+/**
+ * One MemoryDB client per region, created on first use. At most `max` are kept (the least
+ * recently used goes): resources name regions, and a client per name ever seen would grow
+ * without bound.
+ */
 export class MemoryDBClients {
   readonly #clients = new Map<string, MemoryDB>();
   readonly #make: (region: string) => MemoryDB;
+  readonly #max: number;
 
-  constructor(make: (region: string) => MemoryDB) {
+  constructor(make: (region: string) => MemoryDB, max = 32) {
     this.#make = make;
+    this.#max = max;
+  }
+
+  get size(): number {
+    return this.#clients.size;
   }
 
   /** The region's client; its calls are cancelled by `signal`, if given. */
   for(region: string, signal?: AbortSignal): MemoryDBApi {
     let client = this.#clients.get(region);
-    if (!client) {
+    if (client) {
+      this.#clients.delete(region);
+    } else {
       client = this.#make(region);
-      this.#clients.set(region, client);
+      if (this.#clients.size >= this.#max) {
+        const [oldest, evicted] = this.#clients.entries().next().value as [string, MemoryDB];
+        this.#clients.delete(oldest);
+        evicted.destroy();
+      }
     }
+    this.#clients.set(region, client);
     return client.withSignal(signal);
   }
 

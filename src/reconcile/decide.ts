@@ -15,8 +15,12 @@ export interface DesiredUser {
   passwordRefs: SecretKeyRef[];
   /** Default tags, the spec's tags, and the ownership tag. */
   tags: Record<string, string>;
-  /** Value of the ownership tag that marks a user as this resource's. */
+  /** Value of the ownership tag that marks a user as this resource's (with its UID). */
   ownerTag: string;
+  /** The ownership tag's value without the UID: another resource of this name, or an old tag. */
+  ownerTagName: string;
+  /** The resource's status records the user: an old tag without UID is still this resource's. */
+  recorded: boolean;
   adoptExisting: boolean;
   deletionPolicy: DeletionPolicy;
 }
@@ -36,18 +40,21 @@ const MAX_TAG_VALUE = 256;
 
 /**
  * Identifies the owning resource across clusters sharing an AWS account:
- * `<clusterId>/<namespace>/<name>`, with the name hashed if the value would exceed
- * MemoryDB's 256-character tag value limit.
+ * `<clusterId>/<namespace>/<name>/<uid>`, with the name hashed if the value would exceed
+ * MemoryDB's 256-character tag value limit. The UID tells this resource from an earlier one of
+ * the same name that was deleted without its finalizer (force-deleted).
  */
-export function ownershipTagValue(clusterId: string, namespace: string, name: string): string {
+export function ownershipTagValue(clusterId: string, namespace: string, name: string, uid?: string): string {
+  const suffix = uid ? `/${uid}` : "";
   const plain = `${clusterId}/${namespace}/${name}`;
-  if (plain.length <= MAX_TAG_VALUE) return plain;
+  if (plain.length + suffix.length <= MAX_TAG_VALUE) return plain + suffix;
   const digest = createHash("sha256").update(name).digest("hex").slice(0, 40);
-  return `${clusterId}/${namespace}/sha256:${digest}`;
+  return `${clusterId}/${namespace}/sha256:${digest}${suffix}`;
 }
 
 export function desiredUser(user: MemoryDBUser, defaults: Defaults): DesiredUser {
-  const ownerTag = ownershipTagValue(defaults.clusterId, user.metadata.namespace, user.metadata.name);
+  const { namespace, name, uid } = user.metadata;
+  const ownerTag = ownershipTagValue(defaults.clusterId, namespace, name, uid);
   const authType = user.spec.authenticationMode.type ?? "password";
   return {
     userName: effectiveUserName(user),
@@ -58,6 +65,8 @@ export function desiredUser(user: MemoryDBUser, defaults: Defaults): DesiredUser
       authType === "password" ? (user.spec.authenticationMode.passwords ?? []).map((p) => p.secretKeyRef) : [],
     tags: { ...defaults.tags, ...user.spec.tags, [OWNERSHIP_TAG_KEY]: ownerTag },
     ownerTag,
+    ownerTagName: ownershipTagValue(defaults.clusterId, namespace, name),
+    recorded: user.status?.arn !== undefined,
     adoptExisting: user.spec.adoptExisting ?? false,
     deletionPolicy: user.spec.deletionPolicy ?? defaults.deletionPolicy,
   };
@@ -76,13 +85,21 @@ export function passwordProblem(ref: SecretKeyRef, length: number): string | und
   );
 }
 
-/** Whose a MemoryDB user is, from its ownership tag. */
-export type Ownership = { kind: "ours" } | { kind: "unowned" } | { kind: "foreign"; owner: string };
+/**
+ * Whose a MemoryDB user is, from its ownership tag: this resource's; nobody's; an earlier
+ * resource's of the same namespace and name that no longer exists (another UID: it was deleted
+ * without its finalizer); or another resource's.
+ */
+export type Ownership = { kind: "ours" } | { kind: "unowned" } | { kind: "previousOwner"; owner: string } | { kind: "foreign"; owner: string };
 
 export function ownershipFromTags(tags: Record<string, string>, desired: DesiredUser): Ownership {
   const owner = tags[OWNERSHIP_TAG_KEY];
   if (owner === undefined || owner === "") return { kind: "unowned" };
-  return owner === desired.ownerTag ? { kind: "ours" } : { kind: "foreign", owner };
+  if (owner === desired.ownerTag) return { kind: "ours" };
+  // A tag from before UIDs were recorded is this resource's if its status records the user.
+  if (owner === desired.ownerTagName) return desired.recorded ? { kind: "ours" } : { kind: "previousOwner", owner };
+  if (owner.startsWith(`${desired.ownerTagName}/`)) return { kind: "previousOwner", owner };
+  return { kind: "foreign", owner };
 }
 
 /**
@@ -110,6 +127,31 @@ export function passwordsMayHaveChanged(
   digest: string,
 ): boolean {
   return !sameSources(sources, applied) && lastSentDigest !== digest;
+}
+
+/** `name/key` of a password entry. */
+export function refKey(ref: { name: string; key: string }): string {
+  return `${ref.name}/${ref.key}`;
+}
+
+/**
+ * Whether a password entry that was applied and is still referenced changed its value: a
+ * rotation. Adding or removing an entry is an update, not a rotation. `lastSent` holds the
+ * keyed digests of the values last sent per entry, when this process knows them; without
+ * them a new Secret version of a kept entry counts as a rotation.
+ */
+export function passwordRotated(
+  sources: readonly PasswordSource[],
+  applied: readonly PasswordSource[] | undefined,
+  digests: readonly string[],
+  lastSent: Readonly<Record<string, string>> | undefined,
+): boolean {
+  return sources.some((source, i) => {
+    const before = applied?.find((a) => refKey(a) === refKey(source));
+    if (!before || before.resourceVersion === source.resourceVersion) return false;
+    const sent = lastSent?.[refKey(source)];
+    return sent === undefined || sent !== digests[i];
+  });
 }
 
 /** The user the resource manages, as its status recorded it (name and region cannot change). */
@@ -190,11 +232,18 @@ export interface Observation {
   tags: Record<string, string> | undefined;
   /** The passwords in the Secrets may differ from the ones MemoryDB holds. */
   passwordsChanged: boolean;
+  /** A kept password entry changed its value (see passwordRotated). */
+  passwordsRotated?: boolean;
   /**
-   * An access string MemoryDB returned for exactly the desired one: it matches whatever
-   * normalisation MemoryDB applied, even one the semantic comparison does not model.
+   * MemoryDB's form of exactly the desired access string (recorded once applied): it matches
+   * whatever rewriting MemoryDB does, even one the semantic comparison does not model.
    */
   acceptedAccessString?: string | undefined;
+  /**
+   * The operator sent the desired access string and has not yet seen MemoryDB's form of it:
+   * whatever an active user shows now is that form (see acceptedAccessString).
+   */
+  accessStringPending?: boolean;
 }
 
 /** The step the reconcile takes. */
@@ -206,9 +255,15 @@ export type Action =
   | { type: "sync"; adopt: boolean; changes: UserChanges; tags: TagChanges | undefined }
   | { type: "inSync" };
 
-export function diffUser(desired: DesiredUser, observed: ObservedUser, passwordsChanged: boolean, acceptedAccessString?: string): UserChanges {
+export function diffUser(
+  desired: DesiredUser,
+  observed: ObservedUser,
+  passwordsChanged: boolean,
+  access: Pick<Observation, "acceptedAccessString" | "accessStringPending"> = {},
+): UserChanges {
   const changes: UserChanges = {};
-  if (observed.accessString !== acceptedAccessString && !accessStringsEquivalent(desired.accessString, observed.accessString)) {
+  const accepted = access.accessStringPending || observed.accessString === access.acceptedAccessString;
+  if (!accepted && !accessStringsEquivalent(desired.accessString, observed.accessString)) {
     changes.accessString = desired.accessString;
   }
   if (observed.authentication.type !== desired.authType) changes.authType = desired.authType;
@@ -228,14 +283,23 @@ export function decide(desired: DesiredUser, obs: Observation): Action {
   const observed = obs.user;
   if (observed === undefined) return { type: "create" };
   if (obs.ownership.kind === "foreign") return { type: "conflict", reason: "UserNameConflict", owner: obs.ownership.owner };
-  const adopt = obs.ownership.kind === "unowned";
-  if (adopt && !desired.adoptExisting) return { type: "conflict", reason: "UserAlreadyExists", owner: undefined };
+  // A user nobody owns, or whose owner was force-deleted, is taken over only when asked.
+  const adopt = obs.ownership.kind === "unowned" || obs.ownership.kind === "previousOwner";
+  if (adopt && !desired.adoptExisting) {
+    return { type: "conflict", reason: "UserAlreadyExists", owner: obs.ownership.kind === "previousOwner" ? obs.ownership.owner : undefined };
+  }
   if (observed.status !== "active") return { type: "wait", state: observed.status };
   // An adopted user's passwords are unknown: set them.
-  const changes = diffUser(desired, observed, obs.passwordsChanged || adopt, obs.acceptedAccessString);
+  const changes = diffUser(desired, observed, obs.passwordsChanged || adopt, obs);
   const tags = obs.tags === undefined ? undefined : diffTags(desired.tags, obs.tags);
   if (!adopt && Object.keys(changes).length === 0 && tags === undefined) return { type: "inSync" };
   return { type: "sync", adopt, changes, tags };
+}
+
+/** MemoryDB's form of exactly the desired access string, as the status recorded it once applied. */
+export function acceptedAccessString(user: MemoryDBUser, desired: DesiredUser): string | undefined {
+  const accepted = user.status?.acceptedAccessString;
+  return accepted?.requested === desired.accessString ? accepted.reported : undefined;
 }
 
 /** What deleting the resource means for its MemoryDB user. */
@@ -255,8 +319,13 @@ export function decideDeletion(desired: DesiredUser, observed: ObservedUser | un
 }
 
 /** The Event reason for an UpdateUser the operator made. */
-export function updateReason(user: MemoryDBUser, changes: UserChanges, passwordsChanged: boolean): "PasswordRotated" | "DriftCorrected" | "Updated" {
-  if (changes.passwords && passwordsChanged && changes.accessString === undefined && changes.authType === undefined) return "PasswordRotated";
+export function updateReason(
+  user: MemoryDBUser,
+  changes: UserChanges,
+  passwordsChanged: boolean,
+  rotated: boolean,
+): "PasswordRotated" | "DriftCorrected" | "Updated" {
+  if (changes.passwords && rotated && changes.accessString === undefined && changes.authType === undefined) return "PasswordRotated";
   return wasInSync(user) && !passwordsChanged ? "DriftCorrected" : "Updated";
 }
 

@@ -12,10 +12,11 @@ export interface KeyMemory {
   /** When the user's tags were last read or written, and for which desired tags. */
   tagsCheckedAt?: number;
   tagsHash?: string;
-  /** Keyed digest of the passwords last sent to MemoryDB. */
+  /** Keyed digest of the passwords last sent to MemoryDB, and of each entry's value (by name/key). */
   passwordsDigest?: string;
-  /** The access string last sent, and what MemoryDB returned for it (its normalised form). */
-  accessString?: { sent: string; returned: string };
+  passwordDigests?: Record<string, string>;
+  /** An access string sent whose form MemoryDB has not yet reported with the user active. */
+  pendingAccessString?: string;
   /** The object our last write produced, and the resourceVersions it (and the writes before it) replaced. */
   lastWrite?: { over: string[]; object: MemoryDBUser };
 }
@@ -29,10 +30,11 @@ export function passwordsDigest(passwords: readonly Redacted[]): string {
   return mac.digest("hex");
 }
 
-/** What MemoryDB returned for exactly `desired`, if this process sent it: its normalised form. */
-export function acceptedAccessString(mem: KeyMemory, desired: string): string | undefined {
-  return mem.accessString?.sent === desired ? mem.accessString.returned : undefined;
+/** Keyed digest of one password. */
+export function passwordDigest(password: Redacted): string {
+  return passwordsDigest([password]);
 }
+
 
 export function tagsHash(tags: Record<string, string>): string {
   return createHash("sha256")

@@ -1,7 +1,7 @@
 // What a reconcile concluded, and the status and retry that follow from it (pure).
 import type { AwsFault } from "../aws/faults.ts";
 import type { MergePatch } from "../kube/api.ts";
-import type { MemoryDBUser, MemoryDBUserStatus, ObservedUser, PasswordSource } from "../model.ts";
+import type { AcceptedAccessString, MemoryDBUser, MemoryDBUserStatus, ObservedUser, PasswordSource } from "../model.ts";
 import { type ConditionUpdate, findCondition, observedStatus, setCondition } from "../status.ts";
 
 /** How the work queue should come back to the resource. */
@@ -64,21 +64,30 @@ export function conditionsFor(outcome: Outcome, previous: MemoryDBUserStatus | u
  * (e.g. passwordSecrets when nothing was applied) are left as the server has them, never
  * rewritten from a possibly stale copy.
  */
+/** What a reconcile established besides the observed user, for the status. */
+export interface Established {
+  /** The password sources now applied. */
+  passwordSecrets?: PasswordSource[] | undefined;
+  /** MemoryDB's form of the access string the operator sent. */
+  acceptedAccessString?: AcceptedAccessString | undefined;
+}
+
 export function nextStatus(
   previous: MemoryDBUserStatus | undefined,
   outcome: Outcome,
   generation: number | undefined,
   now: Date,
-  /** The password sources now applied, when this reconcile established them. */
-  passwordSecrets?: PasswordSource[],
+  established: Established = {},
 ): MemoryDBUserStatus {
   let conditions = previous?.conditions ?? [];
   for (const update of conditionsFor(outcome, previous)) conditions = setCondition(conditions, update, generation, now);
   const observed = outcome.kind === "failed" ? {} : observedStatus(outcome.observed, now);
+  const { passwordSecrets, acceptedAccessString } = established;
   return {
     ...observed,
     ...(generation === undefined ? {} : { observedGeneration: generation }),
     ...(passwordSecrets === undefined ? {} : { passwordSecrets }),
+    ...(acceptedAccessString === undefined ? {} : { acceptedAccessString }),
     conditions,
   };
 }
@@ -151,15 +160,19 @@ export function failedFromFault(fault: AwsFault): Outcome {
   const message = `MemoryDB ${fault.operation} failed: ${fault.detail}`;
   switch (fault.kind) {
     case "terminal":
-      return { kind: "failed", reason: fault.code, message: `${message} (fix the spec or the Secret; not retried until one changes)`, retry: "untilInputsChange" };
+      return { kind: "failed", reason: fault.reason, message: `${message} (fix the spec or the Secret; not retried until one changes)`, retry: "untilInputsChange" };
     case "slow":
-      return { kind: "failed", reason: fault.code, message, retry: "slow" };
+      return { kind: "failed", reason: fault.reason, message: fault.fix ? `${message}: ${fault.fix}` : message, retry: "slow" };
     case "transient":
-      return { kind: "failed", reason: fault.code, message: `${message} (retrying)`, retry: "backoff" };
+      return { kind: "failed", reason: fault.reason, message: `${message} (retrying)`, retry: "backoff" };
   }
 }
 
 export function conflict(userName: string, reason: "UserAlreadyExists" | "UserNameConflict", owner: string | undefined): Outcome {
+  const whose =
+    reason === "UserAlreadyExists" && owner !== undefined
+      ? `its ownership tag names an earlier MemoryDBUser of this name that no longer exists (deleted without its finalizer)`
+      : "no resource owns it";
   return {
     kind: "failed",
     reason,
@@ -167,7 +180,7 @@ export function conflict(userName: string, reason: "UserAlreadyExists" | "UserNa
     message:
       reason === "UserNameConflict"
         ? `MemoryDB user "${userName}" is managed by another resource (${owner ?? "unknown"}); it is left untouched: choose another spec.userName`
-        : `a MemoryDB user named "${userName}" already exists and is not managed by this resource (no resource owns it); ` +
+        : `a MemoryDB user named "${userName}" already exists and is not managed by this resource (${whose}); ` +
           "it is left untouched: set spec.adoptExisting: true to manage it, choose another spec.userName, or delete that user",
   };
 }

@@ -7,9 +7,10 @@ import type { EventRecorder } from "../events.ts";
 import type { CallOptions, KubeApi, SecretData } from "../kube/api.ts";
 import { addFinalizerPatch, removeFinalizerPatch } from "../kube/finalizer.ts";
 import type { Logger } from "../log.ts";
-import { FINALIZER, type MemoryDBUser, type ObservedUser, OWNERSHIP_TAG_KEY, type PasswordSource } from "../model.ts";
+import { type AcceptedAccessString, FINALIZER, type MemoryDBUser, type ObservedUser, OWNERSHIP_TAG_KEY, type PasswordSource } from "../model.ts";
 import type { Redacted } from "../redacted.ts";
 import {
+  acceptedAccessString,
   type Action,
   decide,
   decideDeletion,
@@ -23,14 +24,16 @@ import {
   type Observation,
   type Ownership,
   ownershipFromTags,
+  passwordRotated,
   passwordSources,
   passwordsMayHaveChanged,
+  refKey,
   sameSources,
   presumablyOurs,
   recordedIdentity,
   updateReason,
 } from "./decide.ts";
-import { acceptedAccessString, type KeyMemory, Memory, passwordsDigest, tagsHash } from "./memory.ts";
+import { type KeyMemory, Memory, passwordDigest, passwordsDigest, tagsHash } from "./memory.ts";
 import {
   claimedByAnother,
   conflict,
@@ -40,6 +43,7 @@ import {
   type Retry,
   retryFor,
   settle,
+  type Established,
   statusPatch,
   SYNC_TIME_REFRESH_MS,
   worthWriting,
@@ -59,6 +63,8 @@ export interface ReconcilerDeps {
   tagResyncPeriodMs: number;
   /** A snapshot older than this is not trusted. */
   snapshotMaxAgeMs: number;
+  /** Regions resources may name; empty means any. */
+  allowedRegions?: readonly string[];
   now?: () => Date;
   random?: () => number;
 }
@@ -121,6 +127,11 @@ export class Reconciler {
     }
 
     const desired = desiredUser(user, this.#d.defaults);
+    const refused = this.#regionRefused(desired);
+    if (refused) {
+      await this.#report(user, mem, refused, "untilInputsChange", log, call);
+      return "untilInputsChange";
+    }
     this.#spreadTagChecks(user, desired, mem);
     if (!context.claimant && this.#inSyncWithoutSecrets(user, desired, mem, context)) {
       log.debug("in sync per the resync snapshot and the Secret versions: nothing to read");
@@ -150,8 +161,27 @@ export class Reconciler {
         : await this.#apply(user, desired, secrets, mem, log, call);
     const retry = retryFor(outcome);
     if (retry === "untilInputsChange") mem.terminalInputs = fingerprint;
-    await this.#report(user, mem, outcome, retry, log, call, passwordSecrets);
+    await this.#report(user, mem, outcome, retry, log, call, { passwordSecrets, acceptedAccessString: this.#acceptAccessString(mem, desired, outcome) });
     return retry;
+  }
+
+  /** A region the administrator does not allow (--allowed-regions): nothing is called there. */
+  #regionRefused(desired: DesiredUser): Outcome | undefined {
+    const allowed = this.#d.allowedRegions ?? [];
+    if (allowed.length === 0 || allowed.includes(desired.region)) return undefined;
+    return {
+      kind: "failed",
+      reason: "RegionNotAllowed",
+      retry: "untilInputsChange",
+      message: `this operator may not use region ${desired.region} (allowed: ${allowed.join(", ")}); choose an allowed spec.region or ask an administrator`,
+    };
+  }
+
+  /** Once the user is active after the operator sent the access string, what it shows is MemoryDB's form of it. */
+  #acceptAccessString(mem: KeyMemory, desired: DesiredUser, outcome: Outcome): AcceptedAccessString | undefined {
+    if (outcome.kind !== "ready" || mem.pendingAccessString !== desired.accessString) return undefined;
+    delete mem.pendingAccessString;
+    return { requested: desired.accessString, reported: outcome.observed.accessString };
   }
 
   /** Remember a write, so the next reconcile does not start from the copy it replaced. */
@@ -168,10 +198,10 @@ export class Reconciler {
     retry: Retry,
     log: Logger,
     call: CallOptions,
-    passwordSecrets?: PasswordSource[],
+    established: Established = {},
   ): Promise<void> {
     const now = new Date(this.#now());
-    const patch = statusPatch(user.status, nextStatus(user.status, outcome, user.metadata.generation, now, passwordSecrets));
+    const patch = statusPatch(user.status, nextStatus(user.status, outcome, user.metadata.generation, now, established));
     if (worthWriting(user.status, patch, now)) {
       const written = await this.#d.kube.patchUserStatus(user.metadata.namespace, user.metadata.name, patch, call);
       if (written) this.#wrote(mem, user, written);
@@ -209,8 +239,15 @@ export class Reconciler {
     const passwords = resolution.passwords;
     const sources = passwordSources(desired.passwordRefs, new Map([...secrets].map(([n, s]) => [n, s?.resourceVersion])));
     const digest = passwordsDigest(passwords);
+    const digests = passwords.map(passwordDigest);
     const passwordsChanged = passwordsMayHaveChanged(sources, user.status?.passwordSecrets, mem.passwordsDigest, digest);
-    const observation = { passwordsChanged, acceptedAccessString: acceptedAccessString(mem, desired.accessString) };
+    const passwordsRotated = passwordRotated(sources, user.status?.passwordSecrets, digests, mem.passwordDigests);
+    const observation = {
+      passwordsChanged,
+      passwordsRotated,
+      acceptedAccessString: acceptedAccessString(user, desired),
+      accessStringPending: mem.pendingAccessString === desired.accessString,
+    };
     const api = this.#d.memorydb(desired.region, call.signal);
 
     try {
@@ -226,9 +263,11 @@ export class Reconciler {
           const applied = outcome.kind !== "failed" && ["create", "sync", "inSync"].includes(found.action.type);
           if (!applied) return { outcome };
           mem.passwordsDigest = digest;
+          mem.passwordDigests = Object.fromEntries(sources.map((source, i) => [refKey(source), digests[i]!]));
           return { outcome, passwordSecrets: sources };
         } catch (err) {
-          if (round < 2 && isFault(err, "UserAlreadyExistsFault", "UserNotFoundFault")) continue;
+          // The user exists after all, or is gone or busy: look again (at most twice).
+          if (round < 2 && isFault(err, "UserAlreadyExistsFault", "DuplicateUserNameFault", "UserNotFoundFault")) continue;
           throw err;
         }
       }
@@ -247,7 +286,7 @@ export class Reconciler {
     desired: DesiredUser,
     mem: KeyMemory,
     api: MemoryDBApi,
-    observation: Pick<Observation, "passwordsChanged" | "acceptedAccessString">,
+    observation: Pick<Observation, "passwordsChanged" | "passwordsRotated" | "acceptedAccessString" | "accessStringPending">,
   ): Promise<Found> {
     const observed = await api.describeUser(desired.userName);
     const decideWith = (ownership: Ownership, tags: Record<string, string> | undefined): Found => {
@@ -272,7 +311,7 @@ export class Reconciler {
     user: MemoryDBUser,
     desired: DesiredUser,
     mem: KeyMemory,
-    observation: Pick<Observation, "passwordsChanged" | "acceptedAccessString">,
+    observation: Pick<Observation, "passwordsChanged" | "acceptedAccessString" | "accessStringPending">,
   ): ObservedUser | undefined {
     const snap = this.#d.directory?.lookup(desired.region, desired.userName, mem.lastMutation ?? 0, this.#d.snapshotMaxAgeMs, this.#now());
     if (!snap || !presumablyOurs(user, snap) || this.#tagsDue(mem, desired)) return undefined;
@@ -292,7 +331,11 @@ export class Reconciler {
     if (!(this.#now() - lastSync < SYNC_TIME_REFRESH_MS)) return false;
     const sources = passwordSources(desired.passwordRefs, new Map(desired.passwordRefs.map((r) => [r.name, version(user.metadata.namespace, r.name)])));
     if (desired.authType === "password" && !sameSources(sources, user.status?.passwordSecrets)) return false;
-    const observation = { passwordsChanged: false, acceptedAccessString: acceptedAccessString(mem, desired.accessString) };
+    const observation = {
+      passwordsChanged: false,
+      acceptedAccessString: acceptedAccessString(user, desired),
+      accessStringPending: mem.pendingAccessString === desired.accessString,
+    };
     return this.#inSyncFromSnapshot(user, desired, mem, observation) !== undefined;
   }
 
@@ -344,7 +387,7 @@ export class Reconciler {
           tags: desired.tags,
         });
         mem.lastMutation = this.#now();
-        mem.accessString = { sent: desired.accessString, returned: created.accessString };
+        mem.pendingAccessString = desired.accessString;
         this.#tagsChecked(mem, desired);
         if (user.status?.arn) {
           await event("Recreated", "CreateUser", `MemoryDB user "${created.name}" was deleted outside Kubernetes; created it again`);
@@ -388,9 +431,9 @@ export class Reconciler {
             ...(auth ? { authentication: { type: desired.authType, passwords: desired.authType === "password" ? passwords : [] } } : {}),
           });
           mem.lastMutation = this.#now();
-          if (changes.accessString !== undefined) mem.accessString = { sent: changes.accessString, returned: current.accessString };
+          if (changes.accessString !== undefined) mem.pendingAccessString = changes.accessString;
           if (!action.adopt) {
-            const reason = updateReason(user, changes, found.passwordsChanged);
+            const reason = updateReason(user, changes, found.passwordsChanged, found.passwordsRotated ?? false);
             const note =
               reason === "PasswordRotated"
                 ? `set ${passwords.length} password(s) of MemoryDB user "${current.name}" from the referenced Secrets`
@@ -414,19 +457,35 @@ export class Reconciler {
   /** Deletion: release, retain or delete the MemoryDB user, then drop the finalizer. */
   async #cleanup(user: MemoryDBUser, key: string, mem: KeyMemory, log: Logger, call: CallOptions): Promise<Retry> {
     if (!user.metadata.finalizers?.includes(FINALIZER)) return "none";
-    // The user the resource manages is the one its status recorded, whatever the spec says now.
-    const fromSpec = desiredUser(user, this.#d.defaults);
-    const desired = { ...fromSpec, ...recordedIdentity(user, fromSpec) };
+    // Only the user the spec names is deleted: the status can be written by others than the
+    // operator, so a status naming another user is reported, never acted on.
+    const desired = desiredUser(user, this.#d.defaults);
+    const mismatch = identityChange(user, desired);
+    if (mismatch) {
+      const note = `${mismatch}; deletion acts only on MemoryDB user "${desired.userName}" in ${desired.region}`;
+      log.warn("status and spec name different users", { note });
+      await this.#d.events.record({ regarding: user, type: "Warning", reason: "ImmutableFieldChanged", action: "Delete", note }, call);
+    }
+    const refused = this.#regionRefused(desired);
+    if (refused) {
+      // Deleting there is not allowed either: keep the finalizer and say why.
+      await this.#report(user, mem, refused, "slow", log, call);
+      return "slow";
+    }
     const api = this.#d.memorydb(desired.region, call.signal);
-    const release = async (reason: string, note: string) => {
+    const release = async (reason: string | undefined, note: string) => {
       const patch = removeFinalizerPatch(user.metadata.finalizers, FINALIZER);
       if (patch) await this.#d.kube.patchUserMetadata(user.metadata.namespace, user.metadata.name, patch, call);
-      await this.#d.events.record({ regarding: user, type: "Normal", reason, action: "Delete", note }, call);
+      if (reason) await this.#d.events.record({ regarding: user, type: "Normal", reason, action: "Delete", note }, call);
       log.info(note);
       this.forget(key);
       return "none" as const;
     };
-    const gone = () => release("Deleted", `MemoryDB user "${desired.userName}" is deleted`);
+    // "Deleted" only for a user this resource had: one that never existed was not deleted.
+    const gone = () =>
+      user.status?.arn === undefined
+        ? release(undefined, `no MemoryDB user "${desired.userName}" to delete`)
+        : release("Deleted", `MemoryDB user "${desired.userName}" is deleted`);
     let outcome: Outcome;
     try {
       const observed = await api.describeUser(desired.userName);
@@ -453,7 +512,8 @@ export class Reconciler {
           break;
       }
     } catch (err) {
-      if (isFault(err, "UserNotFoundFault")) return gone();
+      // Gone is only what DescribeUsers or DeleteUser say; a tag call's UserNotFoundFault is a
+      // busy user (transient), looked at again after the backoff.
       if (!(err instanceof AwsFault)) throw err;
       outcome = failedFromFault(err);
     }

@@ -24,7 +24,7 @@ describe("create path (operator against the local control plane)", function () {
     const inAws = env.aws.user("app-user");
     expect(inAws).to.not.equal(undefined);
     expect(inAws!.passwords).to.deep.equal([PASSWORD_1]);
-    expect(inAws!.tags).to.deep.include({ team: "payments", [OWNERSHIP_TAG_KEY]: `${env.operator!.clusterId}/team-a/app-user` });
+    expect(inAws!.tags).to.deep.include({ team: "payments", [OWNERSHIP_TAG_KEY]: `${env.operator!.clusterId}/team-a/app-user/${user.metadata.uid}` });
 
     const s = user.status!;
     expect(s.observedGeneration).to.equal(created.metadata.generation);

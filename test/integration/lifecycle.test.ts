@@ -117,7 +117,7 @@ describe("user lifecycle (operator against the local control plane)", function (
       const t = env.aws.user("tagged")?.tags ?? {};
       return t.team === "b" && t.cost === "42" && !("env" in t);
     });
-    expect(env.aws.user("tagged")!.tags[OWNERSHIP_TAG_KEY]).to.equal(`${env.operator!.clusterId}/${NS}/tagged`);
+    expect(env.aws.user("tagged")!.tags[OWNERSHIP_TAG_KEY]).to.equal(`${env.operator!.clusterId}/${NS}/tagged/${(await env.getUser(NS, "tagged")).metadata.uid}`);
   });
 
   it("applies tags changed while MemoryDB is still modifying the user", async () => {
@@ -180,7 +180,7 @@ describe("user lifecycle (operator against the local control plane)", function (
     await env.waitForUser(NS, "legacy", (u) => isReady(u) && u.status?.observedGeneration === 2);
     const adopted = env.aws.user("legacy")!;
     expect(adopted.passwords).to.deep.equal([PASSWORD_1]);
-    expect(adopted.tags).to.deep.equal({ team: "payments", [OWNERSHIP_TAG_KEY]: `${env.operator!.clusterId}/${NS}/legacy` });
+    expect(adopted.tags).to.deep.equal({ team: "payments", [OWNERSHIP_TAG_KEY]: `${env.operator!.clusterId}/${NS}/legacy/${(await env.getUser(NS, "legacy")).metadata.uid}` });
     expect(adopted.accessString).to.equal("on ~app:* &* -@all +@read"); // as MemoryDB normalises it
     expect(await reasons("legacy")).to.include("Adopted");
   });
@@ -192,7 +192,7 @@ describe("user lifecycle (operator against the local control plane)", function (
     const later = await env.waitForUser("other", "second", reasonIs("UserNameConflict"));
     expect(condition(later, "Ready")!.message).to.include(`${NS}/first`);
     expect(env.aws.user("contested")!.passwords).to.deep.equal([PASSWORD_1]);
-    expect(env.aws.user("contested")!.tags[OWNERSHIP_TAG_KEY]).to.equal(`${env.operator!.clusterId}/${NS}/first`);
+    expect(env.aws.user("contested")!.tags[OWNERSHIP_TAG_KEY]).to.equal(`${env.operator!.clusterId}/${NS}/first/${(await env.getUser(NS, "first")).metadata.uid}`);
     expect(isReady(await env.getUser(NS, "first"))).to.equal(true);
   });
 

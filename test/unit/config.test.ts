@@ -53,3 +53,12 @@ describe("configuration", () => {
     expect(() => parseDuration("2 minutes", "x")).to.throw(ConfigError);
   });
 });
+
+describe("allowed regions", () => {
+  it("takes a comma-separated list that must include the default region", () => {
+    expect(loadConfig([], { AWS_REGION: "us-east-1", ALLOWED_REGIONS: "us-east-1, eu-west-1" }).allowedRegions).to.deep.equal(["us-east-1", "eu-west-1"]);
+    expect(loadConfig([], { AWS_REGION: "us-east-1" }).allowedRegions).to.deep.equal([]);
+    expect(() => loadConfig(["--allowed-regions", "eu-west-1"], { AWS_REGION: "us-east-1" })).to.throw(/--region us-east-1 is not among --allowed-regions/);
+    expect(() => loadConfig(["--allowed-regions", "us-east-1,Mars"], { AWS_REGION: "us-east-1" })).to.throw(/"Mars" is not an AWS region/);
+  });
+});

@@ -1,9 +1,11 @@
 import { expect } from "chai";
 import {
+  acceptedAccessString,
   decide,
   identityChange,
   mutates,
   passwordsMayHaveChanged,
+  passwordRotated,
   updateReason,
   wasInSync,
   decideDeletion,
@@ -62,17 +64,38 @@ describe("reconcile decisions", () => {
     expect(effectiveUserName(sampleUser({ userName: "other" }))).to.equal("other");
   });
 
-  it("adds an ownership tag naming cluster, namespace and resource", () => {
-    expect(desired.tags).to.deep.equal({ team: "a", [OWNERSHIP_TAG_KEY]: "cluster-1/team-a/app-user" });
-    expect(desired.ownerTag).to.equal("cluster-1/team-a/app-user");
+  it("adds an ownership tag naming cluster, namespace, resource and its UID", () => {
+    expect(desired.tags).to.deep.equal({ team: "a", [OWNERSHIP_TAG_KEY]: "cluster-1/team-a/app-user/u1" });
+    expect(desired.ownerTag).to.equal("cluster-1/team-a/app-user/u1");
+  });
+
+  it("tells an earlier resource of the same name (force-deleted: another UID) from this one", () => {
+    expect(ownershipFromTags({ [OWNERSHIP_TAG_KEY]: "cluster-1/team-a/app-user/u0" }, desired)).to.deep.equal({ kind: "previousOwner", owner: "cluster-1/team-a/app-user/u0" });
+    // Such a user is taken over only when asked, like an unowned one.
+    expect(decide(desired, obs({ ownership: { kind: "previousOwner", owner: "cluster-1/team-a/app-user/u0" } }))).to.deep.equal({
+      type: "conflict",
+      reason: "UserAlreadyExists",
+      owner: "cluster-1/team-a/app-user/u0",
+    });
+    const adopting = desiredUser(sampleUser({ adoptExisting: true }), defaults);
+    expect(decide(adopting, obs({ ownership: { kind: "previousOwner", owner: "x" }, tags: {} })).type).to.equal("sync");
+    // Not a prefix match on the name: app-user-2 is another resource.
+    expect(ownershipFromTags({ [OWNERSHIP_TAG_KEY]: "cluster-1/team-a/app-user-2/u9" }, desired).kind).to.equal("foreign");
+  });
+
+  it("keeps owning a user tagged before UIDs were recorded only if its status records the user", () => {
+    const legacy = { [OWNERSHIP_TAG_KEY]: "cluster-1/team-a/app-user" };
+    expect(ownershipFromTags(legacy, desiredUser(sampleUser({}, { arn: observed().arn }), defaults))).to.deep.equal({ kind: "ours" });
+    expect(ownershipFromTags(legacy, desired).kind).to.equal("previousOwner");
   });
 
   it("keeps the ownership tag within MemoryDB's 256-character limit, deterministically", () => {
     const long = "x".repeat(253);
-    const value = ownershipTagValue("c".repeat(64), "ns", long);
+    const value = ownershipTagValue("c".repeat(64), "n".repeat(63), long, "0f8fad5b-d9cb-469f-a165-70867728950e");
     expect(value.length).to.be.at.most(256);
-    expect(value).to.equal(ownershipTagValue("c".repeat(64), "ns", long));
-    expect(value).to.not.equal(ownershipTagValue("c".repeat(64), "ns", `${long.slice(1)}y`));
+    expect(value.endsWith("/0f8fad5b-d9cb-469f-a165-70867728950e")).to.equal(true);
+    expect(value).to.equal(ownershipTagValue("c".repeat(64), "n".repeat(63), long, "0f8fad5b-d9cb-469f-a165-70867728950e"));
+    expect(value).to.not.equal(ownershipTagValue("c".repeat(64), "n".repeat(63), `${long.slice(1)}y`, "0f8fad5b-d9cb-469f-a165-70867728950e"));
   });
 
   it("takes no passwords for IAM users", () => {
@@ -109,7 +132,7 @@ describe("reconcile decisions", () => {
   });
 
   it("recognises its own user by the ownership tag (e.g. after a crash following CreateUser)", () => {
-    const ownership = ownershipFromTags({ [OWNERSHIP_TAG_KEY]: "cluster-1/team-a/app-user" }, desired);
+    const ownership = ownershipFromTags({ [OWNERSHIP_TAG_KEY]: "cluster-1/team-a/app-user/u1" }, desired);
     expect(ownership).to.deep.equal({ kind: "ours" });
     expect(decide(desired, obs({ ownership }))).to.deep.equal({ type: "inSync" });
   });
@@ -202,6 +225,16 @@ describe("reconcile decisions", () => {
     const odd = observed({ accessString: "on ~* &* +@all -debug|sleep" });
     expect(decide(desired, obs({ user: odd })).type).to.equal("sync");
     expect(decide(desired, obs({ user: odd, acceptedAccessString: "on ~* &* +@all -debug|sleep" }))).to.deep.equal({ type: "inSync" });
+    // Just sent and not yet seen active: whatever MemoryDB shows is its form of it.
+    expect(decide(desired, obs({ user: odd, accessStringPending: true }))).to.deep.equal({ type: "inSync" });
+  });
+
+  it("reads the accepted form from the status, for exactly the spec's access string (it survives restarts)", () => {
+    const reported = "on ~* &* +@all -debug|sleep";
+    const recorded = sampleUser({}, { acceptedAccessString: { requested: "on ~* &* +@all", reported } });
+    expect(acceptedAccessString(recorded, desiredUser(recorded, defaults))).to.equal(reported);
+    const edited = sampleUser({ accessString: "on ~* +@read" }, { acceptedAccessString: { requested: "on ~* &* +@all", reported } });
+    expect(acceptedAccessString(edited, desiredUser(edited, defaults))).to.equal(undefined);
   });
 
   it("notices a user name or region that changed where the API server did not stop it", () => {
@@ -215,9 +248,25 @@ describe("reconcile decisions", () => {
 
   it("names an update by what caused it", () => {
     const ready = sampleUser({}, { observedGeneration: 1, conditions: inSyncConditions(1) });
-    expect(updateReason(ready, { passwords: true }, true)).to.equal("PasswordRotated");
-    expect(updateReason(ready, { accessString: "x" }, false)).to.equal("DriftCorrected");
-    expect(updateReason({ ...ready, metadata: { ...ready.metadata, generation: 2 } }, { accessString: "x" }, false)).to.equal("Updated");
+    expect(updateReason(ready, { passwords: true }, true, true)).to.equal("PasswordRotated");
+    // A second entry added (or one removed) changes the passwords without rotating one.
+    expect(updateReason(ready, { passwords: true }, true, false)).to.equal("Updated");
+    expect(updateReason(ready, { accessString: "x" }, false, false)).to.equal("DriftCorrected");
+    expect(updateReason({ ...ready, metadata: { ...ready.metadata, generation: 2 } }, { accessString: "x" }, false, false)).to.equal("Updated");
+  });
+
+  it("calls a changed value of a kept entry a rotation, and an added or removed entry not", () => {
+    const applied = [{ name: "pw", key: "a", resourceVersion: "1" }];
+    const same = [{ name: "pw", key: "a", resourceVersion: "1" }];
+    const moved = [{ name: "pw", key: "a", resourceVersion: "2" }];
+    const added = [...same, { name: "pw", key: "b", resourceVersion: "1" }];
+    expect(passwordRotated(moved, applied, ["d2"], { "pw/a": "d1" })).to.equal(true);
+    // The Secret moved on (another key or a label) but this value did not.
+    expect(passwordRotated(moved, applied, ["d1"], { "pw/a": "d1" })).to.equal(false);
+    expect(passwordRotated(added, applied, ["d1", "d9"], { "pw/a": "d1" })).to.equal(false);
+    expect(passwordRotated(same, applied, ["d1"], undefined)).to.equal(false);
+    // After a restart the digests are unknown: a new version of a kept entry counts as rotated.
+    expect(passwordRotated(moved, applied, ["d2"], undefined)).to.equal(true);
   });
 
   it("counts a user as in sync only when Ready and Synced are True for this generation", () => {

@@ -85,7 +85,7 @@ describe("status merge patch", () => {
   });
 
   it("leaves top-level fields this reconcile did not determine as the server has them", () => {
-    const stored = nextStatus(undefined, { kind: "ready", observed: observed() }, 1, t0, [{ name: "pw", key: "k", resourceVersion: "5" }]);
+    const stored = nextStatus(undefined, { kind: "ready", observed: observed() }, 1, t0, { passwordSecrets: [{ name: "pw", key: "k", resourceVersion: "5" }] });
     const failed = nextStatus(stored, { kind: "failed", reason: "X", message: "m", retry: "backoff" }, 1, t1);
     const patch = statusPatch(stored, failed);
     expect(Object.keys(patch).sort()).to.deep.equal(["conditions", "observedGeneration"]);

@@ -51,7 +51,7 @@ describe("secret redaction", () => {
 });
 
 describe("AWS fault classification", () => {
-  const fault = (name: string, status?: number) => classify("CreateUser", Object.assign(new Error("m"), { name, $metadata: { httpStatusCode: status } }));
+  const fault = (name: string, status?: number) => classify("CreateUser", Object.assign(new Error("m"), { name, $metadata: { httpStatusCode: status } }))!;
   it("follows the MemoryDB API facts", () => {
     expect(fault("ThrottlingException", 400).kind).to.equal("transient");
     expect(fault("InvalidUserStateFault", 400).kind).to.equal("transient");
@@ -59,11 +59,34 @@ describe("AWS fault classification", () => {
     expect(fault("SomethingNew", 503).kind).to.equal("transient");
     expect(fault("InvalidParameterValueException", 400).kind).to.equal("terminal");
     expect(fault("InvalidParameterCombinationException", 400).kind).to.equal("terminal");
-    expect(fault("DuplicateUserNameFault", 400).kind).to.equal("terminal");
+    expect(fault("ValidationException", 400).kind).to.equal("terminal");
     expect(fault("TagQuotaPerResourceExceeded", 400).kind).to.equal("terminal");
     expect(fault("UserQuotaExceededFault", 400).kind).to.equal("slow");
-    expect(fault("AccessDeniedException", 400).kind).to.equal("slow");
-    expect(classify("DescribeUsers", Object.assign(new Error("socket hang up"), { code: "ECONNRESET" })).kind).to.equal("transient");
+    // DuplicateUserNameFault means the user exists, like UserAlreadyExistsFault: look again, not terminal.
+    expect(fault("DuplicateUserNameFault", 400).kind).to.equal("slow");
+    expect(classify("DescribeUsers", Object.assign(new Error("socket hang up"), { code: "ECONNRESET" }))!.kind).to.equal("transient");
+  });
+  it("gives problems an administrator must fix their own reasons, retried slowly", () => {
+    const cases: Array<[string, string]> = [
+      ["AccessDeniedException", "AccessDenied"],
+      ["ExpiredTokenException", "InvalidCredentials"],
+      ["UnrecognizedClientException", "InvalidCredentials"],
+      ["InvalidClientTokenId", "InvalidCredentials"],
+      ["ServiceLinkedRoleNotFoundFault", "ServiceLinkedRoleNotFound"],
+    ];
+    for (const [code, reason] of cases) {
+      const f = fault(code, 400);
+      expect(f.kind, code).to.equal("slow");
+      expect(f.reason, code).to.equal(reason);
+      expect(f.fix, code).to.match(/administrator/);
+    }
+    const noCredentials = classify("DescribeUsers", Object.assign(new Error("Could not load credentials from any providers"), { name: "CredentialsProviderError" }))!;
+    expect(noCredentials.reason).to.equal("NoCredentials");
+    const noSuchHost = classify("DescribeUsers", Object.assign(new Error("getaddrinfo ENOTFOUND memory-db.xx-nowhere-1.amazonaws.com"), { code: "ENOTFOUND" }))!;
+    expect([noSuchHost.kind, noSuchHost.reason]).to.deep.equal(["slow", "RegionUnreachable"]);
+  });
+  it("does not take a bug for an AWS fault", () => {
+    expect(classify("CreateUser", new TypeError("Cannot read properties of undefined (reading 'Name')"))).to.equal(undefined);
   });
   it("keeps the service's message", () => {
     const f = fault("InvalidParameterValueException", 400);
