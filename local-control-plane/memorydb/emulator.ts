@@ -1,19 +1,23 @@
 // In-process emulator of the AWS MemoryDB user API (AWS JSON 1.1 over loopback HTTP).
 // Test infrastructure only: never shipped. The real `@aws-sdk/client-memorydb` talks to it
-// unchanged (endpoint = emulator.endpoint). Semantics follow the MemoryDB API facts in ../shared/memorydb-api.md;
-// the choices made where the service documentation is silent are listed in
+// unchanged (endpoint = emulator.endpoint). It must be at least as strict as real MemoryDB; the
+// evidence for each rule, and the choices made where the service documentation is silent, are in
 // docs/local-control-plane.md, section "MemoryDB emulator".
 
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
+  ACCESS_STRING_MODES,
   ApiError,
   MAX_TAGS,
+  type AccessStringMode,
+  defaultMessageFor,
   invalidCombination,
   invalidValue,
   minimumEngineVersion,
   normaliseAccessString,
+  parseAccessString,
   parseUserArn,
   statusForCode,
   validateAuthenticationMode,
@@ -23,7 +27,10 @@ import {
   validateTags,
 } from './rules.ts';
 
-export { ApiError, normaliseAccessString } from './rules.ts';
+export { ApiError, normaliseAccessString, passwordProblem, type AccessStringMode } from './rules.ts';
+
+/** Environment variable that sets the default `accessStringMode` (`memorydb` or `acl-list`). */
+export const ACCESS_STRING_MODE_ENV = 'MEMORYDB_EMULATOR_ACCESS_STRINGS';
 
 export type UserStatus = 'active' | 'modifying' | 'deleting';
 export type AuthType = 'password' | 'iam' | 'no-password';
@@ -45,6 +52,20 @@ export interface EmulatorOptions {
   maxUsers?: number;
   /** Random source for the fault rates (0 ≤ x < 1); default Math.random. */
   random?: () => number;
+  /**
+   * ListTags, TagResource and UntagResource on a user in status `modifying` answer
+   * UserNotFoundFault (404) "<name> is not available for tagging", as ElastiCache's tagging does
+   * while a user is busy. Default false.
+   */
+  tagsUnavailableWhileModifying?: boolean;
+  /**
+   * How stored access strings are written back: `memorydb` (as MemoryDB rewrites them, the
+   * default) or `acl-list` (as Redis 7 `ACL LIST` prints them). Default: the environment variable
+   * MEMORYDB_EMULATOR_ACCESS_STRINGS, else `memorydb`.
+   */
+  accessStringMode?: AccessStringMode;
+  /** DescribeUsers answers InvalidParameterValueException for any MaxResults. Default false. */
+  refuseMaxResults?: boolean;
 }
 
 /** A snapshot of one user's state, for test assertions. Changing it does not change the emulator. */
@@ -113,6 +134,8 @@ interface UserRecord {
   /** When the current transient status ends (modifying → active, deleting → removed); undefined = sticky. */
   statusUntil: number | undefined;
   accessString: string;
+  /** The access string uses Redis 7 syntax (MinimumEngineVersion 7.0), in whichever form it is stored. */
+  redis7: boolean;
   authType: AuthType;
   passwords: string[];
   aclNames: string[];
@@ -185,6 +208,11 @@ export class MemoryDBEmulator {
   modifyingMs: number;
   deletingMs: number;
   maxUsers: number;
+  /** See EmulatorOptions; may be changed while running. */
+  tagsUnavailableWhileModifying: boolean;
+  refuseMaxResults: boolean;
+  /** How stored access strings are written (fixed at start). */
+  readonly accessStringMode: AccessStringMode;
 
   private readonly server: http.Server;
   private readonly injector: FaultInjector;
@@ -199,6 +227,9 @@ export class MemoryDBEmulator {
     this.modifyingMs = opts.modifyingMs ?? 0;
     this.deletingMs = opts.deletingMs ?? 0;
     this.maxUsers = opts.maxUsers ?? 2000;
+    this.tagsUnavailableWhileModifying = opts.tagsUnavailableWhileModifying ?? false;
+    this.refuseMaxResults = opts.refuseMaxResults ?? false;
+    this.accessStringMode = resolveAccessStringMode(opts.accessStringMode);
     this.random = opts.random ?? Math.random;
     this.injector = new FaultInjector();
     this.faults = this.injector;
@@ -207,6 +238,7 @@ export class MemoryDBEmulator {
       status: 'active',
       statusUntil: undefined,
       accessString: 'on ~* &* +@all',
+      redis7: false,
       authType: 'no-password',
       passwords: [],
       aclNames: ['open-access'],
@@ -215,6 +247,7 @@ export class MemoryDBEmulator {
   }
 
   static async start(opts: EmulatorOptions = {}): Promise<MemoryDBEmulator> {
+    resolveAccessStringMode(opts.accessStringMode); // an invalid mode fails before anything listens
     const host = opts.host ?? '127.0.0.1';
     const server = http.createServer();
     await new Promise<void>((resolve, reject) => {
@@ -273,7 +306,7 @@ export class MemoryDBEmulator {
       name,
       status: u.status ?? 'active',
       statusUntil: undefined,
-      accessString: normaliseAccessString(u.accessString),
+      ...this.storedAccessString(u.accessString),
       authType,
       passwords: authType === 'password' ? [...(u.passwords ?? [])] : [],
       aclNames: [...(u.aclNames ?? [])],
@@ -288,7 +321,7 @@ export class MemoryDBEmulator {
     this.settle();
     const rec = this.store.get(name.toLowerCase());
     if (!rec) throw new Error(`mutateUser: no user ${name}`);
-    if (change.accessString !== undefined) rec.accessString = normaliseAccessString(change.accessString);
+    if (change.accessString !== undefined) Object.assign(rec, this.storedAccessString(change.accessString));
     if (change.authType !== undefined) {
       rec.authType = change.authType;
       if (change.authType !== 'password' && change.passwords === undefined) rec.passwords = [];
@@ -363,7 +396,8 @@ export class MemoryDBEmulator {
       if (injected.code === 'ResponseLost') loseResponse = true;
       else {
         entry.error = injected.code;
-        this.sendError(res, new ApiError(injected.code, injected.message ?? `Injected failure: ${injected.code}`, statusForCode(injected.code)));
+        const message = injected.message ?? defaultMessageFor(injected.code, op, this.requestResource(input), this.accountId);
+        this.sendError(res, new ApiError(injected.code, message, statusForCode(injected.code)));
         return;
       }
     }
@@ -484,14 +518,21 @@ export class MemoryDBEmulator {
   private createUser(input: Record<string, unknown>): unknown {
     const name = validateNewUserName(input.UserName);
     const auth = validateAuthenticationMode(input.AuthenticationMode);
-    const accessString = normaliseAccessString(input.AccessString);
+    const accessString = this.storedAccessString(input.AccessString);
     const tags = validateTags(input.Tags, false);
     const tagMap = new Map<string, string | undefined>();
     for (const t of tags) tagMap.set(t.key, t.value);
     if (tagMap.size > MAX_TAGS) {
       throw new ApiError('TagQuotaPerResourceExceeded', `A resource can have at most ${MAX_TAGS} tags.`);
     }
-    if (this.store.has(name)) throw new ApiError('UserAlreadyExistsFault', `User ${name} already exists.`);
+    const existing = this.store.get(name);
+    if (existing) {
+      // The name as sent differs from the stored (lower-case) one only in case: DuplicateUserNameFault.
+      if (input.UserName !== existing.name) {
+        throw new ApiError('DuplicateUserNameFault', `User name ${String(input.UserName)} is already used by user ${existing.name}.`);
+      }
+      throw new ApiError('UserAlreadyExistsFault', `User ${name} already exists.`);
+    }
     const count = [...this.store.keys()].filter((n) => n !== 'default').length;
     if (count >= this.maxUsers) {
       throw new ApiError('UserQuotaExceededFault', `You have reached the maximum number of users (${this.maxUsers}).`);
@@ -500,7 +541,7 @@ export class MemoryDBEmulator {
       name,
       status: 'active',
       statusUntil: undefined,
-      accessString,
+      ...accessString,
       authType: auth.type,
       passwords: auth.passwords,
       aclNames: [],
@@ -512,6 +553,9 @@ export class MemoryDBEmulator {
   }
 
   private describeUsers(input: Record<string, unknown>): unknown {
+    if (this.refuseMaxResults && input.MaxResults !== undefined && input.MaxResults !== null) {
+      throw invalidValue(`The value ${String(input.MaxResults)} for MaxResults is not valid.`);
+    }
     const filters = input.Filters;
     if (input.UserName !== undefined && input.UserName !== null) {
       if (filters !== undefined && filters !== null) {
@@ -551,7 +595,7 @@ export class MemoryDBEmulator {
       throw invalidCombination('At least one of AuthenticationMode or AccessString must be specified.');
     }
     const auth = hasAuth ? validateAuthenticationMode(input.AuthenticationMode) : undefined;
-    const accessString = hasAccess ? normaliseAccessString(input.AccessString) : undefined;
+    const accessString = hasAccess ? this.storedAccessString(input.AccessString) : undefined;
     const rec = this.store.get(name);
     if (!rec) throw new ApiError('UserNotFoundFault', `User ${name} not found.`);
     if (name === 'default') throw invalidValue('The default user cannot be modified.');
@@ -562,7 +606,7 @@ export class MemoryDBEmulator {
       rec.authType = auth.type;
       rec.passwords = auth.passwords;
     }
-    if (accessString !== undefined) rec.accessString = accessString;
+    if (accessString !== undefined) Object.assign(rec, accessString);
     this.enterModifying(rec);
     return { User: this.toApiUser(rec) };
   }
@@ -584,7 +628,7 @@ export class MemoryDBEmulator {
   }
 
   private tagResource(input: Record<string, unknown>): unknown {
-    const rec = this.resolveArn(input.ResourceArn);
+    const rec = this.resolveTaggable(input.ResourceArn);
     const tags = validateTags(input.Tags, true);
     const next = new Map(rec.tags);
     for (const t of tags) next.set(t.key, t.value);
@@ -594,7 +638,7 @@ export class MemoryDBEmulator {
   }
 
   private untagResource(input: Record<string, unknown>): unknown {
-    const rec = this.resolveArn(input.ResourceArn);
+    const rec = this.resolveTaggable(input.ResourceArn);
     const keys = validateTagKeys(input.TagKeys);
     for (const k of keys) {
       if (!rec.tags.has(k)) throw new ApiError('TagNotFoundFault', `Tag ${k} not found on ${this.arn(rec.name)}.`);
@@ -604,17 +648,34 @@ export class MemoryDBEmulator {
   }
 
   private listTags(input: Record<string, unknown>): unknown {
-    return { TagList: tagList(this.resolveArn(input.ResourceArn)) };
+    return { TagList: tagList(this.resolveTaggable(input.ResourceArn)) };
   }
 
   // -------------------------------------------------------------------------------------------
   // helpers
 
-  private resolveArn(raw: unknown): UserRecord {
+  /** The user a tag call names; with tagsUnavailableWhileModifying a `modifying` user is "not available for tagging". */
+  private resolveTaggable(raw: unknown): UserRecord {
     const name = parseUserArn(raw, this.region, this.accountId);
     const rec = this.store.get(name);
     if (!rec) throw new ApiError('UserNotFoundFault', `User ${name} not found.`);
+    if (this.tagsUnavailableWhileModifying && rec.status === 'modifying') {
+      throw new ApiError('UserNotFoundFault', `${name} is not available for tagging`);
+    }
     return rec;
+  }
+
+  /** Validates an access string and returns it in the stored form of this emulator's mode. */
+  private storedAccessString(raw: unknown): { accessString: string; redis7: boolean } {
+    const { redis7 } = parseAccessString(raw);
+    return { accessString: normaliseAccessString(raw, this.accessStringMode), redis7 };
+  }
+
+  /** The resource a request names, for injected messages: the user's ARN, else `*`. */
+  private requestResource(input: Record<string, unknown>): string {
+    if (typeof input.ResourceArn === 'string') return input.ResourceArn;
+    if (typeof input.UserName === 'string' && input.UserName.length > 0) return this.arn(input.UserName.toLowerCase());
+    return '*';
   }
 
   private enterModifying(rec: UserRecord): void {
@@ -655,7 +716,7 @@ export class MemoryDBEmulator {
       Status: rec.status,
       AccessString: rec.accessString,
       ACLNames: [...rec.aclNames],
-      MinimumEngineVersion: minimumEngineVersion(rec.authType, rec.accessString),
+      MinimumEngineVersion: minimumEngineVersion(rec.authType, rec.redis7),
       Authentication: authentication,
       ARN: this.arn(rec.name),
     };
@@ -671,7 +732,7 @@ export class MemoryDBEmulator {
       authType: rec.authType,
       passwords: [...rec.passwords],
       aclNames: [...rec.aclNames],
-      minimumEngineVersion: minimumEngineVersion(rec.authType, rec.accessString),
+      minimumEngineVersion: minimumEngineVersion(rec.authType, rec.redis7),
       arn: this.arn(rec.name),
       tags,
     };
@@ -679,6 +740,15 @@ export class MemoryDBEmulator {
 }
 
 // ---------------------------------------------------------------------------------------------
+
+/** The access string mode: the option, else MEMORYDB_EMULATOR_ACCESS_STRINGS, else `memorydb`. */
+function resolveAccessStringMode(option: AccessStringMode | undefined): AccessStringMode {
+  const raw = option ?? process.env[ACCESS_STRING_MODE_ENV] ?? 'memorydb';
+  if (!(ACCESS_STRING_MODES as readonly string[]).includes(raw)) {
+    throw new Error(`MemoryDB emulator: accessStringMode must be one of ${ACCESS_STRING_MODES.join(', ')}, got '${raw}'`);
+  }
+  return raw as AccessStringMode;
+}
 
 function tagList(rec: UserRecord): Array<{ Key: string; Value?: string }> {
   return [...rec.tags].map(([Key, Value]) => (Value === undefined ? { Key } : { Key, Value }));

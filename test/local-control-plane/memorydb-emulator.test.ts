@@ -1,18 +1,25 @@
 import { expect } from 'chai';
+import * as sdk from '@aws-sdk/client-memorydb';
 import {
   CreateUserCommand,
   DeleteUserCommand,
   DescribeUsersCommand,
+  DuplicateUserNameFault,
+  InvalidCredentialsException,
   ListTagsCommand,
   MemoryDBClient,
+  ServiceLinkedRoleNotFoundFault,
+  TagNotFoundFault,
   TagResourceCommand,
   UntagResourceCommand,
   UpdateUserCommand,
+  UserAlreadyExistsFault,
   UserNotFoundFault,
   paginateDescribeUsers,
   type User,
 } from '@aws-sdk/client-memorydb';
-import { MemoryDBEmulator, type EmulatorOptions } from '../../local-control-plane/memorydb/emulator.ts';
+import { ACCESS_STRING_MODE_ENV, MemoryDBEmulator, type AccessStringMode, type EmulatorOptions } from '../../local-control-plane/memorydb/emulator.ts';
+import { MODELLED_FAULT_STATUS, aclModel, parseAccessString, passwordProblem, type AclModel } from '../../local-control-plane/memorydb/rules.ts';
 
 const PW1 = 'correct-horse-battery-1';
 const PW2 = 'correct-horse-battery-2';
@@ -186,12 +193,13 @@ describe('MemoryDB emulator', function () {
       expect((await failure(() => mdb.send(new UpdateUserCommand({ UserName: 'default', AccessString: 'off' })))).name).to.equal(
         'InvalidParameterValueException',
       );
-      expect((await failure(() => mdb.send(new CreateUserCommand(createInput('Default'))))).name).to.equal('UserAlreadyExistsFault');
+      expect((await failure(() => mdb.send(new CreateUserCommand(createInput('default'))))).name).to.equal('UserAlreadyExistsFault');
+      expect((await failure(() => mdb.send(new CreateUserCommand(createInput('Default'))))).name).to.equal('DuplicateUserNameFault');
     });
   });
 
   describe('constraints', () => {
-    beforeEach(() => startWith());
+    beforeEach(() => startWith({ accessStringMode: 'memorydb' }));
 
     const cases: Array<[string, Record<string, unknown>, string]> = [
       ['name starting with a digit', { UserName: '1abc' }, 'InvalidParameterValueException'],
@@ -240,10 +248,22 @@ describe('MemoryDB emulator', function () {
       expect(emu.user(name)?.accessString).to.equal('on resetkeys ~k:* resetchannels &c:* -@all +get');
     });
 
-    it('names are case-insensitively unique, stored lower-case', async () => {
+    it('names are case-insensitively unique, stored lower-case: the same name is UserAlreadyExistsFault, a case variant DuplicateUserNameFault', async () => {
       await mdb.send(new CreateUserCommand(createInput('Alice')));
-      expect((await failure(() => mdb.send(new CreateUserCommand(createInput('ALICE'))))).name).to.equal('UserAlreadyExistsFault');
+      const same = await failure(() => mdb.send(new CreateUserCommand(createInput('alice'))));
+      expect(same).to.be.instanceOf(UserAlreadyExistsFault);
+      expect([same.name, same.$metadata?.httpStatusCode]).to.deep.equal(['UserAlreadyExistsFault', 400]);
+      for (const variant of ['ALICE', 'Alice']) {
+        const dup = await failure(() => mdb.send(new CreateUserCommand(createInput(variant))));
+        expect(dup, variant).to.be.instanceOf(DuplicateUserNameFault);
+        expect([dup.name, dup.$metadata?.httpStatusCode], variant).to.deep.equal(['DuplicateUserNameFault', 400]);
+        expect(dup.message).to.include('alice');
+      }
       expect(emu.users().map((u) => u.name)).to.deep.equal(['alice', 'default']);
+      // validation comes first: an invalid request naming an existing user is still InvalidParameterValueException
+      expect((await failure(() => mdb.send(new CreateUserCommand(createInput('ALICE', { AccessString: 'on nopass' }))))).name).to.equal(
+        'InvalidParameterValueException',
+      );
     });
 
     it('normalises access strings', async () => {
@@ -463,6 +483,325 @@ describe('MemoryDB emulator', function () {
       expect(emu.user('foreign')?.status).to.equal('active');
       emu.deleteUserOutOfBand('foreign');
       expect((await failure(() => mdb.send(new DescribeUsersCommand({ UserName: 'foreign' })))).name).to.equal('UserNotFoundFault');
+    });
+  });
+
+  describe('password rule', () => {
+    beforeEach(() => startWith());
+
+    const PRINTABLE = Array.from({ length: 0x7e - 0x21 + 1 }, (_, i) => String.fromCharCode(0x21 + i));
+    const ALLOWED = PRINTABLE.filter((c) => !',"/@'.includes(c)).join('');
+
+    it('accepts every printable ASCII character except space , " / @, at 16 and 128 characters', async () => {
+      expect(ALLOWED).to.have.length(90);
+      const passwords = [ALLOWED.slice(0, 16), ALLOWED.slice(16, 32), ALLOWED.slice(32, 48), ALLOWED.slice(48, 64), ALLOWED.slice(64, 80), ALLOWED.slice(74), 'x'.repeat(128)];
+      let i = 0;
+      for (const pw of passwords) {
+        expect(passwordProblem(pw), pw).to.equal(undefined);
+        await mdb.send(new CreateUserCommand(createInput(`pw${i++}`, { AuthenticationMode: { Type: 'password', Passwords: [pw] } })));
+      }
+      expect(emu.user('pw5')?.passwords).to.deep.equal([ALLOWED.slice(74)]);
+    });
+
+    const invalid: Array<[string, string]> = [
+      ['a space', 'correct horse battery'],
+      ['a comma', 'correct,horse-battery'],
+      ['a double quote', 'correct"horse-battery'],
+      ['a slash', 'correct/horse-battery'],
+      ['an at sign', 'correct@horse-battery'],
+      ['a tab', 'correct\thorse-battery'],
+      ['a newline', 'correct-horse-battery\n'],
+      ['DEL', 'correct-horse-battery\x7f'],
+      ['a NUL', 'correct-horse-battery\0'],
+      ['a non-ASCII letter (16 code points)', 'correct-horse-bé'],
+      ['an emoji', 'correct-horse-battery-\u{1F40E}'],
+      ['a lone surrogate', 'correct-horse-battery-\ud800'],
+      ['15 characters', 'x'.repeat(15)],
+      ['129 characters', 'x'.repeat(129)],
+    ];
+    for (const [title, pw] of invalid) {
+      it(`refuses a password with ${title} in CreateUser and UpdateUser (InvalidParameterValueException, 400, message without the password)`, async () => {
+        expect(passwordProblem(pw)).to.be.a('string');
+        const create = await failure(() => mdb.send(new CreateUserCommand(createInput('pw', { AuthenticationMode: { Type: 'password', Passwords: [PW1, pw] } }))));
+        expect([create.name, create.$metadata?.httpStatusCode]).to.deep.equal(['InvalidParameterValueException', 400]);
+        expect(create.message).to.not.include(pw);
+        expect(emu.user('pw')).to.equal(undefined);
+
+        await mdb.send(new CreateUserCommand(createInput('pw')));
+        const update = await failure(() => mdb.send(new UpdateUserCommand({ UserName: 'pw', AuthenticationMode: { Type: 'password', Passwords: [pw] } })));
+        expect([update.name, update.$metadata?.httpStatusCode]).to.deep.equal(['InvalidParameterValueException', 400]);
+        expect(update.message).to.not.include(pw);
+        expect(emu.user('pw')?.passwords).to.deep.equal([PW1]);
+      });
+    }
+
+    it('counts length in code points and says which rule is broken', () => {
+      expect(passwordProblem('é'.repeat(16))).to.match(/printable ASCII/);
+      expect(passwordProblem('é'.repeat(15))).to.match(/16-128/);
+      expect(passwordProblem('x'.repeat(15) + ' ')).to.match(/printable ASCII/);
+    });
+  });
+
+  describe('access strings as MemoryDB and Redis write them', () => {
+    /** A model's meaning: a read+write pattern `*` grants what allkeys grants (Redis prints both as `~*`). */
+    const meaning = (m: AclModel): AclModel =>
+      !m.allKeys && m.keys.some((k) => k.pattern === '*' && k.read && k.write) ? { ...m, allKeys: true, keys: [] } : m;
+    const modelOf = (s: string): AclModel => meaning(aclModel(parseAccessString(s)));
+
+    // Recorded against real MemoryDB: identical in both modes.
+    const recorded: Array<[string, string, string]> = [
+      ['AWS CLI example (awscli/examples/memorydb/create-user.rst)', '~objects:* ~items:* ~public:*', 'off ~objects:* ~items:* ~public:* resetchannels -@all'],
+      ['ACK e2e user_create_update', 'on +get', 'on resetchannels -@all +get'],
+      ['ACK e2e user_create_update', 'off +get', 'off resetchannels -@all +get'],
+      ['terraform TestAccMemoryDBUser_basic', 'on ~* &* +@all', 'on ~* &* +@all'],
+      ['terraform TestAccMemoryDBUser_update_accessString', 'off ~* &* +@all', 'off ~* &* +@all'],
+    ];
+
+    const cases: Array<[string, string, string]> = [
+      // input, memorydb form, acl-list form
+      ['on allkeys allchannels allcommands', 'on allkeys allchannels allcommands', 'on ~* &* +@all'],
+      ['on +get ~k:*', 'on resetchannels -@all +get ~k:*', 'on ~k:* resetchannels -@all +get'],
+      ['on %RW~a %r~b %W~b ~a +get', 'on %RW~a %R~b %W~b ~a resetchannels -@all +get', 'on ~a ~b resetchannels -@all +get'],
+      ['on %r~x -@all +@read -get +get', 'on %R~x resetchannels -@all +@read -get +get', 'on %R~x resetchannels -@all +@read +get'],
+      ['on %W~x nocommands +set', 'on %W~x resetchannels nocommands +set', 'on %W~x resetchannels -@all +set'],
+      ['ON ~* &* +@ALL -FLUSHALL', 'on ~* &* +@all -flushall', 'on ~* &* +@all -flushall'],
+      ['on resetkeys ~k:* resetchannels &c:* -@all +get', 'on resetkeys ~k:* resetchannels &c:* -@all +get', 'on ~k:* resetchannels &c:* -@all +get'],
+      ['on &a &b &a -@all +config|get +config', 'on &a &b &a -@all +config|get +config', 'on resetchannels &a &b -@all +config'],
+      ['~a allkeys', 'off ~a allkeys resetchannels -@all', 'off ~* resetchannels -@all'],
+      ['on ~x resetkeys +get', 'on ~x resetkeys resetchannels -@all +get', 'on resetchannels -@all +get'],
+      ['on ~* resetkeys ~y +get', 'on ~* resetkeys ~y resetchannels -@all +get', 'on ~y resetchannels -@all +get'],
+      ['on +@all -@dangerous +@all', 'on resetchannels +@all -@dangerous +@all', 'on resetchannels +@all'],
+      ['on allchannels resetchannels &c', 'on allchannels resetchannels &c -@all', 'on resetchannels &c -@all'],
+      ['on off ~a on', 'on ~a resetchannels -@all', 'on ~a resetchannels -@all'],
+      ['off', 'off resetchannels -@all', 'off resetchannels -@all'],
+      ['on %RW~* +get', 'on %RW~* resetchannels -@all +get', 'on ~* resetchannels -@all +get'],
+    ];
+
+    for (const mode of ['memorydb', 'acl-list'] as const) {
+      it(`${mode}: reads back the strings recorded against real MemoryDB`, async () => {
+        await startWith({ accessStringMode: mode });
+        let i = 0;
+        for (const [source, input, stored] of recorded) {
+          const r = await mdb.send(new CreateUserCommand(createInput(`r${i++}`, { AccessString: input })));
+          expect(r.User?.AccessString, `${source}: ${input}`).to.equal(stored);
+        }
+      });
+
+      it(`${mode}: rewrites access strings without changing their meaning; rewriting is idempotent`, async () => {
+        await startWith({ accessStringMode: mode });
+        let i = 0;
+        for (const [input, memorydb, aclList] of cases) {
+          const expected = mode === 'memorydb' ? memorydb : aclList;
+          const created = await mdb.send(new CreateUserCommand(createInput(`c${i}`, { AccessString: input })));
+          expect(created.User?.AccessString, input).to.equal(expected);
+          expect(modelOf(expected), input).to.deep.equal(modelOf(input));
+          const again = await mdb.send(new UpdateUserCommand({ UserName: `c${i}`, AccessString: expected }));
+          expect(again.User?.AccessString, `rewriting ${expected}`).to.equal(expected);
+          i++;
+        }
+        expect(emu.accessStringMode).to.equal(mode);
+        // seeded and mutated users are stored the same way
+        emu.seedUser({ name: 'seeded', accessString: 'on +get ~k:*' });
+        expect(emu.user('seeded')?.accessString).to.equal(mode === 'memorydb' ? 'on resetchannels -@all +get ~k:*' : 'on ~k:* resetchannels -@all +get');
+        emu.mutateUser('seeded', { accessString: 'allkeys' });
+        expect(emu.user('seeded')?.accessString).to.equal(mode === 'memorydb' ? 'off allkeys resetchannels -@all' : 'off ~* resetchannels -@all');
+      });
+
+      it(`${mode}: MinimumEngineVersion follows the Redis 7 syntax of the request, whatever the stored form`, async () => {
+        await startWith({ accessStringMode: mode });
+        expect((await mdb.send(new CreateUserCommand(createInput('k7', { AccessString: 'on %RW~x +get' })))).User?.MinimumEngineVersion).to.equal('7.0');
+        expect((await mdb.send(new CreateUserCommand(createInput('s7', { AccessString: 'on ~x +config|get' })))).User?.MinimumEngineVersion).to.equal('7.0');
+        expect((await mdb.send(new CreateUserCommand(createInput('k6', { AccessString: 'on ~x +get' })))).User?.MinimumEngineVersion).to.equal('6.2');
+      });
+    }
+
+    it('refuses a pattern after ~*/allkeys or &*/allchannels (as Redis ACL SETUSER does) in CreateUser and UpdateUser', async () => {
+      await startWith();
+      await mdb.send(new CreateUserCommand(createInput('acl')));
+      for (const bad of ['on ~* ~foo +@all', 'on allkeys %R~x +get', 'on &* &c +@all', 'on allchannels &c +get', 'on ~* resetkeys ~a allkeys ~b']) {
+        const c = await failure(() => mdb.send(new CreateUserCommand(createInput('bad', { AccessString: bad }))));
+        expect(c.name, bad).to.equal('InvalidParameterValueException');
+        const u = await failure(() => mdb.send(new UpdateUserCommand({ UserName: 'acl', AccessString: bad })));
+        expect(u.name, bad).to.equal('InvalidParameterValueException');
+      }
+      expect(emu.user('bad')).to.equal(undefined);
+      expect(emu.user('acl')?.accessString).to.equal('on ~app:* &* -@all +@read');
+    });
+
+    it(`takes the mode from ${ACCESS_STRING_MODE_ENV}; the option wins; an unknown mode fails at start`, async () => {
+      const saved = process.env[ACCESS_STRING_MODE_ENV];
+      try {
+        process.env[ACCESS_STRING_MODE_ENV] = 'acl-list';
+        await startWith();
+        expect(emu.accessStringMode).to.equal('acl-list');
+        expect((await mdb.send(new CreateUserCommand(createInput('e1', { AccessString: 'on allkeys +get' })))).User?.AccessString).to.equal(
+          'on ~* resetchannels -@all +get',
+        );
+        mdb.destroy();
+        await emu.stop();
+        await startWith({ accessStringMode: 'memorydb' });
+        expect(emu.accessStringMode).to.equal('memorydb');
+        process.env[ACCESS_STRING_MODE_ENV] = 'acl';
+        let thrown: unknown;
+        try {
+          await MemoryDBEmulator.start();
+        } catch (err) {
+          thrown = err;
+        }
+        expect(String(thrown)).to.match(/accessStringMode must be one of memorydb, acl-list/);
+      } finally {
+        if (saved === undefined) delete process.env[ACCESS_STRING_MODE_ENV];
+        else process.env[ACCESS_STRING_MODE_ENV] = saved;
+      }
+    });
+  });
+
+  describe('tag calls while a user is busy', () => {
+    it('with tagsUnavailableWhileModifying, ListTags/TagResource/UntagResource on a modifying user answer UserNotFoundFault 404 "not available for tagging"', async () => {
+      await startWith({ modifyingMs: 150, tagsUnavailableWhileModifying: true });
+      expect(emu.tagsUnavailableWhileModifying).to.equal(true);
+      const { User: u } = await mdb.send(new CreateUserCommand(createInput('busy', { Tags: [{ Key: 'a', Value: '1' }] })));
+      expect(u?.Status).to.equal('modifying');
+      const arn = u!.ARN!;
+      const calls: Array<[string, () => Promise<unknown>]> = [
+        ['ListTags', () => mdb.send(new ListTagsCommand({ ResourceArn: arn }))],
+        ['TagResource', () => mdb.send(new TagResourceCommand({ ResourceArn: arn, Tags: [{ Key: 'b', Value: '2' }] }))],
+        ['UntagResource', () => mdb.send(new UntagResourceCommand({ ResourceArn: arn, TagKeys: ['a'] }))],
+      ];
+      for (const [op, call] of calls) {
+        const err = await failure(call);
+        expect(err, op).to.be.instanceOf(UserNotFoundFault);
+        expect([err.name, err.$metadata?.httpStatusCode, err.message], op).to.deep.equal(['UserNotFoundFault', 404, 'busy is not available for tagging']);
+      }
+      expect(emu.user('busy')?.tags).to.deep.equal({ a: '1' });
+      // the user itself is there all along
+      expect((await mdb.send(new DescribeUsersCommand({ UserName: 'busy' }))).Users?.[0]?.Status).to.equal('modifying');
+      await sleep(180);
+      expect((await mdb.send(new TagResourceCommand({ ResourceArn: arn, Tags: [{ Key: 'b', Value: '2' }] }))).TagList).to.have.length(2);
+      // an UpdateUser makes it busy again; the field can be turned off at run time
+      await mdb.send(new UpdateUserCommand({ UserName: 'busy', AccessString: 'on ~* +get' }));
+      expect((await failure(() => mdb.send(new ListTagsCommand({ ResourceArn: arn })))).name).to.equal('UserNotFoundFault');
+      emu.tagsUnavailableWhileModifying = false;
+      expect((await mdb.send(new ListTagsCommand({ ResourceArn: arn }))).TagList).to.have.length(2);
+    });
+
+    it('by default tag calls on a modifying user succeed', async () => {
+      await startWith({ modifyingMs: 500 });
+      expect(emu.tagsUnavailableWhileModifying).to.equal(false);
+      const { User: u } = await mdb.send(new CreateUserCommand(createInput('busy2')));
+      expect(u?.Status).to.equal('modifying');
+      expect((await mdb.send(new TagResourceCommand({ ResourceArn: u!.ARN!, Tags: [{ Key: 'b', Value: '2' }] }))).TagList).to.deep.equal([
+        { Key: 'b', Value: '2' },
+      ]);
+    });
+  });
+
+  describe('DescribeUsers page size', () => {
+    it('with refuseMaxResults any MaxResults is InvalidParameterValueException; listing without it pages by 100', async () => {
+      await startWith({ refuseMaxResults: true });
+      expect(emu.refuseMaxResults).to.equal(true);
+      for (let i = 0; i < 120; i++) emu.seedUser({ name: `u-${String(i).padStart(3, '0')}`, accessString: 'on ~* +get', passwords: [PW1] });
+      for (const mr of [20, 50, 100]) {
+        const err = await failure(() => mdb.send(new DescribeUsersCommand({ MaxResults: mr })));
+        expect([err.name, err.$metadata?.httpStatusCode], String(mr)).to.deep.equal(['InvalidParameterValueException', 400]);
+      }
+      expect((await failure(async () => {
+        for await (const _ of paginateDescribeUsers({ client: mdb, pageSize: 50 }, {})) void _;
+      })).name).to.equal('InvalidParameterValueException');
+      const seen: string[] = [];
+      for await (const page of paginateDescribeUsers({ client: mdb }, {})) seen.push(...(page.Users ?? []).map((u: User) => u.Name!));
+      expect(seen).to.have.length(121);
+      emu.refuseMaxResults = false;
+      expect((await mdb.send(new DescribeUsersCommand({ MaxResults: 50 }))).Users).to.have.length(50);
+    });
+  });
+
+  describe('error statuses', () => {
+    beforeEach(() => startWith());
+
+    it('answers every fault with the HTTP status of the service model (@aws-sdk/client-memorydb)', () => {
+      const model: Record<string, number> = {};
+      for (const [key, value] of Object.entries(sdk)) {
+        if (!key.endsWith('$') || !Array.isArray(value) || value[0] !== -3) continue;
+        const traits = value[3] as { httpError?: number } | undefined;
+        if (traits?.httpError !== undefined) model[value[2] as string] = traits.httpError;
+      }
+      expect(Object.keys(model).length).to.be.greaterThan(50);
+      expect(MODELLED_FAULT_STATUS).to.deep.equal(model);
+      expect(model.UserNotFoundFault).to.equal(404);
+      expect(model.TagNotFoundFault).to.equal(404);
+    });
+
+    it('UserNotFoundFault, TagNotFoundFault and other resources\' NotFound faults are 404; InvalidARNFault and validation errors 400', async () => {
+      const notFound = await failure(() => mdb.send(new DescribeUsersCommand({ UserName: 'nobody' })));
+      expect([notFound.name, notFound.$metadata?.httpStatusCode]).to.deep.equal(['UserNotFoundFault', 404]);
+      for (const call of [
+        () => mdb.send(new UpdateUserCommand({ UserName: 'nobody', AccessString: 'on' })),
+        () => mdb.send(new DeleteUserCommand({ UserName: 'nobody' })),
+        () => mdb.send(new ListTagsCommand({ ResourceArn: `arn:aws:memorydb:us-east-1:123456789012:user/nobody` })),
+      ]) {
+        const err = await failure(call);
+        expect([err.name, err.$metadata?.httpStatusCode]).to.deep.equal(['UserNotFoundFault', 404]);
+      }
+      const { User: u } = await mdb.send(new CreateUserCommand(createInput('st')));
+      const tagNotFound = await failure(() => mdb.send(new UntagResourceCommand({ ResourceArn: u!.ARN!, TagKeys: ['absent'] })));
+      expect(tagNotFound).to.be.instanceOf(TagNotFoundFault);
+      expect(tagNotFound.$metadata?.httpStatusCode).to.equal(404);
+      const acl = await failure(() => mdb.send(new ListTagsCommand({ ResourceArn: 'arn:aws:memorydb:us-east-1:123456789012:acl/x' })));
+      expect([acl.name, acl.$metadata?.httpStatusCode]).to.deep.equal(['ACLNotFoundFault', 404]);
+      const arn = await failure(() => mdb.send(new ListTagsCommand({ ResourceArn: 'not-an-arn' })));
+      expect([arn.name, arn.$metadata?.httpStatusCode]).to.deep.equal(['InvalidARNFault', 400]);
+      const dup = await failure(() => mdb.send(new CreateUserCommand(createInput('st'))));
+      expect([dup.name, dup.$metadata?.httpStatusCode]).to.deep.equal(['UserAlreadyExistsFault', 400]);
+    });
+
+    const injected: Array<[string, number, RegExp, (new (...args: never[]) => Error) | undefined]> = [
+      ['ExpiredTokenException', 400, /^The security token included in the request is expired$/, undefined],
+      ['UnrecognizedClientException', 400, /^The security token included in the request is invalid\.$/, undefined],
+      ['InvalidClientTokenId', 403, /^The security token included in the request is invalid\.$/, undefined],
+      ['AccessDeniedException', 400, /is not authorized to perform: memorydb:CreateUser on resource: arn:aws:memorydb:us-east-1:123456789012:user\/inj/, undefined],
+      ['ServiceLinkedRoleNotFoundFault', 400, /service-linked role/, ServiceLinkedRoleNotFoundFault],
+      ['ValidationException', 400, /validation error/, undefined],
+      ['DuplicateUserNameFault', 400, /Injected failure/, DuplicateUserNameFault],
+      ['InvalidCredentialsException', 408, /Injected failure/, InvalidCredentialsException],
+      ['UserNotFoundFault', 404, /^User inj not found\.$/, UserNotFoundFault],
+      ['ThrottlingException', 400, /^Rate exceeded$/, undefined],
+      ['ServiceUnavailable', 503, /unavailable/, undefined],
+    ];
+    for (const [code, status, message, cls] of injected) {
+      it(`failNext injects ${code} as AWS answers it: HTTP ${status}, err.name, AWS's message, nothing done`, async () => {
+        emu.faults.failNext('CreateUser', code);
+        const err = await failure(() => mdb.send(new CreateUserCommand(createInput('inj'))));
+        expect([err.name, err.$metadata?.httpStatusCode]).to.deep.equal([code, status]);
+        expect(err.message).to.match(message);
+        if (cls) expect(err).to.be.instanceOf(cls);
+        expect(emu.user('inj')).to.equal(undefined);
+        expect(emu.callLog.at(-1)?.error).to.equal(code);
+      });
+    }
+
+    it('injected errors have the AWS JSON 1.1 shape; the tag calls name the user in UserNotFoundFault as the tagging service does', async () => {
+      emu.faults.failNext('DescribeUsers', 'AccessDeniedException');
+      const raw = await fetch(emu.endpoint, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/x-amz-json-1.1',
+          'x-amz-target': 'AmazonMemoryDB.DescribeUsers',
+          authorization: `AWS4-HMAC-SHA256 Credential=test/20250101/${emu.region}/memorydb/aws4_request, SignedHeaders=host, Signature=abcdef`,
+        },
+        body: '{}',
+      });
+      expect(raw.status).to.equal(400);
+      expect(raw.headers.get('x-amzn-errortype')).to.equal('AccessDeniedException');
+      const body = (await raw.json()) as Record<string, string>;
+      expect(Object.keys(body).sort()).to.deep.equal(['__type', 'message']);
+      expect(body.__type).to.equal('AccessDeniedException');
+      expect(body.message).to.match(/memorydb:DescribeUsers on resource: \*/);
+
+      const { User: u } = await mdb.send(new CreateUserCommand(createInput('tagged')));
+      emu.faults.failNext('TagResource', 'UserNotFoundFault');
+      const err = await failure(() => mdb.send(new TagResourceCommand({ ResourceArn: u!.ARN!, Tags: [{ Key: 'k', Value: 'v' }] })));
+      expect([err.name, err.$metadata?.httpStatusCode, err.message]).to.deep.equal(['UserNotFoundFault', 404, 'tagged is not available for tagging']);
     });
   });
 });
