@@ -109,6 +109,8 @@ export class DevEnv {
         RETRY_MAX_DELAY: "10s",
         SHUTDOWN_TIMEOUT: "5s",
         LOG_FORMAT: "text",
+        // A cluster administrator's grant: examples/adopt-existing.yaml adopts in team-a.
+        ALLOW_ADOPTION: "team-a",
         // Loopback only, on free ports: a laptop's 8080/8081 are often taken.
         METRICS_BIND_ADDRESS: "127.0.0.1:0",
         HEALTH_PROBE_BIND_ADDRESS: "127.0.0.1:0",

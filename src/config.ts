@@ -1,6 +1,8 @@
 // Operator configuration from command-line flags and environment variables (flags win).
 import { parseArgs } from "node:util";
+import { parseLabelSelector, type LabelSelector } from "./kube/label-selector.ts";
 import { type DeletionPolicy, GROUP } from "./model.ts";
+import { type AdoptionGrant, parseAdoptionGrants } from "./reconcile/adoption.ts";
 
 export type LogFormat = "json" | "text";
 export type LogLevel = "error" | "warn" | "info" | "debug";
@@ -14,6 +16,10 @@ export interface Config {
   memorydbEndpoints: Record<string, string>;
   /** Regions resources may name; empty means any. */
   allowedRegions: string[];
+  /** Namespaces (and user-name patterns) whose resources may adopt existing users. */
+  adoptionGrants: AdoptionGrant[];
+  /** Only Secrets matching this may hold passwords; undefined: any Secret of the namespace. */
+  secretLabelSelector: LabelSelector | undefined;
   /** Deletion policy for resources that don't set spec.deletionPolicy. */
   defaultDeletionPolicy: DeletionPolicy;
   /** Tags added to every user (a resource's own tags win on the same key). */
@@ -63,6 +69,8 @@ export const SETTINGS = {
   region: ["region", "AWS_REGION", "AWS region (also read from AWS_DEFAULT_REGION); required"],
   memorydbEndpoint: ["memorydb-endpoint", "MEMORYDB_ENDPOINT", "MemoryDB endpoint URL, or region=URL,... per region"],
   allowedRegions: ["allowed-regions", "ALLOWED_REGIONS", "comma-separated regions resources may use (default: any)"],
+  allowAdoption: ["allow-adoption", "ALLOW_ADOPTION", "namespaces that may adopt existing users: ns, ns/name-glob, * (default: none)"],
+  secretLabelSelector: ["secret-label-selector", "SECRET_LABEL_SELECTOR", "only Secrets with these labels may hold passwords (default: any)"],
   defaultDeletionPolicy: ["default-deletion-policy", "DEFAULT_DELETION_POLICY", "Delete | Retain (default Delete)"],
   defaultTags: ["default-tags", "DEFAULT_TAGS", "tags for every user: key=value,key2=value2"],
   tagResyncPeriod: ["tag-resync-period", "TAG_RESYNC_PERIOD", "how often tags are checked for drift (default 1h)"],
@@ -204,6 +212,14 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Con
   };
   const duration = (key: keyof typeof SETTINGS, fallback: string): number =>
     parseDuration(get(key) ?? fallback, `--${SETTINGS[key][0]}`);
+  /** A setting read by `parse`, whose error names the flag. */
+  const read = <T>(key: keyof typeof SETTINGS, parse: (text: string) => T): T => {
+    try {
+      return parse(get(key) ?? "");
+    } catch (err) {
+      throw new ConfigError(`--${SETTINGS[key][0]}: ${(err as Error).message}`);
+    }
+  };
 
   const region = get("region") ?? env.AWS_DEFAULT_REGION;
   if (!region) {
@@ -233,6 +249,8 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Con
     memorydbEndpoint: endpoint,
     memorydbEndpoints: endpoints,
     allowedRegions,
+    adoptionGrants: read("allowAdoption", parseAdoptionGrants),
+    secretLabelSelector: get("secretLabelSelector") === undefined ? undefined : read("secretLabelSelector", parseLabelSelector),
     defaultDeletionPolicy: oneOf(get("defaultDeletionPolicy") ?? "Delete", ["Delete", "Retain"] as const, "--default-deletion-policy"),
     defaultTags: parseTags(get("defaultTags") ?? ""),
     tagResyncPeriodMs: duration("tagResyncPeriod", "1h"),

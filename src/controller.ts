@@ -132,8 +132,9 @@ export class Controller {
       (namespace) =>
         new Reflector<SecretMeta>(deps.kc, {
           name: `secrets${namespace ? ` in ${namespace}` : ""}`,
-          list: (token, call) => deps.kube.listSecretsMetadata(namespace, token, call),
+          list: (token, call) => deps.kube.listSecretsMetadata(namespace, token, call, config.secretLabelSelector?.text),
           watchPath: `/api/v1${where(namespace)}/secrets`,
+          labelSelector: config.secretLabelSelector?.text,
           accept: METADATA_ONLY_WATCH,
           // Keep names and versions only, whatever the server sends.
           transform: (s) => ({ metadata: { name: s.metadata.name, namespace: s.metadata.namespace, resourceVersion: s.metadata.resourceVersion } }),

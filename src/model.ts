@@ -10,6 +10,12 @@ export const API_VERSION = `${GROUP}/${VERSION}`;
 /** Tag key the operator puts on every user it creates; its value names the owning resource. */
 export const OWNERSHIP_TAG_KEY = `${GROUP}/owner`;
 
+/**
+ * Tag key a retained user carries instead of the ownership tag: `<cluster id>/<namespace>/<name>`
+ * of the resource that retained it, so that its namespace may adopt it back without a grant.
+ */
+export const RETAINED_TAG_KEY = `${GROUP}/retained-from`;
+
 /** Finalizer that keeps a resource until its MemoryDB user is deleted or released. */
 export const FINALIZER = `${GROUP}/finalizer`;
 

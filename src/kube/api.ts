@@ -45,6 +45,7 @@ function serverMessage(err: unknown): string {
 
 export interface SecretData {
   resourceVersion: string;
+  labels: Record<string, string>;
   /** Values base64-encoded, as the API returns them. */
   data: Record<string, string>;
 }
@@ -176,9 +177,14 @@ export class KubeApi {
     }
   }
 
-  /** One page of Secrets' metadata (never their data). */
-  async listSecretsMetadata(namespace: string | undefined, continueToken: string | undefined, call?: CallOptions): Promise<ListPage<SecretMeta>> {
-    const common = { limit: 500, ...(continueToken ? { _continue: continueToken } : {}) };
+  /** One page of Secrets' metadata (never their data), of those matching `labelSelector` if given. */
+  async listSecretsMetadata(
+    namespace: string | undefined,
+    continueToken: string | undefined,
+    call?: CallOptions,
+    labelSelector?: string,
+  ): Promise<ListPage<SecretMeta>> {
+    const common = { limit: 500, ...(continueToken ? { _continue: continueToken } : {}), ...(labelSelector ? { labelSelector } : {}) };
     const options = requestOptions(call, ["Accept", METADATA_ONLY_LIST]);
     try {
       const list =
@@ -201,7 +207,7 @@ export class KubeApi {
   async readSecret(namespace: string, name: string, call?: CallOptions): Promise<SecretData | undefined> {
     try {
       const secret = await this.#core.readNamespacedSecret({ namespace, name }, requestOptions(call));
-      return { resourceVersion: secret.metadata?.resourceVersion ?? "", data: secret.data ?? {} };
+      return { resourceVersion: secret.metadata?.resourceVersion ?? "", labels: secret.metadata?.labels ?? {}, data: secret.data ?? {} };
     } catch (err) {
       if (httpStatus(err) === 404) return undefined;
       throw new KubeError(`read Secret ${namespace}/${name}`, err);

@@ -66,6 +66,8 @@ export interface ReflectorOptions<T> {
   accept?: string;
   /** Reduce each watched object to what is kept in the cache. */
   transform?: (obj: T) => T;
+  /** Watch only objects with these labels (the list must ask for the same). */
+  labelSelector?: string | undefined;
   timings?: WatchTimings;
 }
 
@@ -262,6 +264,7 @@ export class Reflector<T extends KubeObject> {
         {
           resourceVersion: fromRv,
           allowWatchBookmarks: true,
+          ...(this.#o.labelSelector ? { labelSelector: this.#o.labelSelector } : {}),
           timeoutSeconds: minTimeout + Math.floor(Math.random() * (maxTimeout - minTimeout + 1)),
         },
         (type: string, obj: T & { code?: number }) => {

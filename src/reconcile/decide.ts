@@ -2,7 +2,9 @@
 // no I/O here, so every branch is unit-tested directly.
 import { createHash } from "node:crypto";
 import type { AuthenticationType, DeletionPolicy, MemoryDBUser, ObservedUser, PasswordSource, SecretKeyRef } from "../model.ts";
-import { DEFAULT_USER, OWNERSHIP_TAG_KEY } from "../model.ts";
+import { DEFAULT_USER, OWNERSHIP_TAG_KEY, RETAINED_TAG_KEY } from "../model.ts";
+import { type AdoptionGrant, adoptionGranted } from "./adoption.ts";
+import type { Redacted } from "../redacted.ts";
 import { findCondition } from "../status.ts";
 import { accessStringsEquivalent } from "./access-string.ts";
 
@@ -21,6 +23,12 @@ export interface DesiredUser {
   ownerTagName: string;
   /** The resource's status records the user: an old tag without UID is still this resource's. */
   recorded: boolean;
+  /** The retained-from tag's value if this resource retains the user. */
+  retainedTag: string;
+  /** The cluster and namespace part of ownership values: `<cluster id>/<namespace>/`. */
+  namespaceScope: string;
+  /** An administrator granted this namespace adoption of this user name (--allow-adoption). */
+  adoptionGranted: boolean;
   adoptExisting: boolean;
   deletionPolicy: DeletionPolicy;
 }
@@ -30,6 +38,7 @@ export interface Defaults {
   region: string;
   tags: Record<string, string>;
   deletionPolicy: DeletionPolicy;
+  adoptionGrants?: readonly AdoptionGrant[];
 }
 
 export function effectiveUserName(user: MemoryDBUser): string {
@@ -55,9 +64,10 @@ export function ownershipTagValue(clusterId: string, namespace: string, name: st
 export function desiredUser(user: MemoryDBUser, defaults: Defaults): DesiredUser {
   const { namespace, name, uid } = user.metadata;
   const ownerTag = ownershipTagValue(defaults.clusterId, namespace, name, uid);
+  const userName = effectiveUserName(user);
   const authType = user.spec.authenticationMode.type ?? "password";
   return {
-    userName: effectiveUserName(user),
+    userName,
     region: user.spec.region ?? defaults.region,
     accessString: user.spec.accessString,
     authType,
@@ -67,34 +77,57 @@ export function desiredUser(user: MemoryDBUser, defaults: Defaults): DesiredUser
     ownerTag,
     ownerTagName: ownershipTagValue(defaults.clusterId, namespace, name),
     recorded: user.status?.arn !== undefined,
+    retainedTag: ownershipTagValue(defaults.clusterId, namespace, name),
+    namespaceScope: `${defaults.clusterId}/${namespace}/`,
+    adoptionGranted: adoptionGranted(defaults.adoptionGrants ?? [], namespace, userName),
     adoptExisting: user.spec.adoptExisting ?? false,
     deletionPolicy: user.spec.deletionPolicy ?? defaults.deletionPolicy,
   };
 }
 
-/** MemoryDB's password rules, checked before any call so the message can be precise. */
+/** MemoryDB's password rules (docs/aws-api.md), checked before any call so the message can be precise. */
 export const PASSWORD_MIN = 16;
 export const PASSWORD_MAX = 128;
+/** Printable ASCII, without the characters MemoryDB refuses: , " / @ (space is not printable here). */
+const PASSWORD_CHARACTER = /^[!#-+\--.0-?A-~]$/;
 
-/** A problem with a password's value, described without echoing it. */
-export function passwordProblem(ref: SecretKeyRef, length: number): string | undefined {
-  if (length >= PASSWORD_MIN && length <= PASSWORD_MAX) return undefined;
-  return (
-    `the password in Secret "${ref.name}" key "${ref.key}" is ${length} characters long; ` +
-    `MemoryDB needs ${PASSWORD_MIN}-${PASSWORD_MAX} characters`
-  );
+/** Where a password comes from, for messages. */
+export function where(ref: SecretKeyRef): string {
+  return `the password in Secret "${ref.name}" key "${ref.key}"`;
 }
 
 /**
- * Whose a MemoryDB user is, from its ownership tag: this resource's; nobody's; an earlier
- * resource's of the same namespace and name that no longer exists (another UID: it was deleted
- * without its finalizer); or another resource's.
+ * A problem with a password's value, described without echoing it, nor its exact length (a
+ * tenant who may not read the Secret must not learn it through the operator).
  */
-export type Ownership = { kind: "ours" } | { kind: "unowned" } | { kind: "previousOwner"; owner: string } | { kind: "foreign"; owner: string };
+export function passwordProblem(ref: SecretKeyRef, password: Redacted): string | undefined {
+  const value = password.reveal();
+  const rule = `MemoryDB needs ${PASSWORD_MIN}-${PASSWORD_MAX} printable ASCII characters other than , " / @`;
+  if (password.length < PASSWORD_MIN) return `${where(ref)} is shorter than ${PASSWORD_MIN} characters; ${rule}`;
+  if (password.length > PASSWORD_MAX) return `${where(ref)} is longer than ${PASSWORD_MAX} characters; ${rule}`;
+  if (/\r?\n$/.test(value)) {
+    return `${where(ref)} ends with a line break (as "echo" adds: use "echo -n", or kubectl create secret --from-literal); ${rule}`;
+  }
+  if (![...value].every((c) => PASSWORD_CHARACTER.test(c))) return `${where(ref)} contains a character MemoryDB does not allow; ${rule}`;
+  return undefined;
+}
+
+/**
+ * Whose a MemoryDB user is, from its ownership tag: this resource's; nobody's (perhaps retained
+ * by a deleted resource, `retainedFrom`); an earlier resource's of the same namespace and name
+ * that no longer exists (another UID: it was deleted without its finalizer); or another
+ * resource's.
+ */
+export type Ownership =
+  | { kind: "ours" }
+  | { kind: "unowned"; retainedFrom?: string }
+  | { kind: "previousOwner"; owner: string }
+  | { kind: "foreign"; owner: string };
 
 export function ownershipFromTags(tags: Record<string, string>, desired: DesiredUser): Ownership {
   const owner = tags[OWNERSHIP_TAG_KEY];
-  if (owner === undefined || owner === "") return { kind: "unowned" };
+  const retainedFrom = tags[RETAINED_TAG_KEY];
+  if (owner === undefined || owner === "") return retainedFrom ? { kind: "unowned", retainedFrom } : { kind: "unowned" };
   if (owner === desired.ownerTag) return { kind: "ours" };
   // A tag from before UIDs were recorded is this resource's if its status records the user.
   if (owner === desired.ownerTagName) return desired.recorded ? { kind: "ours" } : { kind: "previousOwner", owner };
@@ -246,10 +279,19 @@ export interface Observation {
   accessStringPending?: boolean;
 }
 
+/** The user was this namespace's already: retained by, or owned by a force-deleted, resource here. */
+function formerlyThisNamespaces(ownership: Ownership, desired: DesiredUser): boolean {
+  const was = ownership.kind === "previousOwner" ? ownership.owner : ownership.kind === "unowned" ? ownership.retainedFrom : undefined;
+  return was?.startsWith(desired.namespaceScope) ?? false;
+}
+
+/** Why the operator leaves an existing user alone. */
+export type ConflictReason = "UserAlreadyExists" | "UserNameConflict" | "AdoptionNotAllowed";
+
 /** The step the reconcile takes. */
 export type Action =
   | { type: "create" }
-  | { type: "conflict"; reason: "UserAlreadyExists" | "UserNameConflict"; owner: string | undefined }
+  | { type: "conflict"; reason: ConflictReason; ownership: Exclude<Ownership, { kind: "ours" }> }
   | { type: "forbidden"; message: string }
   | { type: "wait"; state: string }
   | { type: "sync"; adopt: boolean; changes: UserChanges; tags: TagChanges | undefined }
@@ -282,12 +324,13 @@ export function decide(desired: DesiredUser, obs: Observation): Action {
   }
   const observed = obs.user;
   if (observed === undefined) return { type: "create" };
-  if (obs.ownership.kind === "foreign") return { type: "conflict", reason: "UserNameConflict", owner: obs.ownership.owner };
-  // A user nobody owns, or whose owner was force-deleted, is taken over only when asked.
-  const adopt = obs.ownership.kind === "unowned" || obs.ownership.kind === "previousOwner";
-  if (adopt && !desired.adoptExisting) {
-    return { type: "conflict", reason: "UserAlreadyExists", owner: obs.ownership.kind === "previousOwner" ? obs.ownership.owner : undefined };
-  }
+  const ownership = obs.ownership;
+  if (ownership.kind === "foreign") return { type: "conflict", reason: "UserNameConflict", ownership };
+  // A user nobody owns, or whose owner was force-deleted, is taken over only when asked, and
+  // only with an administrator's grant unless it was this namespace's already.
+  const adopt = ownership.kind !== "ours";
+  if (adopt && !desired.adoptExisting) return { type: "conflict", reason: "UserAlreadyExists", ownership };
+  if (adopt && !desired.adoptionGranted && !formerlyThisNamespaces(ownership, desired)) return { type: "conflict", reason: "AdoptionNotAllowed", ownership };
   if (observed.status !== "active") return { type: "wait", state: observed.status };
   // An adopted user's passwords are unknown: set them.
   const changes = diffUser(desired, observed, obs.passwordsChanged || adopt, obs);

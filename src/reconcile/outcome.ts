@@ -1,6 +1,7 @@
 // What a reconcile concluded, and the status and retry that follow from it (pure).
 import type { AwsFault } from "../aws/faults.ts";
 import type { MergePatch } from "../kube/api.ts";
+import type { ConflictReason, DesiredUser, Ownership } from "./decide.ts";
 import type { AcceptedAccessString, MemoryDBUser, MemoryDBUserStatus, ObservedUser, PasswordSource } from "../model.ts";
 import { type ConditionUpdate, findCondition, observedStatus, setCondition } from "../status.ts";
 
@@ -168,28 +169,47 @@ export function failedFromFault(fault: AwsFault): Outcome {
   }
 }
 
-export function conflict(userName: string, reason: "UserAlreadyExists" | "UserNameConflict", owner: string | undefined): Outcome {
-  const whose =
-    reason === "UserAlreadyExists" && owner !== undefined
-      ? `its ownership tag names an earlier MemoryDBUser of this name that no longer exists (deleted without its finalizer)`
-      : "no resource owns it";
-  return {
-    kind: "failed",
-    reason,
-    retry: "slow",
-    message:
-      reason === "UserNameConflict"
-        ? `MemoryDB user "${userName}" is managed by another resource (${owner ?? "unknown"}); it is left untouched: choose another spec.userName`
-        : `a MemoryDB user named "${userName}" already exists and is not managed by this resource (${whose}); ` +
-          "it is left untouched: set spec.adoptExisting: true to manage it, choose another spec.userName, or delete that user",
-  };
+/**
+ * Who owns or retained a user, as this resource's namespace may be told: a resource of the same
+ * namespace by name, anyone else without naming them (other tenants' names stay in the logs).
+ */
+export function describeOwner(value: string, desired: Pick<DesiredUser, "namespaceScope">): string {
+  if (value.startsWith(desired.namespaceScope)) {
+    const [, namespace, name] = value.split("/");
+    return `MemoryDBUser ${namespace}/${name}`;
+  }
+  const cluster = desired.namespaceScope.split("/")[0];
+  return value.startsWith(`${cluster}/`) ? "another MemoryDBUser in this cluster" : "a MemoryDBUser in another cluster";
 }
 
-export function claimedByAnother(userName: string, region: string, claimant: MemoryDBUser): Outcome {
+export function conflict(desired: Pick<DesiredUser, "userName" | "namespaceScope">, reason: ConflictReason, ownership: Exclude<Ownership, { kind: "ours" }>): Outcome {
+  const user = `MemoryDB user "${desired.userName}"`;
+  const whose =
+    ownership.kind === "foreign"
+      ? `is managed by ${describeOwner(ownership.owner, desired)}`
+      : ownership.kind === "previousOwner"
+        ? "was managed by an earlier MemoryDBUser of this name that no longer exists (deleted without its finalizer)"
+        : ownership.retainedFrom
+          ? `was retained by ${describeOwner(ownership.retainedFrom, desired)} when it was deleted`
+          : "is not managed by any resource";
+  const message = {
+    UserNameConflict: `${user} ${whose}; it is left untouched: choose another spec.userName`,
+    UserAlreadyExists:
+      `a ${user} already exists and ${whose}; it is left untouched: set spec.adoptExisting: true to manage it, ` +
+      "choose another spec.userName, or delete that user",
+    AdoptionNotAllowed:
+      `${user} exists and ${whose}; adopting it is not allowed in this namespace: a cluster administrator grants adoption ` +
+      "(--allow-adoption); otherwise choose another spec.userName",
+  }[reason];
+  return { kind: "failed", reason, retry: "slow", message };
+}
+
+export function claimedByAnother(desired: Pick<DesiredUser, "userName" | "region" | "namespaceScope">, claimant: MemoryDBUser): Outcome {
+  const who = claimant.metadata.namespace === desired.namespaceScope.split("/")[1] ? `MemoryDBUser ${claimant.metadata.namespace}/${claimant.metadata.name}` : "another MemoryDBUser in this cluster";
   return {
     kind: "failed",
     reason: "UserNameConflict",
     retry: "slow",
-    message: `MemoryDBUser ${claimant.metadata.namespace}/${claimant.metadata.name} already manages MemoryDB user "${userName}" in ${region}; choose another spec.userName`,
+    message: `${who} already manages MemoryDB user "${desired.userName}" in ${desired.region}; choose another spec.userName`,
   };
 }

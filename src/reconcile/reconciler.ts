@@ -7,7 +7,15 @@ import type { EventRecorder } from "../events.ts";
 import type { CallOptions, KubeApi, SecretData } from "../kube/api.ts";
 import { addFinalizerPatch, removeFinalizerPatch } from "../kube/finalizer.ts";
 import type { Logger } from "../log.ts";
-import { type AcceptedAccessString, FINALIZER, type MemoryDBUser, type ObservedUser, OWNERSHIP_TAG_KEY, type PasswordSource } from "../model.ts";
+import {
+  type AcceptedAccessString,
+  FINALIZER,
+  type MemoryDBUser,
+  type ObservedUser,
+  OWNERSHIP_TAG_KEY,
+  type PasswordSource,
+  RETAINED_TAG_KEY,
+} from "../model.ts";
 import type { Redacted } from "../redacted.ts";
 import {
   acceptedAccessString,
@@ -157,7 +165,7 @@ export class Reconciler {
     const { outcome, passwordSecrets }: Applied = changedIdentity
       ? { outcome: { kind: "failed", reason: "ImmutableFieldChanged", message: changedIdentity, retry: "untilInputsChange" } }
       : context.claimant
-        ? { outcome: claimedByAnother(desired.userName, desired.region, context.claimant) }
+        ? { outcome: claimedByAnother(desired, context.claimant) }
         : await this.#apply(user, desired, secrets, mem, log, call);
     const retry = retryFor(outcome);
     if (retry === "untilInputsChange") mem.terminalInputs = fingerprint;
@@ -404,7 +412,7 @@ export class Reconciler {
           // stuck goes on, and the loser has overwritten nothing else.
           await api.tagResource(current.arn, { [OWNERSHIP_TAG_KEY]: desired.ownerTag });
           const claimed = ownershipFromTags(await api.listTags(current.arn), desired);
-          if (claimed.kind !== "ours") return conflict(desired.userName, "UserNameConflict", claimed.kind === "foreign" ? claimed.owner : undefined);
+          if (claimed.kind !== "ours") return conflict(desired, "UserNameConflict", claimed);
           await event("Adopted", "TagResource", `adopted the existing MemoryDB user "${current.name}"`);
         }
         if (action.tags) {
@@ -444,7 +452,8 @@ export class Reconciler {
         return settle(current, "Modifying", true);
       }
       case "conflict":
-        return conflict(desired.userName, action.reason, action.owner);
+        log.info("leaving an existing user alone", { reason: action.reason, ownership: action.ownership });
+        return conflict(desired, action.reason, action.ownership);
       case "forbidden":
         return { kind: "failed", reason: "Forbidden", message: action.message, retry: "untilInputsChange" };
       case "wait":
@@ -498,6 +507,9 @@ export class Reconciler {
             ? gone()
             : release("Released", `MemoryDB user "${desired.userName}" is not managed by this resource; left untouched`);
         case "retain":
+          // Mark where it was retained from before dropping the ownership tag: this namespace
+          // may adopt it back without a grant (a crash in between leaves it still owned).
+          await api.tagResource(observed!.arn, { [RETAINED_TAG_KEY]: desired.retainedTag });
           await api.untagResource(observed!.arn, [OWNERSHIP_TAG_KEY]);
           return release("Retained", `kept MemoryDB user "${desired.userName}" (deletionPolicy Retain) and removed its ownership tag`);
         case "delete": {

@@ -20,6 +20,8 @@ import {
   passwordProblem,
 } from "../../src/reconcile/decide.ts";
 import { type MemoryDBUser, type ObservedUser, OWNERSHIP_TAG_KEY } from "../../src/model.ts";
+import { Redacted } from "../../src/redacted.ts";
+import { parseAdoptionGrants } from "../../src/reconcile/adoption.ts";
 
 export function sampleUser(overrides: Partial<MemoryDBUser["spec"]> = {}, status?: MemoryDBUser["status"]): MemoryDBUser {
   return {
@@ -72,13 +74,11 @@ describe("reconcile decisions", () => {
   it("tells an earlier resource of the same name (force-deleted: another UID) from this one", () => {
     expect(ownershipFromTags({ [OWNERSHIP_TAG_KEY]: "cluster-1/team-a/app-user/u0" }, desired)).to.deep.equal({ kind: "previousOwner", owner: "cluster-1/team-a/app-user/u0" });
     // Such a user is taken over only when asked, like an unowned one.
-    expect(decide(desired, obs({ ownership: { kind: "previousOwner", owner: "cluster-1/team-a/app-user/u0" } }))).to.deep.equal({
-      type: "conflict",
-      reason: "UserAlreadyExists",
-      owner: "cluster-1/team-a/app-user/u0",
-    });
+    const earlier = { kind: "previousOwner", owner: "cluster-1/team-a/app-user/u0" } as const;
+    expect(decide(desired, obs({ ownership: earlier }))).to.deep.equal({ type: "conflict", reason: "UserAlreadyExists", ownership: earlier });
+    // It was this namespace's: adopting it back needs no administrator's grant.
     const adopting = desiredUser(sampleUser({ adoptExisting: true }), defaults);
-    expect(decide(adopting, obs({ ownership: { kind: "previousOwner", owner: "x" }, tags: {} })).type).to.equal("sync");
+    expect(decide(adopting, obs({ ownership: earlier, tags: {} })).type).to.equal("sync");
     // Not a prefix match on the name: app-user-2 is another resource.
     expect(ownershipFromTags({ [OWNERSHIP_TAG_KEY]: "cluster-1/team-a/app-user-2/u9" }, desired).kind).to.equal("foreign");
   });
@@ -110,12 +110,28 @@ describe("reconcile decisions", () => {
 
   it("never touches a user owned by another resource, nor an unowned one unless adopting", () => {
     const foreign = decide(desired, obs({ ownership: ownershipFromTags({ [OWNERSHIP_TAG_KEY]: "other/ns/x" }, desired) }));
-    expect(foreign).to.deep.equal({ type: "conflict", reason: "UserNameConflict", owner: "other/ns/x" });
-    expect(decide(desired, obs({ ownership: ownershipFromTags({}, desired) }))).to.deep.equal({ type: "conflict", reason: "UserAlreadyExists", owner: undefined });
+    expect(foreign).to.deep.equal({ type: "conflict", reason: "UserNameConflict", ownership: { kind: "foreign", owner: "other/ns/x" } });
+    expect(decide(desired, obs({ ownership: ownershipFromTags({}, desired) }))).to.deep.equal({ type: "conflict", reason: "UserAlreadyExists", ownership: { kind: "unowned" } });
   });
 
-  it("adopts an unowned user when asked: tags it and sets its passwords", () => {
-    const adopting = desiredUser(sampleUser({ adoptExisting: true }), defaults);
+  it("adopts only with an administrator's grant, unless the user was retained by this namespace", () => {
+    const asking = desiredUser(sampleUser({ adoptExisting: true }), defaults);
+    expect(decide(asking, obs({ ownership: { kind: "unowned" }, tags: {} }))).to.deep.equal({ type: "conflict", reason: "AdoptionNotAllowed", ownership: { kind: "unowned" } });
+    const elsewhere = { kind: "unowned", retainedFrom: "cluster-1/team-b/old" } as const;
+    expect(decide(asking, obs({ ownership: elsewhere, tags: {} })).type).to.equal("conflict");
+    const here = { kind: "unowned", retainedFrom: "cluster-1/team-a/old" } as const;
+    expect(decide(asking, obs({ ownership: here, tags: {} })).type).to.equal("sync");
+    // Retained by the same namespace of another cluster is not this namespace's.
+    expect(decide(asking, obs({ ownership: { kind: "unowned", retainedFrom: "cluster-2/team-a/old" }, tags: {} })).type).to.equal("conflict");
+    const granted = (grant: string) => desiredUser(sampleUser({ adoptExisting: true }), { ...defaults, adoptionGrants: parseAdoptionGrants(grant) });
+    expect(decide(granted("team-a"), obs({ ownership: { kind: "unowned" }, tags: {} })).type).to.equal("sync");
+    expect(decide(granted("*/app-*"), obs({ ownership: { kind: "unowned" }, tags: {} })).type).to.equal("sync");
+    expect(decide(granted("team-a/legacy-*"), obs({ ownership: { kind: "unowned" }, tags: {} })).type).to.equal("conflict");
+    expect(decide(granted("team-b"), obs({ ownership: { kind: "unowned" }, tags: {} })).type).to.equal("conflict");
+  });
+
+  it("adopts an unowned user when asked and granted: tags it and sets its passwords", () => {
+    const adopting = desiredUser(sampleUser({ adoptExisting: true }), { ...defaults, adoptionGrants: parseAdoptionGrants("team-a") });
     const action = decide(adopting, obs({ ownership: { kind: "unowned" }, tags: { other: "x" } }));
     expect(action).to.deep.equal({
       type: "sync",
@@ -203,12 +219,19 @@ describe("reconcile decisions", () => {
     expect(decideDeletion(desired, observed(), ours)).to.deep.equal({ type: "delete" });
   });
 
-  it("describes a bad password by its length only", () => {
+  it("checks MemoryDB's whole password rule, saying which part failed but never the value or its length", () => {
     const ref = { name: "pw", key: "password" };
-    expect(passwordProblem(ref, 16)).to.equal(undefined);
-    expect(passwordProblem(ref, 128)).to.equal(undefined);
-    expect(passwordProblem(ref, 15)).to.match(/15 characters long; MemoryDB needs 16-128/);
-    expect(passwordProblem(ref, 129)).to.match(/129 characters/);
+    const problem = (value: string) => passwordProblem(ref, new Redacted(value));
+    expect(problem("a".repeat(16))).to.equal(undefined);
+    expect(problem("a".repeat(128))).to.equal(undefined);
+    expect(problem("!#$%&'()*+-.0123456789:;<=>?ABCXYZ[\\]^_`abcxyz{|}~")).to.equal(undefined);
+    expect(problem("a".repeat(15))).to.match(/shorter than 16 characters/).and.not.match(/15/);
+    expect(problem("a".repeat(129))).to.match(/longer than 128 characters/).and.not.match(/129/);
+    expect(problem(`${"a".repeat(20)}\n`)).to.match(/ends with a line break/);
+    for (const bad of [",", '"', "/", "@", " ", "\t", "é", "\u0000"]) {
+      const message = problem(`${"a".repeat(20)}${bad}${"b".repeat(4)}`);
+      expect(message, JSON.stringify(bad)).to.match(/contains a character MemoryDB does not allow; MemoryDB needs 16-128 printable ASCII characters other than , " \/ @/);
+    }
   });
 
   it("suspects a password change only when the Secret versions moved and the values differ from the last sent", () => {
