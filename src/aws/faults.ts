@@ -25,7 +25,6 @@ const TRANSIENT = new Set([
   "RequestTimeoutException",
   "TimeoutError",
   "NetworkingError",
-  "EAI_AGAIN",
 ]);
 
 const TERMINAL = new Set([
@@ -35,8 +34,10 @@ const TERMINAL = new Set([
   "TagQuotaPerResourceExceeded",
 ]);
 
-/** Socket-level failures, by Node's error code. ENOTFOUND (no such host) is a region problem. */
-const NETWORK_CODES = new Set(["ECONNRESET", "ECONNREFUSED", "ETIMEDOUT", "EPIPE", "ENOTFOUND", "EAI_AGAIN", "ECONNABORTED", "UND_ERR_SOCKET"]);
+/** Socket-level failures that pass, by Node's error code. */
+const NETWORK_CODES = new Set(["ECONNRESET", "ECONNREFUSED", "ETIMEDOUT", "EPIPE", "EAI_AGAIN", "ECONNABORTED", "UND_ERR_SOCKET"]);
+/** No such host: a region (or endpoint) that does not exist, not a passing fault. */
+const NO_SUCH_HOST = "ENOTFOUND";
 
 /** Problems an administrator must fix, each with its own condition reason. */
 const ADMIN_PROBLEMS: Record<string, { reason: string; fix: string }> = {
@@ -95,7 +96,7 @@ function fromAws(e: SdkLikeError): boolean {
   return (
     e.$metadata !== undefined ||
     e.$fault !== undefined ||
-    (e.code !== undefined && NETWORK_CODES.has(e.code)) ||
+    (e.code !== undefined && (NETWORK_CODES.has(e.code) || e.code === NO_SUCH_HOST)) ||
     ["TimeoutError", "AbortError", "CredentialsProviderError"].includes(e.name ?? "")
   );
 }
@@ -105,7 +106,7 @@ export function classify(operation: string, err: unknown): AwsFault | undefined 
   if (err instanceof AwsFault) return err;
   const e = (err ?? {}) as SdkLikeError;
   if (!fromAws(e)) return undefined;
-  const code = (e.code && NETWORK_CODES.has(e.code) ? e.code : e.name) || "UnknownError";
+  const code = (e.code && (NETWORK_CODES.has(e.code) || e.code === NO_SUCH_HOST) ? e.code : e.name) || "UnknownError";
   const status = e.$metadata?.httpStatusCode;
   const admin = ADMIN_PROBLEMS[code];
   let kind: FaultKind;

@@ -10,11 +10,10 @@ export interface Rule {
 
 /** The rules wherever MemoryDBUsers are reconciled (ClusterRole, or a Role per watched namespace). */
 export const RECONCILE_RULES: Rule[] = [
-  { apiGroups: ["memorydb.operators.dev"], resources: ["memorydbusers"], verbs: ["get", "list", "watch", "patch", "update"] },
-  { apiGroups: ["memorydb.operators.dev"], resources: ["memorydbusers/status"], verbs: ["get", "patch", "update"] },
-  { apiGroups: ["memorydb.operators.dev"], resources: ["memorydbusers/finalizers"], verbs: ["update"] },
+  { apiGroups: ["memorydb.operators.dev"], resources: ["memorydbusers"], verbs: ["list", "watch", "patch"] },
+  { apiGroups: ["memorydb.operators.dev"], resources: ["memorydbusers/status"], verbs: ["patch"] },
   { apiGroups: [""], resources: ["secrets"], verbs: ["get", "list", "watch"] },
-  { apiGroups: ["events.k8s.io"], resources: ["events"], verbs: ["create", "patch"] },
+  { apiGroups: ["events.k8s.io"], resources: ["events"], verbs: ["create"] },
 ];
 
 /** Cluster scope without CLUSTER_ID: the kube-system namespace's UID is the default cluster id. */
@@ -32,6 +31,9 @@ export function leaderElectionRules(leaseName: string): Rule[] {
 export const OPERATOR_ENV = new Set([
   "AWS_REGION",
   "MEMORYDB_ENDPOINT",
+  "ALLOWED_REGIONS",
+  "ALLOW_ADOPTION",
+  "SECRET_LABEL_SELECTOR",
   "WATCH_NAMESPACES",
   "MAX_CONCURRENT_RECONCILES",
   "RESYNC_PERIOD",

@@ -14,10 +14,10 @@ local progressingReasons = { Creating = true, Modifying = true, Deleting = true 
 local transientReasons = {
   ThrottlingException = true, Throttling = true, ThrottledException = true,
   TooManyRequestsException = true, RequestLimitExceeded = true, InternalFailure = true,
-  InternalServerError = true, ServiceUnavailable = true, InvalidUserStateFault = true,
-  RequestTimeout = true, RequestTimeoutException = true, TimeoutError = true,
-  NetworkingError = true, ECONNRESET = true, ECONNREFUSED = true, ETIMEDOUT = true, EPIPE = true,
-  ENOTFOUND = true, EAI_AGAIN = true, ECONNABORTED = true, UND_ERR_SOCKET = true
+  InternalServerError = true, ServiceUnavailable = true, ServiceUnavailableException = true,
+  InvalidUserStateFault = true, RequestTimeout = true, RequestTimeoutException = true,
+  TimeoutError = true, NetworkingError = true, ECONNRESET = true, ECONNREFUSED = true,
+  ETIMEDOUT = true, EPIPE = true, EAI_AGAIN = true, ECONNABORTED = true, UND_ERR_SOCKET = true
 }
 
 local function findCondition(conditions, conditionType)

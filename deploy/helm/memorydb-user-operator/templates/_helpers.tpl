@@ -74,20 +74,17 @@ app.kubernetes.io/part-of: memorydb-user-operator
 {{- define "memorydb-user-operator.reconcileRules" -}}
 - apiGroups: [memorydb.operators.dev]
   resources: [memorydbusers]
-  verbs: [get, list, watch, patch, update]
+  verbs: [list, watch, patch]
 - apiGroups: [memorydb.operators.dev]
   resources: [memorydbusers/status]
-  verbs: [get, patch, update]
-- apiGroups: [memorydb.operators.dev]
-  resources: [memorydbusers/finalizers]
-  verbs: [update]
+  verbs: [patch]
 # Password Secrets in each MemoryDBUser's own namespace (listed and watched as metadata only).
 - apiGroups: [""]
   resources: [secrets]
   verbs: [get, list, watch]
 - apiGroups: [events.k8s.io]
   resources: [events]
-  verbs: [create, patch]
+  verbs: [create]
 {{- end }}
 
 {{/* Fails the render on combinations the schema cannot express. */}}
