@@ -13,6 +13,8 @@ import { STEPS } from "../e2e/steps.ts";
 
 const RUNNER = join(ROOT, "test", "e2e", "run.ts");
 const RESULT = /^(PASS|FAIL) (\S+)(?: \((\d+\.\d)s\)|: (.*))$/;
+/** The operator reads only Secrets with this label (--secret-label-selector): the runner's --secret-labels must work. */
+const SECRET_LABEL = "memorydb.operators.dev/e2e-test=allowed";
 
 interface Result {
   code: number | null;
@@ -54,7 +56,7 @@ describe("npm run e2e against npm run dev", function () {
 
   function runE2E(args: string[], opts: { env?: Record<string, string>; onLine?: (line: string, child: ReturnType<typeof spawn>) => void } = {}): Promise<Result> {
     return new Promise((resolve, reject) => {
-      const child = spawn(process.execPath, [RUNNER, "--kubeconfig", kubeconfig, ...args], {
+      const child = spawn(process.execPath, [RUNNER, "--kubeconfig", kubeconfig, "--secret-labels", SECRET_LABEL, ...args], {
         cwd: ROOT,
         // Own HOME: kubectl's discovery cache goes to the temp dir, not ~/.kube.
         env: { ...process.env, HOME: dir, ...opts.env },
@@ -103,7 +105,7 @@ describe("npm run e2e against npm run dev", function () {
     requireKubectl();
     dir = await mkdtemp(join(tmpdir(), "mdbu-e2e-test-"));
     kubeconfig = join(dir, "kubeconfig");
-    env = await DevEnv.start({ kubeconfigPath: kubeconfig, seedAdoptable: false, operatorEnv: { POLL_INTERVAL: "250ms" } });
+    env = await DevEnv.start({ kubeconfigPath: kubeconfig, seedAdoptable: false, operatorEnv: { POLL_INTERVAL: "250ms", SECRET_LABEL_SELECTOR: SECRET_LABEL } });
     // Short, but not zero: the runner must wait through `modifying` and `deleting`.
     env.emulator!.modifyingMs = 300;
     env.emulator!.deletingMs = 300;

@@ -15,6 +15,8 @@ export interface Env {
   prefix: string;
   namespace: string;
   timeoutMs: number;
+  /** Extra labels of every Secret (--secret-labels). */
+  secretLabels: Record<string, string>;
   /** Aborted by the first SIGINT: steps stop. */
   runSignal: AbortSignal;
   /** Aborted by a second SIGINT: cleanup stops too. */
@@ -145,7 +147,7 @@ export class StepContext {
 
   async applySecret(name: string, values: Record<string, string>): Promise<void> {
     this.#check();
-    const run = await this.cluster.apply([secretManifest(this.ns, name, this.env.prefix, values)], { signal: this.signal, timeoutMs: this.remainingMs() + 15_000 });
+    const run = await this.cluster.apply([secretManifest(this.ns, name, this.env.prefix, values, this.env.secretLabels)], { signal: this.signal, timeoutMs: this.remainingMs() + 15_000 });
     if (run.code !== 0) throw new Error(`kubectl apply of Secret ${name} failed: ${run.stderr.trim()}`);
   }
 

@@ -14,6 +14,8 @@ export interface Options {
   emulatorUrl: string | undefined;
   awsRegion: string | undefined;
   memorydbEndpoint: string | undefined;
+  /** Labels for every Secret the suite creates (an operator with --secret-label-selector). */
+  secretLabels: Record<string, string>;
   help: boolean;
 }
 
@@ -41,6 +43,8 @@ See docs/e2e.md.
   --aws-region REGION      also check MemoryDB directly with DescribeUsers/ListTags in REGION
                            (AWS SDK default credential chain)
   --memorydb-endpoint URL  with --aws-region: a MemoryDB-compatible endpoint (a VPC endpoint)
+  --secret-labels k=v,...  labels for the suite's Secrets, for an operator installed with
+                           --secret-label-selector
   -h, --help               this text
 
 Steps:
@@ -81,6 +85,7 @@ export function parseOptions(argv: string[], known: readonly string[]): Options 
         "emulator-url": { type: "string" },
         "aws-region": { type: "string" },
         "memorydb-endpoint": { type: "string" },
+        "secret-labels": { type: "string" },
         help: { type: "boolean", short: "h" },
       },
       strict: true,
@@ -118,6 +123,12 @@ export function parseOptions(argv: string[], known: readonly string[]): Options 
     }
   }
   if (awsRegion !== undefined && !/^[a-z]{2}(-[a-z]+)+-\d+$/.test(awsRegion)) throw new UsageError(`--aws-region: "${awsRegion}" is not a region`);
+  const secretLabels: Record<string, string> = {};
+  for (const pair of (str("secret-labels") ?? "").split(",").filter((p) => p.trim() !== "")) {
+    const m = /^([A-Za-z0-9][-A-Za-z0-9_./]*)=([-A-Za-z0-9_.]*)$/.exec(pair.trim());
+    if (!m) throw new UsageError(`--secret-labels: "${pair}" is not key=value`);
+    secretLabels[m[1]!] = m[2]!;
+  }
   return {
     kubeconfig: str("kubeconfig"),
     context: str("context"),
@@ -128,6 +139,7 @@ export function parseOptions(argv: string[], known: readonly string[]): Options 
     emulatorUrl: emulatorUrl?.replace(/\/+$/, ""),
     awsRegion,
     memorydbEndpoint,
+    secretLabels,
     help: values.help === true,
   };
 }

@@ -165,7 +165,7 @@ async function main(): Promise<number> {
   report.line(`e2e: run ${prefix} against ${cluster.server}, namespace ${namespace}${opts.namespace ? " (existing)" : " (created for the run)"}`);
   report.line(`e2e: MemoryDB checked through ${view ? view.description : "the Kubernetes resources only (no --emulator-url or --aws-region)"}`);
 
-  const env: Env = { cluster, memorydb: view, redactor, prefix, namespace, timeoutMs: opts.timeoutMs, runSignal: run.signal, cleanupSignal: cleanup.signal };
+  const env: Env = { cluster, memorydb: view, redactor, prefix, namespace, timeoutMs: opts.timeoutMs, secretLabels: opts.secretLabels, runSignal: run.signal, cleanupSignal: cleanup.signal };
   let createdNamespace = false;
   try {
     createdNamespace = await preflight(cluster, view, opts, namespace, prefix, run.signal);
