@@ -163,7 +163,8 @@ export function parseTags(text: string): Record<string, string> {
     const at = pair.indexOf("=");
     const key = at < 0 ? pair : pair.slice(0, at).trim();
     const value = at < 0 ? "" : pair.slice(at + 1).trim();
-    if (key.length < 1 || key.length > 128 || key.startsWith("aws:") || key.startsWith(`${GROUP}/`) || value.length > 256) {
+    const lower = key.toLowerCase();
+    if (key.length < 1 || key.length > 128 || lower.startsWith("aws:") || lower.startsWith(`${GROUP}/`) || value.length > 256) {
       throw new ConfigError(`--default-tags: "${pair}" is not a valid tag (key 1-128 characters, not aws: or ${GROUP}/; value up to 256)`);
     }
     tags[key] = value;

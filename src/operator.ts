@@ -55,6 +55,7 @@ export async function startOperator(config: Config, kc: KubeConfig, logger: Logg
     },
     tagResyncPeriodMs: config.tagResyncPeriodMs,
     allowedRegions: config.allowedRegions,
+    secretSelector: config.secretLabelSelector,
     snapshotMaxAgeMs: config.resyncPeriodMs,
   });
   const controller = new Controller({

@@ -85,6 +85,24 @@ export function desiredUser(user: MemoryDBUser, defaults: Defaults): DesiredUser
   };
 }
 
+/** MemoryDB's limit of tags per user, the ownership tag included. */
+export const MAX_TAGS = 50;
+
+/**
+ * The spec's tags plus the operator's default tags plus the ownership tag, if more than MemoryDB
+ * takes: said exactly, as the CRD's own limit (49) cannot count the default tags.
+ */
+export function tagQuotaProblem(user: MemoryDBUser, desired: DesiredUser): string | undefined {
+  const total = Object.keys(desired.tags).length;
+  if (total <= MAX_TAGS) return undefined;
+  const spec = Object.keys(user.spec.tags ?? {}).length;
+  const defaults = total - spec - 1;
+  return (
+    `spec.tags has ${spec} tags, the operator's default tags (--default-tags) add ${defaults} more and the ownership tag 1: ` +
+    `${total} in all, and MemoryDB allows ${MAX_TAGS} per user; remove ${total - MAX_TAGS} from spec.tags`
+  );
+}
+
 /** MemoryDB's password rules (docs/aws-api.md), checked before any call so the message can be precise. */
 export const PASSWORD_MIN = 16;
 export const PASSWORD_MAX = 128;
@@ -253,7 +271,7 @@ export interface TagChanges {
 export function diffTags(desired: Record<string, string>, observed: Record<string, string>): TagChanges | undefined {
   const set = Object.fromEntries(Object.entries(desired).filter(([k, v]) => observed[k] !== v));
   // `aws:` tags belong to AWS and cannot be removed.
-  const remove = Object.keys(observed).filter((k) => !(k in desired) && !k.startsWith("aws:")).sort();
+  const remove = Object.keys(observed).filter((k) => !(k in desired) && !k.toLowerCase().startsWith("aws:")).sort();
   return Object.keys(set).length > 0 || remove.length > 0 ? { set, remove } : undefined;
 }
 

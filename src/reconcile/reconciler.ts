@@ -5,6 +5,7 @@ import type { UserDirectory } from "../aws/directory.ts";
 import type { MemoryDBApi } from "../aws/memorydb.ts";
 import type { EventRecorder } from "../events.ts";
 import type { CallOptions, KubeApi, SecretData } from "../kube/api.ts";
+import type { LabelSelector } from "../kube/label-selector.ts";
 import { addFinalizerPatch, removeFinalizerPatch } from "../kube/finalizer.ts";
 import type { Logger } from "../log.ts";
 import {
@@ -38,6 +39,7 @@ import {
   refKey,
   sameSources,
   presumablyOurs,
+  tagQuotaProblem,
   recordedIdentity,
   updateReason,
 } from "./decide.ts";
@@ -73,6 +75,8 @@ export interface ReconcilerDeps {
   snapshotMaxAgeMs: number;
   /** Regions resources may name; empty means any. */
   allowedRegions?: readonly string[];
+  /** Only Secrets this matches may hold passwords (--secret-label-selector). */
+  secretSelector?: LabelSelector | undefined;
   now?: () => Date;
   random?: () => number;
 }
@@ -135,11 +139,6 @@ export class Reconciler {
     }
 
     const desired = desiredUser(user, this.#d.defaults);
-    const refused = this.#regionRefused(desired);
-    if (refused) {
-      await this.#report(user, mem, refused, "untilInputsChange", log, call);
-      return "untilInputsChange";
-    }
     this.#spreadTagChecks(user, desired, mem);
     if (!context.claimant && this.#inSyncWithoutSecrets(user, desired, mem, context)) {
       log.debug("in sync per the resync snapshot and the Secret versions: nothing to read");
@@ -161,16 +160,21 @@ export class Reconciler {
     }
     delete mem.terminalInputs;
 
-    const changedIdentity = identityChange(user, desired);
-    const { outcome, passwordSecrets }: Applied = changedIdentity
-      ? { outcome: { kind: "failed", reason: "ImmutableFieldChanged", message: changedIdentity, retry: "untilInputsChange" } }
-      : context.claimant
-        ? { outcome: claimedByAnother(desired, context.claimant) }
-        : await this.#apply(user, desired, secrets, mem, log, call);
+    const blocked = this.#blocked(user, desired, context);
+    const { outcome, passwordSecrets }: Applied = blocked ? { outcome: blocked } : await this.#apply(user, desired, secrets, mem, log, call);
     const retry = retryFor(outcome);
     if (retry === "untilInputsChange") mem.terminalInputs = fingerprint;
     await this.#report(user, mem, outcome, retry, log, call, { passwordSecrets, acceptedAccessString: this.#acceptAccessString(mem, desired, outcome) });
     return retry;
+  }
+
+  /** Why nothing may be done for the resource in MemoryDB, found before any call. */
+  #blocked(user: MemoryDBUser, desired: DesiredUser, context: ReconcileContext): Outcome | undefined {
+    const changedIdentity = identityChange(user, desired);
+    if (changedIdentity) return { kind: "failed", reason: "ImmutableFieldChanged", message: changedIdentity, retry: "untilInputsChange" };
+    const tooManyTags = tagQuotaProblem(user, desired);
+    if (tooManyTags) return { kind: "failed", reason: "TooManyTags", retry: "untilInputsChange", message: tooManyTags };
+    return this.#regionRefused(desired) ?? (context.claimant ? claimedByAnother(desired, context.claimant) : undefined);
   }
 
   /** A region the administrator does not allow (--allowed-regions): nothing is called there. */
@@ -238,7 +242,7 @@ export class Reconciler {
     log: Logger,
     call: CallOptions,
   ): Promise<Applied> {
-    const resolution = resolvePasswords(user.metadata.namespace, desired.passwordRefs, secrets);
+    const resolution = resolvePasswords(user.metadata.namespace, desired.passwordRefs, secrets, this.#d.secretSelector);
     if (!resolution.ok) {
       // A missing Secret may appear any moment: back off and look again. A bad value is terminal.
       const retry = resolution.reason === "SecretNotFound" ? "backoff" : "untilInputsChange";

@@ -2,7 +2,7 @@
 // @kubernetes/client-node and the real AWS SDK, and gives tests handles on all three.
 import { PassThrough } from "node:stream";
 import { fileURLToPath } from "node:url";
-import { CoreV1Api, CustomObjectsApi, EventsV1Api, KubeConfig, PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
+import { CoreV1Api, CustomObjectsApi, EventsV1Api, KubeConfig, KubernetesObjectApi, PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
 import { loadConfig } from "../../src/config.ts";
 import { reuseConnections } from "../../src/kube/config.ts";
 import { createLogger } from "../../src/log.ts";
@@ -11,6 +11,7 @@ import { App, type AppOptions } from "../../src/app.ts";
 import { scaleWatchTimings, type WatchTimings } from "../../src/kube/reflector.ts";
 import type { Operator } from "../../src/operator.ts";
 import { KubeApiServer } from "../../local-control-plane/kube/server.ts";
+import type { RbacBundle } from "../deploy/rbac.ts";
 import { type EmulatorOptions, MemoryDBEmulator } from "../../local-control-plane/memorydb/emulator.ts";
 
 /**
@@ -87,6 +88,20 @@ export class OperatorEnv {
       ...options.env,
     };
     return { aws, extra, env };
+  }
+
+  /** A kubeconfig authenticating as this ServiceAccount. */
+  protected serviceAccountConfig(_namespace: string, _name: string): KubeConfig {
+    throw new Error("this API server has no ServiceAccount identities");
+  }
+
+  /** Creates the RBAC objects of an install as the admin; answers a kubeconfig for its ServiceAccount. */
+  async grant(bundle: RbacBundle): Promise<KubeConfig> {
+    const objects = KubernetesObjectApi.makeApiClient(this.kc);
+    const { namespace, name } = bundle.serviceAccount;
+    await this.createNamespace(namespace).catch(() => undefined);
+    for (const obj of bundle.objects) await objects.create(obj as never);
+    return this.serviceAccountConfig(namespace, name);
   }
 
   /** The controller side of the running operator (once it leads). */
@@ -246,6 +261,19 @@ export class TestEnv extends OperatorEnv {
     const env = new TestEnv(kube, aws, extra, settings, timeScale);
     if (options.startOperator !== false) await env.startOperator();
     return env;
+  }
+
+  protected override serviceAccountConfig(namespace: string, name: string): KubeConfig {
+    const kc = new KubeConfig();
+    kc.loadFromString(this.kube.kubeconfig({ serviceAccount: { namespace, name } }));
+    return kc;
+  }
+
+  /** A kubeconfig for a user (a tenant, say) with the groups of any authenticated user. */
+  userConfig(user: string): KubeConfig {
+    const kc = new KubeConfig();
+    kc.loadFromString(this.kube.kubeconfig({ user }));
+    return kc;
   }
 
   override async stop(): Promise<void> {

@@ -2,7 +2,6 @@
 // replica reconcile and hands over, and the operator works under exactly the RBAC that the
 // manifests in deploy/ grant.
 import { expect } from "chai";
-import { KubeConfig, KubernetesObjectApi } from "@kubernetes/client-node";
 import { PassThrough } from "node:stream";
 import { App } from "../../src/app.ts";
 import { loadConfig } from "../../src/config.ts";
@@ -70,7 +69,7 @@ describe("probes and metrics", function () {
         const rules = (obj as { rules?: Array<{ resources?: string[]; verbs?: string[] }> }).rules ?? [];
         for (const rule of rules) if (rule.resources?.includes("secrets")) rule.verbs = rule.verbs?.filter((v) => v !== "watch");
       }
-      const kc = await grant(t, bundle);
+      const kc = await t.grant(bundle);
       t.kube.enforceRbac();
       const app = await t.startOperator({}, { kc });
       await t.until("the caches are synced", () => app.operator?.controller.hasSynced === true);
@@ -192,17 +191,6 @@ describe("leader election", function () {
   });
 });
 
-/** Create the RBAC objects on the API server as the admin. */
-async function grant(env: TestEnv, bundle: RbacBundle): Promise<KubeConfig> {
-  const objects = KubernetesObjectApi.makeApiClient(env.kc);
-  const { namespace, name } = bundle.serviceAccount;
-  await env.createNamespace(namespace).catch(() => undefined);
-  for (const obj of bundle.objects) await objects.create(obj as never);
-  const kc = new KubeConfig();
-  kc.loadFromString(env.kube.kubeconfig({ serviceAccount: { namespace, name } }));
-  return kc;
-}
-
 async function lifecycleUnderRbac(env: TestEnv, ns: string): Promise<void> {
   await env.createSecret(ns, "pw", { password: PASSWORD_1 });
   await env.createUser(ns, `${ns}-user`, passwordSpec("pw"));
@@ -224,7 +212,7 @@ describe("under exactly the RBAC the manifests grant", function () {
     const t = await TestEnv.start({ startOperator: false });
     try {
       for (const ns of namespaces) await t.createNamespace(ns);
-      const kc = await grant(t, bundle);
+      const kc = await t.grant(bundle);
       t.kube.enforceRbac();
       await t.startOperator({ LEADER_ELECT: "true", POD_NAMESPACE: bundle.serviceAccount.namespace, ...env }, { kc, lease: LEASE });
       await lifecycleUnderRbac(t, namespaces.at(-1)!);
@@ -251,7 +239,7 @@ describe("under exactly the RBAC the manifests grant", function () {
         const rules = (obj as { rules?: Array<{ resources?: string[] }> }).rules;
         if (rules) (obj as unknown as { rules: unknown[] }).rules = rules.filter((r) => !r.resources?.includes("memorydbusers/status"));
       }
-      const kc = await grant(env, bundle);
+      const kc = await env.grant(bundle);
       env.kube.enforceRbac();
       await env.createNamespace("team-y");
       await env.createSecret("team-y", "pw", { password: PASSWORD_1 });

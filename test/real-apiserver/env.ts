@@ -1,9 +1,8 @@
 // The operator against a real kube-apiserver (v1.20.2, built by local-control-plane/kube-apiserver/
 // build.sh) and the MemoryDB emulator. The real server's timings (bookmarks, watch cache) cannot
 // be scaled, so the operator runs its production watch timings here.
-import { KubernetesObjectApi } from "@kubernetes/client-node";
+import type { KubeConfig } from "@kubernetes/client-node";
 import { RealKubeApiServer } from "../../local-control-plane/kube-apiserver/real-api-server.ts";
-import { type RbacBundle } from "../deploy/rbac.ts";
 import { CRD_FILE, type EnvOptions, OperatorEnv } from "../integration/harness.ts";
 
 /** The ServiceAccount the manifests install, as a static token identity of the real server. */
@@ -28,12 +27,8 @@ export class RealClusterEnv extends OperatorEnv {
     return env;
   }
 
-  /** Creates the RBAC objects of an install; answers a kubeconfig for its ServiceAccount. */
-  async grant(bundle: RbacBundle) {
-    const objects = KubernetesObjectApi.makeApiClient(this.kc);
-    await this.createNamespace(bundle.serviceAccount.namespace).catch(() => undefined);
-    for (const obj of bundle.objects) await objects.create(obj as never);
-    return this.server.kubeConfig(`system:serviceaccount:${bundle.serviceAccount.namespace}:${bundle.serviceAccount.name}`);
+  protected override serviceAccountConfig(namespace: string, name: string): KubeConfig {
+    return this.server.kubeConfig(`system:serviceaccount:${namespace}:${name}`);
   }
 
   override async stop(): Promise<void> {
