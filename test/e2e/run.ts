@@ -162,7 +162,7 @@ async function main(): Promise<number> {
     report.summary();
     return 1;
   }
-  report.line(`e2e: run ${prefix} against ${cluster.server}, namespace ${namespace}${opts.namespace ? " (existing)" : " (created for the run)"}`);
+  report.line(`e2e: run ${prefix} against ${cluster.server}, namespace ${namespace}${opts.namespace ? " (given with --namespace)" : " (created for the run)"}`);
   report.line(`e2e: MemoryDB checked through ${view ? view.description : "the Kubernetes resources only (no --emulator-url or --aws-region)"}`);
 
   const env: Env = { cluster, memorydb: view, redactor, prefix, namespace, timeoutMs: opts.timeoutMs, secretLabels: opts.secretLabels, runSignal: run.signal, cleanupSignal: cleanup.signal };

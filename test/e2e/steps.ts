@@ -117,17 +117,20 @@ const passwordOne: Step = {
 
 const passwordTwo: Step = {
   name: "password-2",
-  summary: "a user with two passwords (count 2), then one of them removed (count 1)",
+  summary: "a user with two passwords (count 2), then one of them removed (count 1, Updated Event)",
   async run(ctx) {
     const { name, secret, spec } = await createPasswordUser(ctx, "pw2", ["current", "next"]);
     // The last step of a rotation without downtime: drop the old password.
     const next: UserSpec = { ...spec, passwords: [{ secret, key: "next" }] };
+    const seen = await ctx.eventNames(name);
     await ctx.applyUser(name, next);
     const user = await ctx.until<MdbUser>(`MemoryDBUser ${name} to have one password`, async () => {
       const u = await ctx.user(name);
       return inSync(u) && u.status?.authentication?.passwordCount === 1 ? { ok: u } : { wait: describeUser(u) };
     });
     await expectManaged(ctx, name, user, { userName: name, accessString: spec.accessString, type: "password", passwords: next.passwords!, tags: spec.tags ?? {} });
+    // Removing an entry is an update, not a rotation (README, Events).
+    await ctx.waitEvent(name, "Updated", { seen });
   },
 };
 
