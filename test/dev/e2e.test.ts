@@ -6,7 +6,7 @@ import { execFile, execFileSync, spawn } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { KubeConfig, Watch } from "@kubernetes/client-node";
+import { CustomObjectsApi, KubeConfig, Watch } from "@kubernetes/client-node";
 import { expect } from "chai";
 import { DevEnv, ROOT } from "../../scripts/dev-env.ts";
 import { STEPS } from "../e2e/steps.ts";
@@ -53,6 +53,8 @@ describe("npm run e2e against npm run dev", function () {
   /** Every value any Secret held during the tests: the passwords the runner generated. */
   const secretValues = new Set<string>();
   let stopWatch: (() => void) | undefined;
+  let kc: KubeConfig;
+  const customApi = () => kc.makeApiClient(CustomObjectsApi);
 
   function runE2E(args: string[], opts: { env?: Record<string, string>; onLine?: (line: string, child: ReturnType<typeof spawn>) => void } = {}): Promise<Result> {
     return new Promise((resolve, reject) => {
@@ -109,7 +111,7 @@ describe("npm run e2e against npm run dev", function () {
     // Short, but not zero: the runner must wait through `modifying` and `deleting`.
     env.emulator!.modifyingMs = 300;
     env.emulator!.deletingMs = 300;
-    const kc = new KubeConfig();
+    kc = new KubeConfig();
     kc.loadFromFile(kubeconfig);
     const req = await new Watch(kc).watch(
       "/api/v1/secrets",
@@ -161,24 +163,62 @@ describe("npm run e2e against npm run dev", function () {
     await expectNothingLeft(prefixOf(r.out));
   });
 
-  it("on SIGINT stops, cleans up everything and exits 130", async () => {
+  /**
+   * Runs the runner and sends it SIGINT once `ready(prefix)` holds, polled while it runs; answers
+   * the result and whether the signal was sent.
+   */
+  async function interruptWhen(args: string[], ready: (prefix: string) => Promise<boolean>): Promise<Result & { sent: boolean }> {
     let sent = false;
-    const r = await runE2E(["--emulator-url", env.emulator!.endpoint], {
+    let polling = false;
+    const result = await runE2E(args, {
       onLine: (line, child) => {
-        // Interrupt in the middle of the second step, with a user being created.
-        if (!sent && line.startsWith("PASS password-1")) {
-          sent = true;
-          setTimeout(() => child.kill("SIGINT"), 300);
-        }
+        const m = /^e2e: run (e2e-[a-z0-9]{6}) /.exec(line);
+        if (!m || polling) return;
+        polling = true;
+        void (async () => {
+          while (!sent && child.exitCode === null) {
+            if (await ready(m[1]!).catch(() => false)) {
+              sent = true;
+              child.kill("SIGINT");
+            } else await new Promise((r) => setTimeout(r, 20));
+          }
+        })();
       },
     });
-    expect(sent, r.out).to.equal(true);
+    return { ...result, sent };
+  }
+
+  const mdbu = (prefix: string, name: string) =>
+    customApi().getNamespacedCustomObject({ group: "memorydb.operators.dev", version: "v1alpha1", namespace: prefix, plural: "memorydbusers", name }).then(
+      () => true,
+      () => false,
+    );
+
+  it("on SIGINT stops, switches a Retain resource to Delete, cleans up everything and exits 130", async () => {
+    // Interrupted while the step waits for its Retain resource to be Ready: the cleanup must not keep the user.
+    const r = await interruptWhen(["--emulator-url", env.emulator!.endpoint, "--steps", "retain,delete"], (prefix) => mdbu(prefix, `${prefix}-retain`));
+    expect(r.sent, r.out).to.equal(true);
     expect(r.code, r.out).to.equal(130);
     expect(r.out).to.include("e2e: SIGINT: stopping the steps and cleaning up");
-    expect(r.out).to.match(/^FAIL password-2: interrupted/m);
-    expect(r.out).to.match(/^e2e: not run \(interrupted\): iam, update, /m);
+    expect(r.out).to.match(/^FAIL retain: interrupted/m);
+    expect(r.out).to.match(/^e2e: not run \(interrupted\): delete$/m);
     expect(r.out).to.match(/^PASS cleanup \(\d+\.\ds\)$/m);
-    expect(r.out.trimEnd().split("\n").at(-1)).to.equal("e2e: 2 passed, 1 failed");
+    expect(r.out.trimEnd().split("\n").at(-1)).to.equal("e2e: 1 passed, 1 failed");
+    expectNoPasswords(r.out);
+    await expectNothingLeft(prefixOf(r.out));
+  });
+
+  it("on SIGINT after the Retain deletion, adopts the retained user back and deletes it", async () => {
+    let seen = false;
+    const r = await interruptWhen(["--emulator-url", env.emulator!.endpoint, "--steps", "retain"], async (prefix) => {
+      const exists = await mdbu(prefix, `${prefix}-retain`);
+      if (exists) seen = true;
+      return seen && !exists;
+    });
+    expect(r.sent, r.out).to.equal(true);
+    expect(r.code, r.out).to.equal(130);
+    expect(r.out).to.match(/^FAIL retain: interrupted/m);
+    expect(r.out).to.match(/^PASS cleanup \(\d+\.\ds\)$/m);
     expectNoPasswords(r.out);
     await expectNothingLeft(prefixOf(r.out));
   });

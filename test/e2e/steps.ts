@@ -231,12 +231,17 @@ const retain: Step = {
     let retained = false;
     let deletedAgain = false;
     // A retained user belongs to no resource: if the step stops before adopting it back and
-    // deleting it, adopt it here so the generic cleanup deletes it.
+    // deleting it, adopt it here, so that the generic cleanup deletes it. Deleting an adopter
+    // that has not adopted yet would only release the user.
     ctx.cleanups.push(async () => {
-      if (!retained || deletedAgain || (await ctx.cluster.getUser(ctx.ns, adopter))) return;
-      if (ctx.memorydb && !(await ctx.memorydb.user(spec.userName))) return;
-      await ctx.applySecret(adopterSecret, { password: ctx.password() });
-      await ctx.applyUser(adopter, adopterSpec);
+      if (!retained || deletedAgain) return;
+      const existing = await ctx.cluster.getUser(ctx.ns, adopter);
+      if (existing?.metadata.deletionTimestamp) return;
+      if (!existing) {
+        if (ctx.memorydb && !(await ctx.memorydb.user(spec.userName))) return;
+        await ctx.applySecret(adopterSecret, { password: ctx.password() });
+        await ctx.applyUser(adopter, adopterSpec);
+      }
       await ctx.waitReady(adopter);
     });
 
