@@ -5,7 +5,7 @@
 // skew between candidates nor a step of the wall clock can make two leaders or a false loss.
 // The wall clock only fills the Lease's timestamps, which are for people.
 import { CoordinationV1Api, type KubeConfig, V1MicroTime, type V1Lease } from "@kubernetes/client-node";
-import { httpStatus, requestOptions } from "./kube/api.ts";
+import { httpStatus, KubeError, requestOptions } from "./kube/api.ts";
 import type { Logger } from "./log.ts";
 
 export interface LeaderElectionOptions {
@@ -122,7 +122,7 @@ export class LeaderElector {
       await this.#api.replaceNamespacedLease({ namespace: this.#o.namespace, name: this.#o.name, body: lease }, this.#bounded());
       this.#log.info("released the lease");
     } catch (err) {
-      this.#log.warn("could not release the lease", { error: (err as Error).message });
+      this.#log.warn("could not release the lease", { error: new KubeError("release the Lease", err).message });
     }
   }
 
@@ -191,7 +191,8 @@ export class LeaderElector {
       await this.#api.replaceNamespacedLease({ namespace, name, body: lease }, this.#bounded());
       return true;
     } catch (err) {
-      if (httpStatus(err) !== 409) this.#log.warn("lease update failed", { error: (err as Error).message });
+      // One concise line: the server's status and message, not client-node's request dump.
+      if (httpStatus(err) !== 409) this.#log.warn("lease update failed", { error: new KubeError("update the Lease", err).message });
       return false;
     }
   }

@@ -57,6 +57,13 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly #eventsDropped = new Counter({
+    name: "memorydb_operator_events_dropped_total",
+    help: "Kubernetes Events the operator could not record, by why (rejected, retries_exhausted, queue_full)",
+    labelNames: ["reason"],
+    registers: [this.registry],
+  });
+
   constructor() {
     // Series exist from the start (as controller-runtime does), so rate() and alerts see zeros.
     for (const result of ["success", "error", "requeue", "requeue_after"] as const) this.#reconcileTotal.inc({ controller: CONTROLLER, result }, 0);
@@ -65,6 +72,11 @@ export class Metrics {
     this.#retries.inc({ name: CONTROLLER }, 0);
     this.#activeWorkers.set({ controller: CONTROLLER }, 0);
     this.#depth.set({ name: CONTROLLER }, 0);
+    for (const reason of ["rejected", "retries_exhausted", "queue_full"]) this.#eventsDropped.inc({ reason }, 0);
+  }
+
+  eventDropped(reason: string): void {
+    this.#eventsDropped.inc({ reason });
   }
 
   queueObserver(): QueueObserver {

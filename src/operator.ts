@@ -7,7 +7,8 @@ import { MemoryDB, MemoryDBClients } from "./aws/memorydb.ts";
 import { type Config, ConfigError } from "./config.ts";
 import { Controller, type ControllerDeps } from "./controller.ts";
 import { EventRecorder } from "./events.ts";
-import { KubeApi } from "./kube/api.ts";
+import { KubeApi, KubeError } from "./kube/api.ts";
+import { retryUntilSettled, transientStatus } from "./kube/backoff.ts";
 import type { Logger } from "./log.ts";
 import type { Metrics } from "./metrics.ts";
 import { Reconciler } from "./reconcile/reconciler.ts";
@@ -28,7 +29,7 @@ export interface OperatorOptions {
 
 export async function startOperator(config: Config, kc: KubeConfig, logger: Logger, options: OperatorOptions = {}): Promise<Operator> {
   const kube = new KubeApi(kc, process.env.POD_NAME ?? hostname());
-  const clusterId = config.clusterId ?? (await clusterUid(kube, options.signal));
+  const clusterId = config.clusterId ?? (await clusterUid(kube, logger, options.signal));
   const clients = new MemoryDBClients(
     (region) =>
       new MemoryDB({
@@ -39,7 +40,7 @@ export async function startOperator(config: Config, kc: KubeConfig, logger: Logg
   );
   const memorydb = (region: string, signal?: AbortSignal) => clients.for(region, signal);
   const directory = new UserDirectory(memorydb);
-  const events = new EventRecorder(kube, logger);
+  const events = new EventRecorder(kube, logger, options.metrics ? { onDropped: (reason) => options.metrics!.eventDropped(reason) } : {});
   const reconciler = new Reconciler({
     kube,
     memorydb,
@@ -80,19 +81,25 @@ export async function startOperator(config: Config, kc: KubeConfig, logger: Logg
     clusterId,
     async stop() {
       const finished = await controller.stop(config.shutdownTimeoutMs);
+      // Events still queued get a moment; the rest are dropped (and counted).
+      await events.flush(1000);
       clients.destroy();
       return finished;
     },
   };
 }
 
-async function clusterUid(kube: KubeApi, signal: AbortSignal | undefined): Promise<string> {
+async function clusterUid(kube: KubeApi, logger: Logger, signal: AbortSignal | undefined): Promise<string> {
   try {
-    return await kube.namespaceUid("kube-system", { signal });
+    return await retryUntilSettled("read the kube-system namespace", () => kube.namespaceUid("kube-system", { signal }), {
+      transient: (err) => err instanceof KubeError && transientStatus(err.status),
+      signal,
+      onRetry: (err, delayMs) => logger.warn("cannot read the cluster identity yet, retrying", { error: (err as Error).message, retryInMs: delayMs }),
+    });
   } catch (err) {
-    throw new ConfigError(
-      `cannot determine the cluster identity for ownership tags (${(err as Error).message}); ` +
-        "grant get on the kube-system namespace or set --cluster-id / CLUSTER_ID",
-    );
+    const status = err instanceof KubeError ? err.status : undefined;
+    // Only a refusal is a permission problem; anything else is reported as it is.
+    const hint = status === 401 || status === 403 ? "; grant get on the kube-system namespace or set --cluster-id / CLUSTER_ID" : "";
+    throw new ConfigError(`cannot determine the cluster identity for ownership tags (${(err as Error).message})${hint}`);
   }
 }

@@ -25,10 +25,16 @@ export function httpStatus(err: unknown): number | undefined {
 export class KubeError extends Error {
   override name = "KubeError";
   readonly status: number | undefined;
+  /** The server's Retry-After (429, 503), in seconds. */
+  readonly retryAfterSeconds: number | undefined;
   constructor(what: string, err: unknown) {
     const status = httpStatus(err);
-    super(`${what}: ${status === undefined ? (err as Error)?.message ?? String(err) : `HTTP ${status}: ${serverMessage(err)}`}`);
+    // The first line only: client-node's own messages carry the whole response, headers included.
+    const detail = status === undefined ? ((err as Error)?.message ?? String(err)).split("\n")[0] : `HTTP ${status}: ${serverMessage(err)}`;
+    super(`${what}: ${detail}`);
     this.status = status;
+    const retryAfter = err instanceof ApiException ? Number(err.headers?.["retry-after"]) : Number.NaN;
+    this.retryAfterSeconds = Number.isFinite(retryAfter) && retryAfter >= 0 ? retryAfter : undefined;
   }
 }
 

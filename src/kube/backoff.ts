@@ -39,3 +39,35 @@ export class Backoff {
     return this.#lastFailure !== undefined && this.#o.now() - this.#lastFailure < this.#o.resetAfterMs;
   }
 }
+
+/** Whether a Kubernetes API failure (by HTTP status, undefined: no answer) may pass by itself. */
+export function transientStatus(status: number | undefined): boolean {
+  return status === undefined || status === 429 || status >= 500;
+}
+
+/**
+ * Runs a start-up step until it succeeds or fails for good: a failure `transient` says may pass
+ * (the API server restarting, throttling, a network blip) is retried with backoff, logged,
+ * until `signal` aborts. One passing error must not kill the operator.
+ */
+export async function retryUntilSettled<T>(
+  step: string,
+  run: () => Promise<T>,
+  options: { transient: (err: unknown) => boolean; signal?: AbortSignal | undefined; onRetry: (err: unknown, delayMs: number) => void },
+): Promise<T> {
+  const backoff = new Backoff({ minMs: 500, maxMs: 30_000, resetAfterMs: 120_000 });
+  for (;;) {
+    try {
+      return await run();
+    } catch (err) {
+      if (options.signal?.aborted || !options.transient(err)) throw err;
+      const delay = backoff.fail();
+      options.onRetry(err, delay);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, delay);
+        options.signal?.addEventListener("abort", () => (clearTimeout(timer), resolve()), { once: true });
+      });
+      if (options.signal?.aborted) throw new Error(`${step}: stopped while retrying`);
+    }
+  }
+}

@@ -219,10 +219,11 @@ export class Reconciler {
       if (written) this.#wrote(mem, user, written);
     }
     if (outcome.kind === "failed") {
-      log.warn("reconcile failed", { reason: outcome.reason, message: outcome.message, retry });
+      // A fixed message, the rest as fields (a `message` field would be appended to the text).
+      log.warn("reconcile failed", { reason: outcome.reason, detail: outcome.message, retry });
       // Passing faults are retried quietly; everything a person may need to act on is an Event.
       if (retry !== "backoff" || outcome.reason === "SecretNotFound") {
-        await this.#d.events.record({ regarding: user, type: "Warning", reason: outcome.reason, action: "Reconcile", note: outcome.message }, call);
+        this.#d.events.record({ regarding: user, type: "Warning", reason: outcome.reason, action: "Reconcile", note: outcome.message }, call);
       }
     } else {
       log.debug("reconciled", { outcome: outcome.kind, state: outcome.observed.status });
@@ -402,9 +403,9 @@ export class Reconciler {
         mem.pendingAccessString = desired.accessString;
         this.#tagsChecked(mem, desired);
         if (user.status?.arn) {
-          await event("Recreated", "CreateUser", `MemoryDB user "${created.name}" was deleted outside Kubernetes; created it again`);
+          event("Recreated", "CreateUser", `MemoryDB user "${created.name}" was deleted outside Kubernetes; created it again`);
         } else {
-          await event("Created", "CreateUser", `created MemoryDB user "${created.name}"`);
+          event("Created", "CreateUser", `created MemoryDB user "${created.name}"`);
         }
         return settle(created, "Creating", true);
       }
@@ -417,7 +418,7 @@ export class Reconciler {
           await api.tagResource(current.arn, { [OWNERSHIP_TAG_KEY]: desired.ownerTag });
           const claimed = ownershipFromTags(await api.listTags(current.arn), desired);
           if (claimed.kind !== "ours") return conflict(desired, "UserNameConflict", claimed);
-          await event("Adopted", "TagResource", `adopted the existing MemoryDB user "${current.name}"`);
+          event("Adopted", "TagResource", `adopted the existing MemoryDB user "${current.name}"`);
         }
         if (action.tags) {
           // Removals first: MemoryDB's 50-tag quota counts old and new tags together.
@@ -429,7 +430,7 @@ export class Reconciler {
             const note = [Object.keys(set).length > 0 ? `set ${Object.keys(set).join(", ")}` : "", remove.length > 0 ? `removed ${remove.join(", ")}` : ""]
               .filter((s) => s)
               .join("; ");
-            await event(wasInSync(user) ? "DriftCorrected" : "Updated", "TagResource", `tags of MemoryDB user "${current.name}": ${note}`);
+            event(wasInSync(user) ? "DriftCorrected" : "Updated", "TagResource", `tags of MemoryDB user "${current.name}": ${note}`);
           }
         }
         const changes = action.changes;
@@ -450,7 +451,7 @@ export class Reconciler {
               reason === "PasswordRotated"
                 ? `set ${passwords.length} password(s) of MemoryDB user "${current.name}" from the referenced Secrets`
                 : `updated ${fields.join(", ")} of MemoryDB user "${current.name}"`;
-            await event(reason, "UpdateUser", note);
+            event(reason, "UpdateUser", note);
           }
         }
         return settle(current, "Modifying", true);
@@ -477,7 +478,7 @@ export class Reconciler {
     if (mismatch) {
       const note = `${mismatch}; deletion acts only on MemoryDB user "${desired.userName}" in ${desired.region}`;
       log.warn("status and spec name different users", { note });
-      await this.#d.events.record({ regarding: user, type: "Warning", reason: "ImmutableFieldChanged", action: "Delete", note }, call);
+      this.#d.events.record({ regarding: user, type: "Warning", reason: "ImmutableFieldChanged", action: "Delete", note }, call);
     }
     const refused = this.#regionRefused(desired);
     if (refused) {
@@ -489,7 +490,7 @@ export class Reconciler {
     const release = async (reason: string | undefined, note: string) => {
       const patch = removeFinalizerPatch(user.metadata.finalizers, FINALIZER);
       if (patch) await this.#d.kube.patchUserMetadata(user.metadata.namespace, user.metadata.name, patch, call);
-      if (reason) await this.#d.events.record({ regarding: user, type: "Normal", reason, action: "Delete", note }, call);
+      if (reason) this.#d.events.record({ regarding: user, type: "Normal", reason, action: "Delete", note }, call);
       log.info(note);
       this.forget(key);
       return "none" as const;

@@ -170,6 +170,16 @@ describe("create path (operator against the local control plane)", function () {
     expect(env.aws.calls.ListTags).to.be.greaterThan(0);
   });
 
+  it("records its Events through 429s and 503s from the API server", async () => {
+    await env.createSecret("team-a", "ev-pw", { password: PASSWORD_1 });
+    env.kube.faults.failNext(2, { status: 429, method: "POST", pathIncludes: "/events", retryAfterSeconds: 1 });
+    env.kube.faults.failNext(1, { status: 503, method: "POST", pathIncludes: "/events" });
+    await env.createUser("team-a", "evented", passwordSpec("ev-pw"));
+    await env.waitForUser("team-a", "evented", isReady);
+    await env.until("the Created Event is recorded", async () => (await env.eventsFor("team-a", "evented")).some((e) => e.reason === "Created"), 15_000);
+    expect(env.logLines.filter((l) => l.includes("could not record Event"))).to.deep.equal([]);
+  });
+
   it("never writes a password to logs, Events or status", async () => {
     expect(allLogLines.length).to.be.greaterThan(10);
     const texts = [

@@ -55,6 +55,10 @@ describe("probes and metrics", function () {
     env.aws.faults.failNext("CreateUser", "InvalidParameterValueException", 1);
     await env.createUser("m", "broken", passwordSpec("pw"));
     await env.waitForUser("m", "broken", (u) => u.status?.conditions?.some((c) => c.reason === "InvalidParameterValueException") ?? false);
+    // The log line's message is fixed; reason and detail are fields.
+    const line = JSON.parse(env.logLines.find((l) => l.includes('"reason":"InvalidParameterValueException"'))!) as Record<string, string>;
+    expect(line.message).to.equal("reconcile failed");
+    expect(line.detail).to.match(/^MemoryDB CreateUser failed/);
     const { body } = await get(env.app!.metricsPort, "/metrics");
     expect(body).to.match(/^controller_runtime_reconcile_errors_total\{controller="memorydbuser"\} [1-9]/m);
     expect(body).to.match(/^memorydb_api_calls_total\{operation="CreateUser",outcome="InvalidParameterValueException"\} 1$/m);
@@ -98,6 +102,29 @@ describe("probes and metrics", function () {
   });
 });
 
+describe("start-up", function () {
+  this.timeout(30_000);
+
+  it("retries a passing API error at start-up instead of exiting; a refusal names the RBAC fix", async () => {
+    const t = await TestEnv.start({ startOperator: false });
+    try {
+      t.kube.faults.failNext(3, { status: 503, pathIncludes: "/namespaces/kube-system" });
+      await t.startOperator();
+      expect(t.logLines.filter((l) => l.includes("cannot read the cluster identity yet, retrying"))).to.have.length(3);
+      await t.stopOperator();
+
+      t.kube.authorize = (attrs) => !(attrs.resource === "namespaces" && attrs.name === "kube-system");
+      const refused = await t.startOperator().then(
+        () => "started",
+        (err: Error) => err.message,
+      );
+      expect(refused).to.match(/HTTP 403.*grant get on the kube-system namespace or set --cluster-id/);
+    } finally {
+      await t.stop();
+    }
+  });
+});
+
 describe("leader election", function () {
   this.timeout(30_000);
   let env: TestEnv;
@@ -119,20 +146,7 @@ describe("leader election", function () {
     const a = await env.startOperator(elected, { identity: "replica-a", lease: LEASE, onFatal: (r) => fatal.push(`replica-a: ${r}`) });
     apps.push(a);
     // The second candidate never leads while the first renews: start it without waiting.
-    const config = loadConfig([], {
-      AWS_REGION: env.aws.region,
-      MEMORYDB_ENDPOINT: env.aws.endpoint,
-      POLL_INTERVAL: "100ms",
-      METRICS_BIND_ADDRESS: "127.0.0.1:0",
-      HEALTH_PROBE_BIND_ADDRESS: "127.0.0.1:0",
-      ...elected,
-    });
-    const b = new App(config, env.kc, createLogger({ level: "info", format: "json", stream: new PassThrough() }), {
-      identity: "replica-b",
-      lease: LEASE,
-      onFatal: (r) => fatal.push(`replica-b: ${r}`),
-    });
-    await b.start();
+    const b = await env.startReplica(elected, { identity: "replica-b", lease: LEASE, onFatal: (r) => fatal.push(`replica-b: ${r}`) });
     apps.push(b);
 
     await env.createUser("le", "one", passwordSpec("pw"));
@@ -188,6 +202,13 @@ describe("leader election", function () {
     }
     expect(fatal[0]).to.match(/leadership lost/);
     expect(leader.isLeader).to.equal(false);
+    // Each failed renew is one concise line: the server's status and message, no request dump.
+    const failed = env.logLines.filter((l) => l.includes("lease update failed"));
+    expect(failed.length).to.be.above(0);
+    for (const line of failed) {
+      const { error } = JSON.parse(line) as { error: string };
+      expect(error).to.match(/^update the Lease: HTTP 500: /).and.not.match(/\n|[Hh]eaders/);
+    }
   });
 });
 

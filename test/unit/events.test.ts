@@ -1,9 +1,14 @@
 import { expect } from "chai";
 import { PassThrough } from "node:stream";
-import { EventRecorder } from "../../src/events.ts";
-import type { EventInput } from "../../src/kube/api.ts";
+import { ApiException } from "@kubernetes/client-node";
+import { type DropReason, EventRecorder } from "../../src/events.ts";
+import { type EventInput, KubeError } from "../../src/kube/api.ts";
 import { createLogger } from "../../src/log.ts";
 import { sampleUser } from "./decide.test.ts";
+
+/** A Kubernetes API error as client-node raises it, wrapped as the operator's KubeApi does. */
+const apiError = (code: number, headers: Record<string, string> = {}) =>
+  new KubeError("create Event", new ApiException(code, `HTTP-Code: ${code}`, JSON.stringify({ message: `status ${code}` }), headers));
 
 describe("event recorder", () => {
   const logger = createLogger({ level: "error", format: "json", stream: new PassThrough() });
@@ -11,25 +16,62 @@ describe("event recorder", () => {
 
   it("suppresses an identical Event within the window, not a different one", async () => {
     const sent: EventInput[] = [];
-    const recorder = new EventRecorder({ createEvent: async (e) => void sent.push(e) }, logger, 60_000);
-    await recorder.record(event("a"));
-    await recorder.record(event("a"));
-    await recorder.record(event("b"));
-    await recorder.record(event("a", "Other"));
+    const recorder = new EventRecorder({ createEvent: async (e) => void sent.push(e) }, logger, { windowMs: 60_000 });
+    recorder.record(event("a"));
+    recorder.record(event("a"));
+    recorder.record(event("b"));
+    recorder.record(event("a", "Other"));
+    await recorder.flush(1000);
     expect(sent.map((e) => `${e.reason}:${e.note}`)).to.deep.equal(["SecretNotFound:a", "SecretNotFound:b", "Other:a"]);
   });
 
   it("emits again after the window", async () => {
     const sent: EventInput[] = [];
-    const recorder = new EventRecorder({ createEvent: async (e) => void sent.push(e) }, logger, 20);
-    await recorder.record(event("a"));
+    const recorder = new EventRecorder({ createEvent: async (e) => void sent.push(e) }, logger, { windowMs: 20 });
+    recorder.record(event("a"));
     await new Promise((r) => setTimeout(r, 30));
-    await recorder.record(event("a"));
+    recorder.record(event("a"));
+    await recorder.flush(1000);
     expect(sent).to.have.length(2);
   });
 
-  it("never throws when the API server refuses the Event", async () => {
-    const recorder = new EventRecorder({ createEvent: async () => Promise.reject(new Error("403")) }, logger);
-    await recorder.record(event("a"));
+  it("retries a throttled or failed send, honouring Retry-After, and delivers it", async () => {
+    const attempts: number[] = [];
+    const failures = [apiError(429, { "retry-after": "0" }), apiError(500)];
+    const recorder = new EventRecorder(
+      {
+        createEvent: async () => {
+          attempts.push(Date.now());
+          const failure = failures.shift();
+          if (failure) throw failure;
+        },
+      },
+      logger,
+      { retryDelayMs: 50 },
+    );
+    recorder.record(event("a"));
+    await recorder.flush(5000);
+    expect(attempts).to.have.length(3);
+    // Retry-After 0 retried at once; the 500 after the backoff.
+    expect(attempts[1]! - attempts[0]!).to.be.below(40);
+    expect(attempts[2]! - attempts[1]!).to.be.at.least(45);
+  });
+
+  it("never throws, and counts what it finally drops: refused, or failing beyond its attempts", async () => {
+    const dropped: DropReason[] = [];
+    const refused = new EventRecorder({ createEvent: async () => Promise.reject(apiError(403)) }, logger, { onDropped: (r) => dropped.push(r) });
+    refused.record(event("a"));
+    await refused.flush(1000);
+    const failing = new EventRecorder({ createEvent: async () => Promise.reject(apiError(503)) }, logger, { attempts: 3, retryDelayMs: 1, onDropped: (r) => dropped.push(r) });
+    failing.record(event("a"));
+    await failing.flush(1000);
+    expect(dropped).to.deep.equal(["rejected", "retries_exhausted"]);
+  });
+
+  it("does not make the caller wait on the API server", async () => {
+    const recorder = new EventRecorder({ createEvent: () => new Promise(() => undefined) }, logger);
+    const started = Date.now();
+    recorder.record(event("a"));
+    expect(Date.now() - started).to.be.below(20);
   });
 });
