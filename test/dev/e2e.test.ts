@@ -107,10 +107,10 @@ describe("npm run e2e against npm run dev", function () {
     requireKubectl();
     dir = await mkdtemp(join(tmpdir(), "mdbu-e2e-test-"));
     kubeconfig = join(dir, "kubeconfig");
-    env = await DevEnv.start({ kubeconfigPath: kubeconfig, seedAdoptable: false, operatorEnv: { POLL_INTERVAL: "250ms", SECRET_LABEL_SELECTOR: SECRET_LABEL } });
+    env = await DevEnv.start({ kubeconfigPath: kubeconfig, seedAdoptable: false, operatorEnv: { POLL_INTERVAL: "100ms", SECRET_LABEL_SELECTOR: SECRET_LABEL } });
     // Short, but not zero: the runner must wait through `modifying` and `deleting`.
-    env.emulator!.modifyingMs = 300;
-    env.emulator!.deletingMs = 300;
+    env.emulator!.modifyingMs = 150;
+    env.emulator!.deletingMs = 150;
     kc = new KubeConfig();
     kc.loadFromFile(kubeconfig);
     const req = await new Watch(kc).watch(

@@ -151,7 +151,8 @@ export class AwsView implements MemoryDBView {
     const names: string[] = [];
     let token: string | undefined;
     do {
-      const page = await this.#client.send(new DescribeUsersCommand({ MaxResults: 100, ...(token ? { NextToken: token } : {}) }));
+      // MemoryDB's own page size: it documents no MaxResults range.
+      const page = await this.#client.send(new DescribeUsersCommand(token ? { NextToken: token } : {}));
       for (const u of page.Users ?? []) if (u.Name?.startsWith(prefix)) names.push(u.Name);
       token = page.NextToken;
     } while (token);
