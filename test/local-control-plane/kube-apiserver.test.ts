@@ -477,7 +477,7 @@ describe('fake kube-apiserver', function () {
       expect(await rejected(user('v6', { accessString: '   ' }))).to.equal(
         `${base('v6')}spec.accessString: Invalid value: "string": accessString must not be blank`);
       expect(await rejected(user('v7', { accessString: 'on >secret ~* +@all' }))).to.equal(
-        `${base('v7')}spec.accessString: Invalid value: "string": accessString must not set passwords or reset the user (>, <, #, nopass, resetpass, reset): use authenticationMode.passwords`);
+        `${base('v7')}spec.accessString: Invalid value: "string": accessString must not set passwords or reset the user (>, <, #, !, nopass, resetpass, reset, in any letter case): use authenticationMode.passwords`);
       expect(await rejected(user('v7b', { accessString: '' }))).to.contain('spec.accessString: Invalid value: "": spec.accessString in body should be at least 1 chars long');
     });
 
