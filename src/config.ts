@@ -20,6 +20,8 @@ export interface Config {
   adoptionGrants: AdoptionGrant[];
   /** Only Secrets matching this may hold passwords; undefined: any Secret of the namespace. */
   secretLabelSelector: LabelSelector | undefined;
+  /** The Secret with the password verifiers' key; undefined: a key per process (not kept across restarts). */
+  verifierSecret: { namespace: string; name: string } | undefined;
   /** Deletion policy for resources that don't set spec.deletionPolicy. */
   defaultDeletionPolicy: DeletionPolicy;
   /** Tags added to every user (a resource's own tags win on the same key). */
@@ -71,6 +73,7 @@ export const SETTINGS = {
   allowedRegions: ["allowed-regions", "ALLOWED_REGIONS", "comma-separated regions resources may use (default: any)"],
   allowAdoption: ["allow-adoption", "ALLOW_ADOPTION", "namespaces that may adopt existing users: ns, ns/name-glob, * (default: none)"],
   secretLabelSelector: ["secret-label-selector", "SECRET_LABEL_SELECTOR", "only Secrets with these labels may hold passwords (default: any)"],
+  verifierSecret: ["verifier-secret", "VERIFIER_SECRET", "namespace/name of the password verifiers' key Secret (default: POD_NAMESPACE/memorydb-user-operator-verifier)"],
   defaultDeletionPolicy: ["default-deletion-policy", "DEFAULT_DELETION_POLICY", "Delete | Retain (default Delete)"],
   defaultTags: ["default-tags", "DEFAULT_TAGS", "tags for every user: key=value,key2=value2"],
   tagResyncPeriod: ["tag-resync-period", "TAG_RESYNC_PERIOD", "how often tags are checked for drift (default 1h)"],
@@ -146,6 +149,16 @@ function parseEndpoints(text: string | undefined): { endpoint: string | undefine
     endpoints[region] = checkUrl(pair.slice(at + 1));
   }
   return { endpoint: undefined, endpoints };
+}
+
+export const DEFAULT_VERIFIER_SECRET = "memorydb-user-operator-verifier";
+
+/** `namespace/name` of a Secret; "" for none. */
+function parseSecretName(text: string): { namespace: string; name: string } | undefined {
+  if (text === "") return undefined;
+  const m = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?)\/([a-z0-9]([-a-z0-9.]*[a-z0-9])?)$/.exec(text);
+  if (!m) throw new Error(`"${text}" is not namespace/name of a Secret`);
+  return { namespace: m[1]!, name: m[3]! };
 }
 
 /** A comma-separated list, blanks dropped. */
@@ -252,6 +265,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Con
     allowedRegions,
     adoptionGrants: read("allowAdoption", parseAdoptionGrants),
     secretLabelSelector: get("secretLabelSelector") === undefined ? undefined : read("secretLabelSelector", parseLabelSelector),
+    verifierSecret: read("verifierSecret", (text) => parseSecretName(text || (env.POD_NAMESPACE ? `${env.POD_NAMESPACE}/${DEFAULT_VERIFIER_SECRET}` : ""))),
     defaultDeletionPolicy: oneOf(get("defaultDeletionPolicy") ?? "Delete", ["Delete", "Retain"] as const, "--default-deletion-policy"),
     defaultTags: parseTags(get("defaultTags") ?? ""),
     tagResyncPeriodMs: duration("tagResyncPeriod", "1h"),

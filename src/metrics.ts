@@ -64,6 +64,13 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly #passwordsSent = new Counter({
+    name: "memorydb_operator_password_updates_total",
+    help: "UpdateUser calls that set passwords, by why: changed (a Secret's value changed), uncertain (sent again after an interruption), unknown (no verifier to compare with: adoption, another key)",
+    labelNames: ["why"],
+    registers: [this.registry],
+  });
+
   constructor() {
     // Series exist from the start (as controller-runtime does), so rate() and alerts see zeros.
     for (const result of ["success", "error", "requeue", "requeue_after"] as const) this.#reconcileTotal.inc({ controller: CONTROLLER, result }, 0);
@@ -73,6 +80,11 @@ export class Metrics {
     this.#activeWorkers.set({ controller: CONTROLLER }, 0);
     this.#depth.set({ name: CONTROLLER }, 0);
     for (const reason of ["rejected", "retries_exhausted", "queue_full"]) this.#eventsDropped.inc({ reason }, 0);
+    for (const why of ["changed", "uncertain", "unknown"]) this.#passwordsSent.inc({ why }, 0);
+  }
+
+  passwordsSent(why: string): void {
+    this.#passwordsSent.inc({ why });
   }
 
   eventDropped(reason: string): void {

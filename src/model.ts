@@ -68,8 +68,13 @@ export interface MemoryDBUserStatus {
   minimumEngineVersion?: string;
   authentication?: { type?: string; passwordCount?: number };
   lastSyncTime?: string;
-  /** The Secret versions the passwords were last set from: versions only, never values. */
+  /**
+   * The Secrets the passwords MemoryDB holds were last set from, with a verifier of each (a keyed
+   * HMAC, never the value): what survives a restart of what the operator knows.
+   */
   passwordSecrets?: PasswordSource[];
+  /** Passwords the operator began to send and has not yet seen accepted, and by which call. */
+  passwordSecretsPending?: PendingPasswords;
   /**
    * The access string last sent to MemoryDB and the form DescribeUsers then reported for it
    * once the user was active: MemoryDB rewrites access strings, and this form is not drift.
@@ -82,11 +87,19 @@ export interface AcceptedAccessString {
   reported: string;
 }
 
-/** Where a password was read from, down to the Secret's resourceVersion. */
+/** Passwords on their way to MemoryDB: recorded before the call, so an interruption is known. */
+export interface PendingPasswords {
+  operation: "CreateUser" | "UpdateUser";
+  secrets: PasswordSource[];
+}
+
+/** Where a password was read from, down to the Secret's resourceVersion, and its verifier. */
 export interface PasswordSource {
   name: string;
   key: string;
   resourceVersion: string;
+  /** `<key id>:<keyed HMAC>` of the password (see src/reconcile/verifier.ts); never the value. */
+  verifier?: string;
 }
 
 export interface ObjectMeta {

@@ -7,7 +7,10 @@ import { MemoryDB, MemoryDBClients } from "./aws/memorydb.ts";
 import { type Config, ConfigError } from "./config.ts";
 import { Controller, type ControllerDeps } from "./controller.ts";
 import { EventRecorder } from "./events.ts";
+import { randomBytes } from "node:crypto";
 import { KubeApi, KubeError } from "./kube/api.ts";
+import { loadVerifierKey } from "./kube/verifier-key.ts";
+import { PasswordVerifier } from "./reconcile/verifier.ts";
 import { retryUntilSettled, transientStatus } from "./kube/backoff.ts";
 import type { Logger } from "./log.ts";
 import type { Metrics } from "./metrics.ts";
@@ -30,6 +33,7 @@ export interface OperatorOptions {
 export async function startOperator(config: Config, kc: KubeConfig, logger: Logger, options: OperatorOptions = {}): Promise<Operator> {
   const kube = new KubeApi(kc, process.env.POD_NAME ?? hostname());
   const clusterId = config.clusterId ?? (await clusterUid(kube, logger, options.signal));
+  const verifier = new PasswordVerifier(await verifierKey(config, kube, logger, options.signal));
   const clients = new MemoryDBClients(
     (region) =>
       new MemoryDB({
@@ -57,6 +61,8 @@ export async function startOperator(config: Config, kc: KubeConfig, logger: Logg
     tagResyncPeriodMs: config.tagResyncPeriodMs,
     allowedRegions: config.allowedRegions,
     secretSelector: config.secretLabelSelector,
+    verifier,
+    ...(options.metrics ? { onPasswordsSent: (why: string) => options.metrics!.passwordsSent(why) } : {}),
     snapshotMaxAgeMs: config.resyncPeriodMs,
   });
   const controller = new Controller({
@@ -87,6 +93,22 @@ export async function startOperator(config: Config, kc: KubeConfig, logger: Logg
       return finished;
     },
   };
+}
+
+/** The verifiers' key: kept in a Secret, or (without one configured) this process's own. */
+async function verifierKey(config: Config, kube: KubeApi, logger: Logger, signal: AbortSignal | undefined): Promise<Buffer> {
+  if (!config.verifierSecret) {
+    logger.warn("no --verifier-secret (nor POD_NAMESPACE): password verifiers will not be recognised after a restart, which then sends each user's passwords once");
+    return randomBytes(32);
+  }
+  try {
+    return await loadVerifierKey(kube, config.verifierSecret, logger, signal);
+  } catch (err) {
+    const status = err instanceof KubeError ? err.status : undefined;
+    const { namespace, name } = config.verifierSecret;
+    const hint = status === 401 || status === 403 ? `; grant get on the Secret ${name} and create on Secrets in namespace ${namespace}` : "";
+    throw new ConfigError(`cannot read or create the password verifier key (${(err as Error).message})${hint}`);
+  }
 }
 
 async function clusterUid(kube: KubeApi, logger: Logger, signal: AbortSignal | undefined): Promise<string> {

@@ -12,6 +12,8 @@ export interface FailNextOptions {
   watch?: boolean;
   /** Retry-After seconds for 429 (default 1) */
   retryAfterSeconds?: number;
+  /** let this many matching requests through first (default 0) */
+  after?: number;
 }
 
 export interface WatchHandle {
@@ -23,7 +25,7 @@ export interface WatchHandle {
 export interface FaultRequest { method: string; path: string; watch: boolean; group: string; resource: string; name: string }
 
 export class FaultInjector {
-  private readonly rules: Array<{ remaining: number; opts: FailNextOptions }> = [];
+  private readonly rules: Array<{ remaining: number; skip: number; opts: FailNextOptions }> = [];
   private stalled = false;
   /** @internal open watch streams, maintained by the watch module */
   readonly watches = new Set<WatchHandle>();
@@ -55,7 +57,7 @@ export class FaultInjector {
 
   /** The next `count` matching requests answer the given error. */
   failNext(count: number, opts: FailNextOptions): void {
-    this.rules.push({ remaining: count, opts });
+    this.rules.push({ remaining: count, skip: opts.after ?? 0, opts });
   }
 
   /** Forgets the watch event history: the next watch (or snapshot list) from an older resourceVersion gets 410. */
@@ -82,6 +84,10 @@ export class FaultInjector {
       if (o.method && o.method.toUpperCase() !== r.method) continue;
       if (o.pathIncludes && !r.path.includes(o.pathIncludes)) continue;
       if (o.watch !== undefined && o.watch !== r.watch) continue;
+      if (rule.skip > 0) {
+        rule.skip--;
+        continue;
+      }
       rule.remaining--;
       const gr = { group: r.group, resource: r.resource };
       switch (o.status) {

@@ -220,6 +220,17 @@ export class KubeApi {
     }
   }
 
+  /** Creates a Secret; resolves to false when one of that name exists already. */
+  async createSecret(namespace: string, name: string, data: Record<string, string>, labels: Record<string, string>, call?: CallOptions): Promise<boolean> {
+    try {
+      await this.#core.createNamespacedSecret({ namespace, body: { metadata: { name, namespace, labels }, type: "Opaque", data } }, requestOptions(call));
+      return true;
+    } catch (err) {
+      if (httpStatus(err) === 409) return false;
+      throw new KubeError(`create Secret ${namespace}/${name}`, err);
+    }
+  }
+
   async namespaceUid(name: string, call?: CallOptions): Promise<string> {
     try {
       const ns = await this.#core.readNamespace({ name }, requestOptions(call));

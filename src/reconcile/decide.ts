@@ -4,6 +4,7 @@ import { createHash } from "node:crypto";
 import type { AuthenticationType, DeletionPolicy, MemoryDBUser, ObservedUser, PasswordSource, SecretKeyRef } from "../model.ts";
 import { DEFAULT_USER, OWNERSHIP_TAG_KEY, RETAINED_TAG_KEY } from "../model.ts";
 import { type AdoptionGrant, adoptionGranted } from "./adoption.ts";
+import type { PasswordKnowledge } from "./verifier.ts";
 import type { Redacted } from "../redacted.ts";
 import { findCondition } from "../status.ts";
 import { accessStringsEquivalent } from "./access-string.ts";
@@ -167,42 +168,9 @@ export function mutates(action: Action): boolean {
   return action.type === "sync";
 }
 
-/**
- * Whether the Secrets' passwords may differ from MemoryDB's: the Secrets moved on from the
- * versions last applied, and their values differ from those this process last sent.
- */
-export function passwordsMayHaveChanged(
-  sources: readonly PasswordSource[],
-  applied: readonly PasswordSource[] | undefined,
-  lastSentDigest: string | undefined,
-  digest: string,
-): boolean {
-  return !sameSources(sources, applied) && lastSentDigest !== digest;
-}
-
 /** `name/key` of a password entry. */
 export function refKey(ref: { name: string; key: string }): string {
   return `${ref.name}/${ref.key}`;
-}
-
-/**
- * Whether a password entry that was applied and is still referenced changed its value: a
- * rotation. Adding or removing an entry is an update, not a rotation. `lastSent` holds the
- * keyed digests of the values last sent per entry, when this process knows them; without
- * them a new Secret version of a kept entry counts as a rotation.
- */
-export function passwordRotated(
-  sources: readonly PasswordSource[],
-  applied: readonly PasswordSource[] | undefined,
-  digests: readonly string[],
-  lastSent: Readonly<Record<string, string>> | undefined,
-): boolean {
-  return sources.some((source, i) => {
-    const before = applied?.find((a) => refKey(a) === refKey(source));
-    if (!before || before.resourceVersion === source.resourceVersion) return false;
-    const sent = lastSent?.[refKey(source)];
-    return sent === undefined || sent !== digests[i];
-  });
 }
 
 /** The user the resource manages, as its status recorded it (name and region cannot change). */
@@ -281,10 +249,8 @@ export interface Observation {
   ownership: Ownership;
   /** The user's tags, when they were read this time. */
   tags: Record<string, string> | undefined;
-  /** The passwords in the Secrets may differ from the ones MemoryDB holds. */
-  passwordsChanged: boolean;
-  /** A kept password entry changed its value (see passwordRotated). */
-  passwordsRotated?: boolean;
+  /** What is known of the passwords MemoryDB holds, compared with the Secrets' (verifiers). */
+  passwords: PasswordKnowledge;
   /**
    * MemoryDB's form of exactly the desired access string (recorded once applied): it matches
    * whatever rewriting MemoryDB does, even one the semantic comparison does not model.
@@ -351,7 +317,7 @@ export function decide(desired: DesiredUser, obs: Observation): Action {
   if (adopt && !desired.adoptionGranted && !formerlyThisNamespaces(ownership, desired)) return { type: "conflict", reason: "AdoptionNotAllowed", ownership };
   if (observed.status !== "active") return { type: "wait", state: observed.status };
   // An adopted user's passwords are unknown: set them.
-  const changes = diffUser(desired, observed, obs.passwordsChanged || adopt, obs);
+  const changes = diffUser(desired, observed, !passwordsHeld(obs.passwords, ownership) || adopt, obs);
   const tags = obs.tags === undefined ? undefined : diffTags(desired.tags, obs.tags);
   if (!adopt && Object.keys(changes).length === 0 && tags === undefined) return { type: "inSync" };
   return { type: "sync", adopt, changes, tags };
@@ -379,15 +345,20 @@ export function decideDeletion(desired: DesiredUser, observed: ObservedUser | un
   return { type: "delete" };
 }
 
+/**
+ * Whether MemoryDB holds the Secrets' passwords: known the same, or sent in a CreateUser whose
+ * answer the operator did not see, to a user that now exists with this resource's ownership
+ * tag: the user it created, with exactly those.
+ */
+export function passwordsHeld(passwords: PasswordKnowledge, ownership: Ownership): boolean {
+  return passwords.state === "same" || (passwords.state === "created" && ownership.kind === "ours");
+}
+
 /** The Event reason for an UpdateUser the operator made. */
-export function updateReason(
-  user: MemoryDBUser,
-  changes: UserChanges,
-  passwordsChanged: boolean,
-  rotated: boolean,
-): "PasswordRotated" | "DriftCorrected" | "Updated" {
+export function updateReason(user: MemoryDBUser, changes: UserChanges, passwords: PasswordKnowledge): "PasswordRotated" | "DriftCorrected" | "Updated" {
+  const rotated = (passwords.state === "changed" || passwords.state === "uncertain") && passwords.rotated;
   if (changes.passwords && rotated && changes.accessString === undefined && changes.authType === undefined) return "PasswordRotated";
-  return wasInSync(user) && !passwordsChanged ? "DriftCorrected" : "Updated";
+  return wasInSync(user) && passwords.state === "same" ? "DriftCorrected" : "Updated";
 }
 
 /**

@@ -1,8 +1,7 @@
 // What the operator remembers about each resource between reconciles, in this process only.
 // Losing it (a restart) costs at most a few extra reads, never a wrong action.
-import { createHash, createHmac, randomBytes } from "node:crypto";
+import { createHash } from "node:crypto";
 import type { MemoryDBUser } from "../model.ts";
-import type { Redacted } from "../redacted.ts";
 
 export interface KeyMemory {
   /** Inputs a terminal failure was decided on (see inputsFingerprint). */
@@ -12,29 +11,11 @@ export interface KeyMemory {
   /** When the user's tags were last read or written, and for which desired tags. */
   tagsCheckedAt?: number;
   tagsHash?: string;
-  /** Keyed digest of the passwords last sent to MemoryDB, and of each entry's value (by name/key). */
-  passwordsDigest?: string;
-  passwordDigests?: Record<string, string>;
   /** An access string sent whose form MemoryDB has not yet reported with the user active. */
   pendingAccessString?: string;
   /** The object our last write produced, and the resourceVersions it (and the writes before it) replaced. */
   lastWrite?: { over: string[]; object: MemoryDBUser };
 }
-
-/** Per-process key: the digests cannot be compared or brute-forced outside this process. */
-const DIGEST_KEY = randomBytes(32);
-
-export function passwordsDigest(passwords: readonly Redacted[]): string {
-  const mac = createHmac("sha256", DIGEST_KEY);
-  for (const p of passwords) mac.update(`${p.reveal().length}:${p.reveal()}`);
-  return mac.digest("hex");
-}
-
-/** Keyed digest of one password. */
-export function passwordDigest(password: Redacted): string {
-  return passwordsDigest([password]);
-}
-
 
 export function tagsHash(tags: Record<string, string>): string {
   return createHash("sha256")

@@ -11,6 +11,7 @@ import type { Logger } from "../log.ts";
 import {
   type AcceptedAccessString,
   FINALIZER,
+  type PendingPasswords,
   type MemoryDBUser,
   type ObservedUser,
   OWNERSHIP_TAG_KEY,
@@ -33,17 +34,15 @@ import {
   type Observation,
   type Ownership,
   ownershipFromTags,
-  passwordRotated,
   passwordSources,
-  passwordsMayHaveChanged,
-  refKey,
   sameSources,
   presumablyOurs,
   tagQuotaProblem,
   recordedIdentity,
   updateReason,
 } from "./decide.ts";
-import { type KeyMemory, Memory, passwordDigest, passwordsDigest, tagsHash } from "./memory.ts";
+import { type KeyMemory, Memory, tagsHash } from "./memory.ts";
+import { type PasswordKnowledge, passwordKnowledge, type PasswordVerifier } from "./verifier.ts";
 import {
   claimedByAnother,
   conflict,
@@ -77,6 +76,10 @@ export interface ReconcilerDeps {
   allowedRegions?: readonly string[];
   /** Only Secrets this matches may hold passwords (--secret-label-selector). */
   secretSelector?: LabelSelector | undefined;
+  /** Makes the passwords' verifiers (keyed HMACs), kept in the status. */
+  verifier: PasswordVerifier;
+  /** Passwords were sent with UpdateUser, and why: changed, uncertain (after an interruption), unknown. */
+  onPasswordsSent?: (why: PasswordKnowledge["state"]) => void;
   now?: () => Date;
   random?: () => number;
 }
@@ -88,6 +91,12 @@ export interface ReconcileContext {
   secretVersion?: (namespace: string, name: string) => string | undefined;
   /** Cancels the reconcile's calls (the operator is shutting down). */
   signal?: AbortSignal;
+}
+
+/** The passwords this reconcile would send, and those recorded as being sent. */
+interface Sending {
+  current: PasswordSource[];
+  pending: PendingPasswords | undefined;
 }
 
 /** What an apply step concluded, and the password sources it established, if any. */
@@ -126,7 +135,7 @@ export class Reconciler {
     const mem = this.#memory.get(key);
     const call: CallOptions = { signal: context.signal };
     // The watch may not have delivered our own last write yet: never act on an older copy.
-    let user = mem.lastWrite?.over.includes(resource.metadata.resourceVersion ?? "") ? mem.lastWrite.object : resource;
+    let user = this.#latest(mem, resource);
     if (user.metadata.deletionTimestamp) return this.#cleanup(user, key, mem, log, call);
 
     // The finalizer goes on before anything can exist in MemoryDB.
@@ -199,8 +208,15 @@ export class Reconciler {
   /** Remember a write, so the next reconcile does not start from the copy it replaced. */
   #wrote(mem: KeyMemory, before: MemoryDBUser, after: MemoryDBUser): void {
     const rv = before.metadata.resourceVersion ?? "";
-    const chained = mem.lastWrite?.object.metadata.resourceVersion === rv ? mem.lastWrite.over.slice(-8) : [];
-    mem.lastWrite = { over: [...chained, rv], object: after };
+    const last = mem.lastWrite;
+    // Every version this reconcile's writes replaced, the intermediate ones included.
+    const chained = last && (last.object.metadata.resourceVersion === rv || last.over.includes(rv)) ? [...last.over, last.object.metadata.resourceVersion ?? ""].slice(-8) : [];
+    mem.lastWrite = { over: [...new Set([...chained, rv])], object: after };
+  }
+
+  /** The newest copy of the resource this process knows: its own last write, if the given copy is older. */
+  #latest(mem: KeyMemory, resource: MemoryDBUser): MemoryDBUser {
+    return mem.lastWrite?.over.includes(resource.metadata.resourceVersion ?? "") ? mem.lastWrite.object : resource;
   }
 
   async #report(
@@ -213,10 +229,15 @@ export class Reconciler {
     established: Established = {},
   ): Promise<void> {
     const now = new Date(this.#now());
-    const patch = statusPatch(user.status, nextStatus(user.status, outcome, user.metadata.generation, now, established));
-    if (worthWriting(user.status, patch, now)) {
+    // Compared with the newest status: this reconcile may have written one (pending passwords).
+    const latest = this.#latest(mem, user);
+    const previous = latest.status;
+    const patch = statusPatch(previous, nextStatus(previous, outcome, user.metadata.generation, now, established));
+    // Passwords established are no longer pending.
+    if (established.passwordSecrets !== undefined && previous?.passwordSecretsPending !== undefined) patch.passwordSecretsPending = null;
+    if (worthWriting(previous, patch, now)) {
       const written = await this.#d.kube.patchUserStatus(user.metadata.namespace, user.metadata.name, patch, call);
-      if (written) this.#wrote(mem, user, written);
+      if (written) this.#wrote(mem, latest, written);
     }
     if (outcome.kind === "failed") {
       // A fixed message, the rest as fields (a `message` field would be appended to the text).
@@ -250,34 +271,34 @@ export class Reconciler {
       return { outcome: { kind: "failed", reason: resolution.reason, message: resolution.message, retry } };
     }
     const passwords = resolution.passwords;
-    const sources = passwordSources(desired.passwordRefs, new Map([...secrets].map(([n, s]) => [n, s?.resourceVersion])));
-    const digest = passwordsDigest(passwords);
-    const digests = passwords.map(passwordDigest);
-    const passwordsChanged = passwordsMayHaveChanged(sources, user.status?.passwordSecrets, mem.passwordsDigest, digest);
-    const passwordsRotated = passwordRotated(sources, user.status?.passwordSecrets, digests, mem.passwordDigests);
-    const observation = {
-      passwordsChanged,
-      passwordsRotated,
+    const versions = new Map([...secrets].map(([n, s]) => [n, s?.resourceVersion]));
+    const uid = user.metadata.uid ?? `${user.metadata.namespace}/${user.metadata.name}`;
+    const current = passwordSources(desired.passwordRefs, versions).map((source, i) => ({
+      ...source,
+      verifier: this.#d.verifier.of(uid, desired.passwordRefs[i]!, passwords[i]!),
+    }));
+    // What is known of MemoryDB's passwords; after this reconcile records a send as pending, that too.
+    const sending: Sending = { current, pending: user.status?.passwordSecretsPending };
+    const observation = () => ({
+      passwords: passwordKnowledge(current, user.status?.passwordSecrets, sending.pending, this.#d.verifier.keyId),
       acceptedAccessString: acceptedAccessString(user, desired),
       accessStringPending: mem.pendingAccessString === desired.accessString,
-    };
+    });
     const api = this.#d.memorydb(desired.region, call.signal);
 
     try {
-      const fromSnapshot = this.#inSyncFromSnapshot(user, desired, mem, observation);
-      if (fromSnapshot) return { outcome: { kind: "ready", observed: fromSnapshot }, passwordSecrets: sources };
+      const fromSnapshot = this.#inSyncFromSnapshot(user, desired, mem, observation());
+      if (fromSnapshot) return { outcome: { kind: "ready", observed: fromSnapshot }, passwordSecrets: current };
 
       // A CreateUser that meets an existing user, or a change that finds the user gone, looks again.
       for (let round = 0; ; round++) {
         try {
-          const found = await this.#find(user, desired, mem, api, observation);
-          const outcome = await this.#perform(user, desired, found, passwords, api, mem, log, call);
+          const found = await this.#find(user, desired, mem, api, observation());
+          const outcome = await this.#perform(user, desired, found, passwords, sending, api, mem, log, call);
           // Only these actions, when they succeed, leave MemoryDB holding the desired passwords.
           const applied = outcome.kind !== "failed" && ["create", "sync", "inSync"].includes(found.action.type);
           if (!applied) return { outcome };
-          mem.passwordsDigest = digest;
-          mem.passwordDigests = Object.fromEntries(sources.map((source, i) => [refKey(source), digests[i]!]));
-          return { outcome, passwordSecrets: sources };
+          return { outcome, passwordSecrets: current };
         } catch (err) {
           // The user exists after all, or is gone or busy: look again (at most twice).
           if (round < 2 && isFault(err, "UserAlreadyExistsFault", "DuplicateUserNameFault", "UserNotFoundFault")) continue;
@@ -299,7 +320,7 @@ export class Reconciler {
     desired: DesiredUser,
     mem: KeyMemory,
     api: MemoryDBApi,
-    observation: Pick<Observation, "passwordsChanged" | "passwordsRotated" | "acceptedAccessString" | "accessStringPending">,
+    observation: Pick<Observation, "passwords" | "acceptedAccessString" | "accessStringPending">,
   ): Promise<Found> {
     const observed = await api.describeUser(desired.userName);
     const decideWith = (ownership: Ownership, tags: Record<string, string> | undefined): Found => {
@@ -324,7 +345,7 @@ export class Reconciler {
     user: MemoryDBUser,
     desired: DesiredUser,
     mem: KeyMemory,
-    observation: Pick<Observation, "passwordsChanged" | "acceptedAccessString" | "accessStringPending">,
+    observation: Pick<Observation, "passwords" | "acceptedAccessString" | "accessStringPending">,
   ): ObservedUser | undefined {
     const snap = this.#d.directory?.lookup(desired.region, desired.userName, mem.lastMutation ?? 0, this.#d.snapshotMaxAgeMs, this.#now());
     if (!snap || !presumablyOurs(user, snap) || this.#tagsDue(mem, desired)) return undefined;
@@ -345,7 +366,7 @@ export class Reconciler {
     const sources = passwordSources(desired.passwordRefs, new Map(desired.passwordRefs.map((r) => [r.name, version(user.metadata.namespace, r.name)])));
     if (desired.authType === "password" && !sameSources(sources, user.status?.passwordSecrets)) return false;
     const observation = {
-      passwordsChanged: false,
+      passwords: { state: "same" } as const,
       acceptedAccessString: acceptedAccessString(user, desired),
       accessStringPending: mem.pendingAccessString === desired.accessString,
     };
@@ -381,6 +402,7 @@ export class Reconciler {
     desired: DesiredUser,
     found: Found,
     passwords: Redacted[],
+    sending: Sending,
     api: MemoryDBApi,
     mem: KeyMemory,
     log: Logger,
@@ -392,6 +414,7 @@ export class Reconciler {
     switch (action.type) {
       case "create": {
         log.info("creating MemoryDB user", { userName: desired.userName, region: desired.region });
+        await this.#recordSending(user, "CreateUser", sending, mem, call);
         const created = await api.createUser({
           userName: desired.userName,
           accessString: desired.accessString,
@@ -438,6 +461,11 @@ export class Reconciler {
           const fields = Object.keys(changes).map((k) => (k === "authType" ? "authentication type" : k === "accessString" ? "access string" : k));
           log.info("updating MemoryDB user", { userName: desired.userName, changed: fields.join(", ") });
           const auth = changes.authType !== undefined || changes.passwords;
+          if (changes.passwords) {
+            await this.#recordSending(user, "UpdateUser", sending, mem, call);
+            const why = found.passwords.state;
+            this.#d.onPasswordsSent?.(why === "changed" || why === "uncertain" ? why : "unknown");
+          }
           current = await api.updateUser({
             userName: desired.userName,
             ...(changes.accessString === undefined ? {} : { accessString: changes.accessString }),
@@ -446,7 +474,7 @@ export class Reconciler {
           mem.lastMutation = this.#now();
           if (changes.accessString !== undefined) mem.pendingAccessString = changes.accessString;
           if (!action.adopt) {
-            const reason = updateReason(user, changes, found.passwordsChanged, found.passwordsRotated ?? false);
+            const reason = updateReason(user, changes, found.passwords);
             const note =
               reason === "PasswordRotated"
                 ? `set ${passwords.length} password(s) of MemoryDB user "${current.name}" from the referenced Secrets`
@@ -464,8 +492,23 @@ export class Reconciler {
       case "wait":
         return settle(observed!, "Modifying", false);
       case "inSync":
+        // Found with this resource's ownership tag holding what a CreateUser sent: the user this
+        // resource created (the answer was lost, or the operator stopped before the status write).
+        if (found.passwords.state === "created") event("Created", "CreateUser", `created MemoryDB user "${observed!.name}"`);
         return { kind: "ready", observed: observed! };
     }
+  }
+
+  /**
+   * Before passwords go to MemoryDB, the status records them as pending (verifiers only): if the
+   * answer is lost or the operator stops, the next reconcile knows what it may have sent.
+   */
+  async #recordSending(user: MemoryDBUser, operation: PendingPasswords["operation"], sending: Sending, mem: KeyMemory, call: CallOptions): Promise<void> {
+    const pending: PendingPasswords = { operation, secrets: sending.current };
+    if (JSON.stringify(sending.pending) === JSON.stringify(pending)) return;
+    const written = await this.#d.kube.patchUserStatus(user.metadata.namespace, user.metadata.name, { passwordSecretsPending: pending }, call);
+    if (written) this.#wrote(mem, this.#latest(mem, user), written);
+    sending.pending = pending;
   }
 
   /** Deletion: release, retain or delete the MemoryDB user, then drop the finalizer. */

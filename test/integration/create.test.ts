@@ -151,23 +151,46 @@ describe("create path (operator against the local control plane)", function () {
     expect(user.status?.arn).to.equal(undefined);
   });
 
+  const updatesOf = (name: string) => env.aws.callLog.filter((c) => c.op === "UpdateUser" && (c.input as { UserName?: string }).UserName === name).length;
+
   it("after a crash between CreateUser and the status write, a restart gives Ready without a second CreateUser", async () => {
     await env.createSecret("team-a", "crash-pw", { password: PASSWORD_1 });
     env.aws.resetCalls();
-    // Every status write for this resource fails, as if the process died right after CreateUser.
-    env.kube.faults.failNext(1000, { status: 500, method: "PATCH", pathIncludes: "/memorydbusers/crashy/status" });
+    // Every status write for this resource after the first (the passwords recorded as pending,
+    // before CreateUser) fails, as if the process died right after CreateUser.
+    env.kube.faults.failNext(1000, { status: 500, method: "PATCH", pathIncludes: "/memorydbusers/crashy/status", after: 1 });
     await env.createUser("team-a", "crashy", passwordSpec("crash-pw"));
     const deadline = Date.now() + 10_000;
     while (env.aws.user("crashy") === undefined && Date.now() < deadline) await sleep(20);
     expect(env.aws.user("crashy")).to.not.equal(undefined);
     await env.stopOperator();
-    expect((await env.getUser("team-a", "crashy")).status).to.equal(undefined);
+    // Only the pending passwords (verifiers, never values) were recorded.
+    expect(Object.keys((await env.getUser("team-a", "crashy")).status ?? {})).to.deep.equal(["passwordSecretsPending"]);
 
     env.kube.faults.reset();
     await env.startOperator();
     await env.waitForUser("team-a", "crashy", isReady);
     expect(env.aws.calls.CreateUser).to.equal(1);
     expect(env.aws.calls.ListTags).to.be.greaterThan(0);
+    // The pending passwords tell the user holds exactly the Secret's: nothing is sent again, and
+    // the creation is reported as one.
+    expect(updatesOf("crashy")).to.equal(0);
+    await env.until("a Created Event", async () => (await env.eventsFor("team-a", "crashy")).some((e) => e.reason === "Created"));
+    expect((await env.eventsFor("team-a", "crashy")).map((e) => e.reason)).to.not.include("PasswordRotated");
+    expect((await env.getUser("team-a", "crashy")).status?.passwordSecretsPending).to.equal(undefined);
+  });
+
+  it("after a lost CreateUser answer reports Created and sends no passwords again", async () => {
+    await env.createSecret("team-a", "lost-pw", { password: PASSWORD_1 });
+    env.aws.resetCalls();
+    // CreateUser takes effect, but its answer never arrives.
+    env.aws.faults.failNext("CreateUser", "ResponseLost", 1);
+    await env.createUser("team-a", "lost-answer", passwordSpec("lost-pw"));
+    await env.waitForUser("team-a", "lost-answer", isReady);
+    expect(env.aws.callLog.filter((c) => c.op === "CreateUser" && c.error !== "UserAlreadyExistsFault")).to.have.length(1);
+    expect(updatesOf("lost-answer")).to.equal(0);
+    await env.until("a Created Event", async () => (await env.eventsFor("team-a", "lost-answer")).some((e) => e.reason === "Created"));
+    expect((await env.eventsFor("team-a", "lost-answer")).map((e) => e.reason)).to.not.include("PasswordRotated");
   });
 
   it("records its Events through 429s and 503s from the API server", async () => {

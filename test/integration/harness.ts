@@ -83,6 +83,8 @@ export class OperatorEnv {
       RETRY_MAX_DELAY: "2s",
       LOG_LEVEL: "debug",
       SHUTDOWN_TIMEOUT: "5s",
+      // As in a pod: the verifier key Secret (and the Lease) live in the operator's namespace.
+      POD_NAMESPACE: "default",
       METRICS_BIND_ADDRESS: "127.0.0.1:0",
       HEALTH_PROBE_BIND_ADDRESS: "127.0.0.1:0",
       ...options.env,

@@ -75,7 +75,7 @@ describe("probes and metrics", function () {
       }
       const kc = await t.grant(bundle);
       t.kube.enforceRbac();
-      const app = await t.startOperator({}, { kc });
+      const app = await t.startOperator({ POD_NAMESPACE: bundle.serviceAccount.namespace }, { kc });
       await t.until("the caches are synced", () => app.operator?.controller.hasSynced === true);
       expect((await get(app.probePort, "/healthz")).status).to.equal(200);
       await t.until("the Secret watch has been refused", () => t.kube.requests.some((r) => r.status === 403 && r.path.endsWith("/secrets")));
@@ -264,7 +264,7 @@ describe("under exactly the RBAC the manifests grant", function () {
       env.kube.enforceRbac();
       await env.createNamespace("team-y");
       await env.createSecret("team-y", "pw", { password: PASSWORD_1 });
-      await env.startOperator({}, { kc });
+      await env.startOperator({ POD_NAMESPACE: bundle.serviceAccount.namespace }, { kc });
       await env.createUser("team-y", "unreported", passwordSpec("pw"));
       await env.until("a 403 on the status write", () => env.kube.requests.some((r) => r.status === 403 && r.path.endsWith("/status")));
       expect((await env.getUser("team-y", "unreported")).status).to.equal(undefined);

@@ -92,7 +92,7 @@ describe("one operator, many tenants", function () {
     }
     const operatorKc = await env.grant(clusterScopedRbac());
     env.kube.enforceRbac();
-    await env.startOperator({}, { kc: operatorKc });
+    await env.startOperator({ POD_NAMESPACE: "memorydb-system" }, { kc: operatorKc });
     alice = new Tenant("team-a", env.userConfig("alice"));
     bob = new Tenant("team-b", env.userConfig("bob"));
     const labelled = { labels: { "memorydb.operators.dev/password": "true" } };

@@ -4,8 +4,6 @@ import {
   decide,
   identityChange,
   mutates,
-  passwordsMayHaveChanged,
-  passwordRotated,
   updateReason,
   wasInSync,
   decideDeletion,
@@ -56,7 +54,7 @@ const inSyncConditions = (generation: number) =>
 
 const defaults = { clusterId: "cluster-1", region: "us-east-1", tags: {}, deletionPolicy: "Delete" as const };
 const ours = { kind: "ours" } as const;
-const obs = (o: Partial<Observation> = {}): Observation => ({ user: observed(), ownership: ours, tags: undefined, passwordsChanged: false, ...o });
+const obs = (o: Partial<Observation> = {}): Observation => ({ user: observed(), ownership: ours, tags: undefined, passwords: { state: "same" }, ...o });
 
 describe("reconcile decisions", () => {
   const desired = desiredUser(sampleUser(), defaults);
@@ -176,10 +174,16 @@ describe("reconcile decisions", () => {
   });
 
   it("sets the passwords when the Secrets changed or the count differs", () => {
-    expect(decide(desired, obs({ passwordsChanged: true }))).to.deep.include({ type: "sync", changes: { passwords: true } });
+    expect(decide(desired, obs({ passwords: { state: "changed", rotated: true } }))).to.deep.include({ type: "sync", changes: { passwords: true } });
+    expect(decide(desired, obs({ passwords: { state: "unknown" } }))).to.deep.include({ type: "sync", changes: { passwords: true } });
+    // Interrupted while sending them with UpdateUser: MemoryDB cannot say; send again.
+    expect(decide(desired, obs({ passwords: { state: "uncertain", rotated: true } }))).to.deep.include({ changes: { passwords: true } });
+    // Interrupted while creating it: the user exists with our tag, so CreateUser took exactly those.
+    expect(decide(desired, obs({ passwords: { state: "created" } }))).to.deep.equal({ type: "inSync" });
+    expect(decide(desired, obs({ passwords: { state: "created" }, ownership: { kind: "unowned" } })).type).to.equal("conflict");
     expect(decide(desired, obs({ user: observed({ authentication: { type: "password", passwordCount: 2 } }) }))).to.deep.include({ changes: { passwords: true } });
     const iam = desiredUser(sampleUser({ authenticationMode: { type: "iam" } }), defaults);
-    expect(decide(iam, obs({ user: observed({ authentication: { type: "iam" } }), passwordsChanged: true }))).to.deep.equal({ type: "inSync" });
+    expect(decide(iam, obs({ user: observed({ authentication: { type: "iam" } }), passwords: { state: "changed", rotated: true } }))).to.deep.equal({ type: "inSync" });
   });
 
   it("diffs tags: sets missing and changed ones, removes extra ones but never aws: tags", () => {
@@ -234,16 +238,6 @@ describe("reconcile decisions", () => {
     }
   });
 
-  it("suspects a password change only when the Secret versions moved and the values differ from the last sent", () => {
-    const v1 = [{ name: "pw", key: "password", resourceVersion: "1" }];
-    const v2 = [{ name: "pw", key: "password", resourceVersion: "2" }];
-    expect(passwordsMayHaveChanged(v1, v1, undefined, "d")).to.equal(false);
-    expect(passwordsMayHaveChanged(v2, v1, "d", "d")).to.equal(false);
-    expect(passwordsMayHaveChanged(v2, v1, "d", "e")).to.equal(true);
-    expect(passwordsMayHaveChanged(v2, v1, undefined, "e")).to.equal(true);
-    expect(passwordsMayHaveChanged(v1, undefined, undefined, "e")).to.equal(true);
-  });
-
   it("trusts what MemoryDB returned for exactly the desired access string, whatever it normalised", () => {
     const odd = observed({ accessString: "on ~* &* +@all -debug|sleep" });
     expect(decide(desired, obs({ user: odd })).type).to.equal("sync");
@@ -271,25 +265,11 @@ describe("reconcile decisions", () => {
 
   it("names an update by what caused it", () => {
     const ready = sampleUser({}, { observedGeneration: 1, conditions: inSyncConditions(1) });
-    expect(updateReason(ready, { passwords: true }, true, true)).to.equal("PasswordRotated");
+    expect(updateReason(ready, { passwords: true }, { state: "changed", rotated: true })).to.equal("PasswordRotated");
     // A second entry added (or one removed) changes the passwords without rotating one.
-    expect(updateReason(ready, { passwords: true }, true, false)).to.equal("Updated");
-    expect(updateReason(ready, { accessString: "x" }, false, false)).to.equal("DriftCorrected");
-    expect(updateReason({ ...ready, metadata: { ...ready.metadata, generation: 2 } }, { accessString: "x" }, false, false)).to.equal("Updated");
-  });
-
-  it("calls a changed value of a kept entry a rotation, and an added or removed entry not", () => {
-    const applied = [{ name: "pw", key: "a", resourceVersion: "1" }];
-    const same = [{ name: "pw", key: "a", resourceVersion: "1" }];
-    const moved = [{ name: "pw", key: "a", resourceVersion: "2" }];
-    const added = [...same, { name: "pw", key: "b", resourceVersion: "1" }];
-    expect(passwordRotated(moved, applied, ["d2"], { "pw/a": "d1" })).to.equal(true);
-    // The Secret moved on (another key or a label) but this value did not.
-    expect(passwordRotated(moved, applied, ["d1"], { "pw/a": "d1" })).to.equal(false);
-    expect(passwordRotated(added, applied, ["d1", "d9"], { "pw/a": "d1" })).to.equal(false);
-    expect(passwordRotated(same, applied, ["d1"], undefined)).to.equal(false);
-    // After a restart the digests are unknown: a new version of a kept entry counts as rotated.
-    expect(passwordRotated(moved, applied, ["d2"], undefined)).to.equal(true);
+    expect(updateReason(ready, { passwords: true }, { state: "changed", rotated: false })).to.equal("Updated");
+    expect(updateReason(ready, { accessString: "x" }, { state: "same" })).to.equal("DriftCorrected");
+    expect(updateReason({ ...ready, metadata: { ...ready.metadata, generation: 2 } }, { accessString: "x" }, { state: "same" })).to.equal("Updated");
   });
 
   it("counts a user as in sync only when Ready and Synced are True for this generation", () => {

@@ -66,6 +66,11 @@ app.kubernetes.io/part-of: memorydb-user-operator
 {{- default .Release.Namespace .Values.leaderElection.namespace }}
 {{- end }}
 
+{{/* The Secret holding the password verifiers' key, in the release namespace. */}}
+{{- define "memorydb-user-operator.verifierSecret" -}}
+{{- printf "%s-verifier" (include "memorydb-user-operator.fullname" .) | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
 {{- define "memorydb-user-operator.leaderElectionId" -}}
 {{- default (include "memorydb-user-operator.fullname" .) .Values.leaderElection.id }}
 {{- end }}
