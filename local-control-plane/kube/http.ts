@@ -212,7 +212,7 @@ async function handle(d: RouterDeps, req: IncomingMessage, res: ServerResponse, 
       : new ApiError({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: `forbidden: ${msg}`, reason: 'Forbidden', details: {}, code: 403 });
   }
 
-  const injected = d.faults.match({ method, path, watch: isWatch, group: route?.rt.group ?? '', resource: route?.rt.plural ?? '', name: route?.name ?? '' });
+  const injected = d.faults.match({ method, path, watch: isWatch, group: route?.rt.group ?? '', resource: route?.rt.plural ?? '', name: route?.name ?? '', user: user.user });
   if (injected && !(isWatch && route && injected.status.code === 410)) throw injected;
 
   if (!route) return nonResource(d, req, res, segs, path, method);

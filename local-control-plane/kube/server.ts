@@ -13,7 +13,7 @@ import { builtinResources, crdResources, resourceKey, type JsonObject, type Reso
 import { bootstrapPolicy, rbacAuthorizer, type RbacObjects } from './rbac.ts';
 import { objectKey, Store } from './store.ts';
 
-export { FaultInjector, type FailNextOptions } from './faults.ts';
+export { FaultInjector, type FailNextOptions, type FailRateOptions, type FaultMatch } from './faults.ts';
 export type { Authorizer, AuthorizerDecision, RequestAttributes } from './http.ts';
 export { rbacAuthorizer, ruleAllows, type RbacObjects } from './rbac.ts';
 

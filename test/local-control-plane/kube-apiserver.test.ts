@@ -552,6 +552,47 @@ describe('fake kube-apiserver', function () {
       expect((await failure(core.readNamespace({ name: 'default' }))).code).to.equal(503);
       expect(server.requests.some((r) => r.status === 503 && r.path === '/api/v1/namespaces/default')).to.equal(true);
     });
+
+    it('failRate fails matching requests with the given probability until removed; user narrows any rule', async () => {
+      const draws = [0.1, 0.9, 0.1, 0.9];
+      server.faults.random = () => draws.shift() ?? 0.9;
+      try {
+        const stop = server.faults.failRate(0.5, { status: 429, method: 'GET', watch: false, pathIncludes: '/memorydbusers/alice', retryAfterSeconds: 2 });
+        const outcomes: Array<number | string> = [];
+        for (let i = 0; i < 4; i++) {
+          try { outcomes.push((await get('alice')).metadata.name); } catch (e) {
+            outcomes.push((e as ApiException<unknown>).code);
+            expect((e as ApiException<unknown>).headers['retry-after']).to.equal('2');
+          }
+        }
+        expect(outcomes).to.deep.equal([429, 'alice', 429, 'alice']);
+        // other requests draw nothing and pass
+        expect((await core.readNamespace({ name: 'default' })).metadata?.name).to.equal('default');
+        stop();
+        server.faults.random = () => 0;
+        expect((await get('alice')).metadata.name).to.equal('alice');
+
+        // a rule for another identity leaves the admin alone; one for the admin fails it
+        server.faults.failRate(1, { status: 500, user: 'system:serviceaccount:ops:operator' });
+        server.faults.failNext(1, { status: 409, method: 'PATCH', user: 'system:serviceaccount:ops:operator' });
+        expect((await get('alice')).metadata.name).to.equal('alice');
+        await patch('alice', { metadata: { labels: { rate: 'ok' } } });
+        const sa = new KubeConfig();
+        sa.loadFromString(server.kubeconfig({ serviceAccount: { namespace: 'ops', name: 'operator' } }));
+        const saClient = sa.makeApiClient(CustomObjectsApi);
+        const saGet = saClient.getNamespacedCustomObject({ group: G, version: V, namespace: NS, plural: P, name: 'alice' });
+        expect((await failure(saGet)).reason).to.equal('InternalError');
+        const saPatch = saClient.patchNamespacedCustomObject({ group: G, version: V, namespace: NS, plural: P, name: 'alice', body: { metadata: { labels: { x: 'y' } } } }, merge);
+        expect((await failure(saPatch)).reason).to.equal('Conflict'); // failNext first
+        server.faults.failNext(1, { status: 503, user: 'kubernetes-admin' });
+        expect((await failure(get('alice'))).code).to.equal(503);
+        server.faults.reset(); // rate rules too
+        expect((await saClient.getNamespacedCustomObject({ group: G, version: V, namespace: NS, plural: P, name: 'alice' }) as Obj).metadata.name).to.equal('alice');
+        expect(() => server.faults.failRate(1.5, { status: 500 })).to.throw(/0\.\.1/);
+      } finally {
+        server.faults.random = Math.random;
+      }
+    });
   });
 });
 
