@@ -121,10 +121,18 @@ export interface Faults {
   latencyMs: number;
   /** 0..1: probability that the socket is destroyed without an answer (before any effect). */
   resetRate: number;
+  /**
+   * 0..1: probability that a call of one of `responseLostOperations` is "applied then lost": the
+   * operation runs (its effect is kept) and the socket is destroyed instead of answering, as
+   * failNext's `ResponseLost`. Drawn after the other rates, for calls none of them failed.
+   */
+  responseLostRate: number;
+  /** The operations responseLostRate applies to (e.g. ['CreateUser', 'UpdateUser']); empty: every operation. */
+  responseLostOperations: string[];
   /** The next `count` (default 1) calls of `op` answer `code`. The special code `ResponseLost`
    *  performs the operation and then destroys the socket instead of answering. */
   failNext(op: string, code: string, count?: number, message?: string): void;
-  /** Resets all rates, the latency and pending failNext entries. */
+  /** Resets all rates (responseLostOperations to []), the latency and pending failNext entries. */
   clear(): void;
 }
 
@@ -168,6 +176,8 @@ class FaultInjector implements Faults {
   serverErrorRate = 0;
   latencyMs = 0;
   resetRate = 0;
+  responseLostRate = 0;
+  responseLostOperations: string[] = [];
   readonly pending = new Map<string, PendingFailure[]>();
 
   failNext(op: string, code: string, count = 1, message?: string): void {
@@ -182,6 +192,8 @@ class FaultInjector implements Faults {
     this.serverErrorRate = 0;
     this.latencyMs = 0;
     this.resetRate = 0;
+    this.responseLostRate = 0;
+    this.responseLostOperations = [];
     this.pending.clear();
   }
 
@@ -416,6 +428,10 @@ export class MemoryDBEmulator {
         entry.error = 'InternalFailure';
         this.sendError(res, new ApiError('InternalFailure', 'We encountered an internal error. Please try again.', 500));
         return;
+      }
+      const lost = this.injector.responseLostOperations;
+      if (this.injector.responseLostRate > 0 && (lost.length === 0 || lost.includes(op)) && this.random() < this.injector.responseLostRate) {
+        loseResponse = true;
       }
     }
 

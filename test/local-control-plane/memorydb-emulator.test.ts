@@ -438,6 +438,44 @@ describe('MemoryDB emulator', function () {
       expect(emu.calls.CreateUser).to.equal(3);
     });
 
+    it('responseLostRate applies the operations it names and loses their answers, drawing from the random source', async () => {
+      emu.faults.responseLostRate = 1;
+      emu.faults.responseLostOperations = ['CreateUser', 'UpdateUser', 'DeleteUser'];
+      const e1 = await failure(() => mdb.send(new CreateUserCommand(createInput('rl1'))));
+      expect(e1.code).to.equal('ECONNRESET');
+      expect(emu.user('rl1')?.status).to.equal('active');
+      // other operations answer
+      expect((await mdb.send(new DescribeUsersCommand({ UserName: 'rl1' }))).Users?.[0]?.Name).to.equal('rl1');
+      await failure(() => mdb.send(new UpdateUserCommand({ UserName: 'rl1', AuthenticationMode: { Type: 'password', Passwords: [PW2] } })));
+      expect(emu.user('rl1')?.passwords).to.deep.equal([PW2]);
+      await failure(() => mdb.send(new DeleteUserCommand({ UserName: 'rl1' })));
+      expect(emu.user('rl1')).to.equal(undefined);
+      expect(emu.callLog.map((c) => [c.op, c.error])).to.deep.equal([
+        ['CreateUser', 'ResponseLost'],
+        ['DescribeUsers', undefined],
+        ['UpdateUser', 'ResponseLost'],
+        ['DeleteUser', 'ResponseLost'],
+      ]);
+      // a lost call that fails loses its answer too, and the log keeps the code
+      await failure(() => mdb.send(new DeleteUserCommand({ UserName: 'rl1' })));
+      expect(emu.callLog.at(-1)?.error).to.equal('UserNotFoundFault');
+      emu.faults.clear();
+      expect([emu.faults.responseLostRate, emu.faults.responseLostOperations]).to.deep.equal([0, []]);
+    });
+
+    it('responseLostRate draws after the other rates; an empty operation list means every operation', async () => {
+      mdb.destroy();
+      await emu.stop();
+      const draws = [0.9, 0.1, 0.9];
+      await startWith({ random: () => draws.shift() ?? 0.9 });
+      emu.faults.throttleRate = 0.5;
+      emu.faults.responseLostRate = 0.5;
+      // CreateUser: throttle draw 0.9 passes, lost draw 0.1 loses; DescribeUsers: 0.9, 0.9 answer
+      await failure(() => mdb.send(new CreateUserCommand(createInput('rl2'))));
+      expect((await mdb.send(new DescribeUsersCommand({ UserName: 'rl2' }))).Users).to.have.length(1);
+      expect(emu.callLog.map((c) => c.error)).to.deep.equal(['ResponseLost', undefined]);
+    });
+
     it('resetRate destroys the socket before any effect; latencyMs delays answers', async () => {
       emu.faults.resetRate = 1;
       await failure(() => mdb.send(new CreateUserCommand(createInput('r1'))));
