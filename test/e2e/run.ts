@@ -101,7 +101,12 @@ async function preflight(cluster: Cluster, view: MemoryDBView | undefined, opts:
   // The group's own discovery document: `kubectl api-resources` fails on a cluster where some
   // unrelated aggregated API (metrics-server, say) is down.
   const discovery = await cluster.kubectl(["get", "--raw", `/apis/${GROUP}/${VERSION}`], { signal, timeoutMs: 60_000 });
-  const served = discovery.code === 0 && (JSON.parse(discovery.stdout) as { resources?: Array<{ name: string }> }).resources?.some((r) => r.name === PLURAL);
+  let served = false;
+  try {
+    served = discovery.code === 0 && ((JSON.parse(discovery.stdout) as { resources?: Array<{ name: string }> }).resources ?? []).some((r) => r.name === PLURAL);
+  } catch {
+    // not a discovery document: reported below
+  }
   if (!served) {
     throw new Error(`the cluster does not serve ${PLURAL}.${GROUP}/${VERSION}: install the CRD (kubectl apply -f crds/) and the operator (${discovery.stderr.trim() || "not in discovery"})`);
   }
