@@ -36,8 +36,12 @@ export interface FaultRequest { method: string; path: string; watch: boolean; gr
 export class FaultInjector {
   private readonly rules: Array<{ remaining: number; skip: number; opts: FailNextOptions }> = [];
   private readonly rateRules: Array<{ rate: number; opts: FailRateOptions }> = [];
-  /** Random source of failRate (0 <= x < 1); replace it with a seeded one for reproducible runs. */
-  random: () => number = Math.random;
+  /**
+   * Random source of failRate (0 <= x < 1), given the request drawn for; replace it with a seeded
+   * one for reproducible runs (one that decides by the request rather than by arrival order
+   * reproduces which request fails even when clients interleave differently).
+   */
+  random: (r: FaultRequest) => number = Math.random;
   private stalled = false;
   /** @internal open watch streams, maintained by the watch module */
   readonly watches = new Set<WatchHandle>();
@@ -117,7 +121,7 @@ export class FaultInjector {
       return injectedError(o, r);
     }
     for (const rule of this.rateRules) {
-      if (rule.rate > 0 && matches(rule.opts, r) && this.random() < rule.rate) return injectedError(rule.opts, r);
+      if (rule.rate > 0 && matches(rule.opts, r) && this.random(r) < rule.rate) return injectedError(rule.opts, r);
     }
     return undefined;
   }

@@ -50,8 +50,12 @@ export interface EmulatorOptions {
   deletingMs?: number;
   /** User quota of the region (the `default` user does not count); default 2000. */
   maxUsers?: number;
-  /** Random source for the fault rates (0 ≤ x < 1); default Math.random. */
-  random?: () => number;
+  /**
+   * Random source for the fault rates (0 ≤ x < 1); default Math.random. It is given the call
+   * (operation and input, passwords redacted) and the rate drawn for, so that a seeded source can
+   * decide per call rather than in arrival order.
+   */
+  random?: (draw: FaultDraw) => number;
   /**
    * ListTags, TagResource and UntagResource on a user in status `modifying` answer
    * UserNotFoundFault (404) "<name> is not available for tagging", as ElastiCache's tagging does
@@ -103,6 +107,13 @@ export interface UserMutation {
    *  deleting → gone). Without it a status set out of band is sticky. */
   statusMs: number;
   aclNames: string[];
+}
+
+/** What a fault rate is drawn for: the call, and which rate. */
+export interface FaultDraw {
+  op: string;
+  input: unknown;
+  rate: 'reset' | 'throttle' | 'serverError' | 'responseLost';
 }
 
 export interface CallLogEntry {
@@ -228,7 +239,7 @@ export class MemoryDBEmulator {
 
   private readonly server: http.Server;
   private readonly injector: FaultInjector;
-  private readonly random: () => number;
+  private readonly random: (draw: FaultDraw) => number;
   private readonly store = new Map<string, UserRecord>();
 
   private constructor(server: http.Server, endpoint: string, opts: EmulatorOptions) {
@@ -414,23 +425,23 @@ export class MemoryDBEmulator {
       }
     }
     if (!loseResponse) {
-      if (this.injector.resetRate > 0 && this.random() < this.injector.resetRate) {
+      if (this.injector.resetRate > 0 && this.random({ op, input: entry.input, rate: 'reset' }) < this.injector.resetRate) {
         entry.error = 'ConnectionReset';
         res.socket?.destroy();
         return;
       }
-      if (this.injector.throttleRate > 0 && this.random() < this.injector.throttleRate) {
+      if (this.injector.throttleRate > 0 && this.random({ op, input: entry.input, rate: 'throttle' }) < this.injector.throttleRate) {
         entry.error = 'ThrottlingException';
         this.sendError(res, new ApiError('ThrottlingException', 'Rate exceeded'));
         return;
       }
-      if (this.injector.serverErrorRate > 0 && this.random() < this.injector.serverErrorRate) {
+      if (this.injector.serverErrorRate > 0 && this.random({ op, input: entry.input, rate: 'serverError' }) < this.injector.serverErrorRate) {
         entry.error = 'InternalFailure';
         this.sendError(res, new ApiError('InternalFailure', 'We encountered an internal error. Please try again.', 500));
         return;
       }
       const lost = this.injector.responseLostOperations;
-      if (this.injector.responseLostRate > 0 && (lost.length === 0 || lost.includes(op)) && this.random() < this.injector.responseLostRate) {
+      if (this.injector.responseLostRate > 0 && (lost.length === 0 || lost.includes(op)) && this.random({ op, input: entry.input, rate: 'responseLost' }) < this.injector.responseLostRate) {
         loseResponse = true;
       }
     }

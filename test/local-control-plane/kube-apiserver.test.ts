@@ -555,7 +555,11 @@ describe('fake kube-apiserver', function () {
 
     it('failRate fails matching requests with the given probability until removed; user narrows any rule', async () => {
       const draws = [0.1, 0.9, 0.1, 0.9];
-      server.faults.random = () => draws.shift() ?? 0.9;
+      const asked: string[] = [];
+      server.faults.random = (r) => {
+        asked.push(`${r.method} ${r.path} ${r.user}`);
+        return draws.shift() ?? 0.9;
+      };
       try {
         const stop = server.faults.failRate(0.5, { status: 429, method: 'GET', watch: false, pathIncludes: '/memorydbusers/alice', retryAfterSeconds: 2 });
         const outcomes: Array<number | string> = [];
@@ -566,6 +570,8 @@ describe('fake kube-apiserver', function () {
           }
         }
         expect(outcomes).to.deep.equal([429, 'alice', 429, 'alice']);
+        // the source is told the request (a seeded one can decide per request, whatever the arrival order)
+        expect(asked).to.deep.equal(Array(4).fill(`GET /apis/${G}/${V}/namespaces/${NS}/${P}/alice kubernetes-admin`));
         // other requests draw nothing and pass
         expect((await core.readNamespace({ name: 'default' })).metadata?.name).to.equal('default');
         stop();

@@ -463,17 +463,25 @@ describe('MemoryDB emulator', function () {
       expect([emu.faults.responseLostRate, emu.faults.responseLostOperations]).to.deep.equal([0, []]);
     });
 
-    it('responseLostRate draws after the other rates; an empty operation list means every operation', async () => {
+    it('responseLostRate draws after the other rates; an empty operation list means every operation; random is told the call and the rate', async () => {
       mdb.destroy();
       await emu.stop();
       const draws = [0.9, 0.1, 0.9];
-      await startWith({ random: () => draws.shift() ?? 0.9 });
+      const asked: string[] = [];
+      await startWith({
+        random: (d) => {
+          asked.push(`${d.op} ${(d.input as { UserName?: string }).UserName} ${d.rate}`);
+          return draws.shift() ?? 0.9;
+        },
+      });
       emu.faults.throttleRate = 0.5;
       emu.faults.responseLostRate = 0.5;
       // CreateUser: throttle draw 0.9 passes, lost draw 0.1 loses; DescribeUsers: 0.9, 0.9 answer
       await failure(() => mdb.send(new CreateUserCommand(createInput('rl2'))));
       expect((await mdb.send(new DescribeUsersCommand({ UserName: 'rl2' }))).Users).to.have.length(1);
       expect(emu.callLog.map((c) => c.error)).to.deep.equal(['ResponseLost', undefined]);
+      // the source is told what it draws for, so a seeded one can decide per call
+      expect(asked).to.deep.equal(['CreateUser rl2 throttle', 'CreateUser rl2 responseLost', 'DescribeUsers rl2 throttle', 'DescribeUsers rl2 responseLost']);
     });
 
     it('resetRate destroys the socket before any effect; latencyMs delays answers', async () => {
