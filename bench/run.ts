@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { monitorEventLoopDelay, performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import { GROUP, type MemoryDBUser, PLURAL, VERSION } from "../src/model.ts";
-import { WATCH_TIMINGS } from "../src/kube/reflector.ts";
+import { WATCH_TIMINGS } from "../src/kube/watch-timings.ts";
 import { TestEnv } from "../test/integration/harness.ts";
 import {
   type BenchArgs,
@@ -115,9 +115,8 @@ async function settledInProcess(env: TestEnv, kube: KubeRequestCounter): Promise
   let idleSince: number | undefined;
   let seen = -1;
   for (;;) {
-    const c = env.operator?.controller;
     const count = activityCount(env, kube);
-    const idle = c !== undefined && c.hasSynced && c.queue.depth === 0 && c.queue.activeCount === 0;
+    const idle = env.operator?.idle ?? false;
     if (!idle || count !== seen) idleSince = undefined;
     if (idle) idleSince ??= Date.now();
     seen = count;
@@ -132,9 +131,8 @@ async function inProcessMetrics(env: TestEnv): Promise<string> {
 }
 
 async function queueIdle(env: TestEnv): Promise<void> {
-  const q = env.operator!.controller.queue;
   const deadline = Date.now() + 60_000;
-  while (q.depth > 0 || q.activeCount > 0) {
+  while (!env.operator!.idle) {
     if (Date.now() > deadline) throw new Error("work queue not idle after 60 s");
     await sleep(20);
   }
@@ -259,7 +257,7 @@ async function resyncPhase(
   kube.reset();
   const cpu = process.cpuUsage();
   const t0 = Date.now();
-  await env.operator!.controller.resync();
+  await env.operator!.resync();
   const listMs = Date.now() - t0;
   const wallMs = (await settledInProcess(env, kube)) - t0;
   const cpuMs = cpuMsSince(cpu);

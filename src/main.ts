@@ -1,8 +1,9 @@
 // Entry point: configuration, then the operator until SIGTERM/SIGINT.
-import { App } from "./app.ts";
-import { ConfigError, loadConfig } from "./config.ts";
+import { Service } from "./service.ts";
+import { loadConfig } from "./config.ts";
+import { ConfigError } from "./config-values.ts";
 import { loadKubeConfig } from "./kube/config.ts";
-import { createLogger } from "./log.ts";
+import { createLogger } from "./observability/log.ts";
 
 async function main(): Promise<number> {
   let config;
@@ -18,9 +19,9 @@ async function main(): Promise<number> {
     process.once("SIGTERM", () => resolve("SIGTERM"));
     process.once("SIGINT", () => resolve("SIGINT"));
   });
-  let app: App;
+  let app: Service;
   try {
-    app = new App(config, loadKubeConfig(config.kubeconfig), logger);
+    app = new Service(config, loadKubeConfig(config.kubeconfig), logger);
     const started = await Promise.race([app.start().then(() => undefined), stopRequested]);
     if (started !== undefined) return shutDown(app, started, config.shutdownTimeoutMs, logger);
   } catch (err) {
@@ -30,7 +31,7 @@ async function main(): Promise<number> {
   return shutDown(app, await stopRequested, config.shutdownTimeoutMs, logger);
 }
 
-async function shutDown(app: App, signal: string, timeoutMs: number, logger: ReturnType<typeof createLogger>): Promise<number> {
+async function shutDown(app: Service, signal: string, timeoutMs: number, logger: ReturnType<typeof createLogger>): Promise<number> {
   logger.info("shutting down", { signal });
   // A last resort: every step of stop() is bounded, but the pod must be gone before SIGKILL.
   setTimeout(() => {

@@ -1,81 +1,138 @@
-// Assembles the operator from its configuration: Kubernetes and AWS clients, reconciler,
-// controller. `main.ts` runs it as a process; tests run it in-process.
+// The operator, assembled from its configuration: Kubernetes and AWS clients, the reconciler,
+// and a controller declared over MemoryDBUsers and (metadata only) the Secrets they reference.
+// `service.ts` runs it while it leads; tests run it in-process.
 import { hostname } from "node:os";
 import type { KubeConfig } from "@kubernetes/client-node";
 import { UserDirectory } from "./aws/directory.ts";
-import { MemoryDB, MemoryDBClients } from "./aws/memorydb.ts";
-import { type Config, ConfigError } from "./config.ts";
-import { Controller, type ControllerDeps } from "./controller.ts";
-import { EventRecorder } from "./events.ts";
-import { randomBytes } from "node:crypto";
-import { KubeApi, KubeError } from "./kube/api.ts";
-import { loadVerifierKey } from "./kube/verifier-key.ts";
-import { PasswordVerifier } from "./reconcile/verifier.ts";
-import { retryUntilSettled, transientStatus } from "./kube/backoff.ts";
-import type { Logger } from "./log.ts";
-import type { Metrics } from "./metrics.ts";
+import { MemoryDB } from "./aws/memorydb.ts";
+import { MemoryDBClients } from "./aws/clients.ts";
+import type { Config } from "./config.ts";
+import { Controller, type Source } from "./controller/controller.ts";
+import { anyOf, predicates } from "./controller/watches.ts";
+import { KubeApi, METADATA_ONLY_WATCH, type SecretMeta } from "./kube/api.ts";
+import { EventRecorder } from "./kube/events.ts";
+import { objectKey } from "./kube/reflector.ts";
+import { type WatchTimings } from "./kube/watch-timings.ts";
+import { FINALIZER, GROUP, type MemoryDBUser, PLURAL, VERSION } from "./model.ts";
+import type { Logger } from "./observability/log.ts";
+import { CONTROLLER, type Metrics } from "./observability/metrics.ts";
+import { effectiveUserName } from "./reconcile/desired.ts";
 import { Reconciler } from "./reconcile/reconciler.ts";
+import { PasswordVerifier } from "./reconcile/verifier.ts";
+import { clusterUid, verifierKey } from "./startup.ts";
 
 export interface Operator {
-  controller: Controller;
   clusterId: string;
+  /** Every watch has listed its objects. */
+  readonly hasSynced: boolean;
+  /** Listed, and nothing queued or reconciling. */
+  readonly idle: boolean;
+  /** When the API server last answered the quietest watch (monotonic ms). */
+  readonly lastWatchContact: number;
+  /** Keys waiting in the work queue. */
+  readonly queueDepth: number;
+  /** Look at every resource again now (one MemoryDB listing per region first), as the periodic resync does. */
+  resync(): Promise<void>;
   /** Stop watching, finish in-flight reconciles (bounded); true if all finished in time. */
   stop(): Promise<boolean>;
 }
 
 export interface OperatorOptions {
-  watch?: ControllerDeps["watch"];
+  watch?: WatchTimings;
   metrics?: Metrics;
   /** Aborts the start-up (the process is stopping). */
   signal?: AbortSignal;
 }
 
 export async function startOperator(config: Config, kc: KubeConfig, logger: Logger, options: OperatorOptions = {}): Promise<Operator> {
+  const { metrics } = options;
   const kube = new KubeApi(kc, process.env.POD_NAME ?? hostname());
   const clusterId = config.clusterId ?? (await clusterUid(kube, logger, options.signal));
   const verifier = new PasswordVerifier(await verifierKey(config, kube, logger, options.signal));
   const clients = new MemoryDBClients(
     (region) =>
-      new MemoryDB({
-        region,
-        endpoint: config.memorydbEndpoints[region] ?? config.memorydbEndpoint,
-        ...(options.metrics ? { onCall: options.metrics.awsCall.bind(options.metrics) } : {}),
-      }),
+      new MemoryDB({ region, endpoint: config.memorydbEndpoints[region] ?? config.memorydbEndpoint, ...(metrics ? { onCall: metrics.awsCall.bind(metrics) } : {}) }),
   );
   const memorydb = (region: string, signal?: AbortSignal) => clients.for(region, signal);
   const directory = new UserDirectory(memorydb);
-  const events = new EventRecorder(kube, logger, options.metrics ? { onDropped: (reason) => options.metrics!.eventDropped(reason) } : {});
+  const events = new EventRecorder(kube, logger, metrics ? { onDropped: (reason) => metrics.eventDropped(reason) } : {});
   const reconciler = new Reconciler({
     kube,
     memorydb,
     directory,
     events,
     logger,
-    defaults: {
-      clusterId,
-      region: config.region,
-      tags: config.defaultTags,
-      deletionPolicy: config.defaultDeletionPolicy,
-      adoptionGrants: config.adoptionGrants,
-    },
+    defaults: { clusterId, region: config.region, tags: config.defaultTags, deletionPolicy: config.defaultDeletionPolicy, adoptionGrants: config.adoptionGrants },
     tagResyncPeriodMs: config.tagResyncPeriodMs,
+    snapshotMaxAgeMs: config.resyncPeriodMs,
     allowedRegions: config.allowedRegions,
     secretSelector: config.secretLabelSelector,
     verifier,
-    ...(options.metrics ? { onPasswordsSent: (why: string) => options.metrics!.passwordsSent(why) } : {}),
-    snapshotMaxAgeMs: config.resyncPeriodMs,
+    ...(metrics ? { onPasswordsSent: (why) => metrics.passwordsSent(why) } : {}),
   });
-  const controller = new Controller({
-    config,
+
+  const controller = new Controller<MemoryDBUser>({
+    name: CONTROLLER,
     kc,
-    kube,
-    reconciler,
-    directory,
     logger,
-    ...(options.metrics ? { metrics: options.metrics } : {}),
-    ...(options.watch ? { watch: options.watch } : {}),
+    metrics,
+    timings: options.watch,
+    concurrency: config.maxConcurrentReconciles,
+    retryBaseDelayMs: config.retryBaseDelayMs,
+    retryMaxDelayMs: config.retryMaxDelayMs,
+    pollIntervalMs: config.pollIntervalMs,
   });
-  controller.start();
+  // All namespaces, or one watch each per configured namespace.
+  const scopes: Array<string | undefined> = config.namespaces.length > 0 ? config.namespaces : [undefined];
+  const where = (ns: string | undefined) => (ns ? `/namespaces/${ns}` : "");
+  const named = (what: string, ns: string | undefined) => `${what}${ns ? ` in ${ns}` : ""}`;
+  const nameKey = (user: MemoryDBUser) => `${user.spec.region ?? config.region}/${effectiveUserName(user)}`;
+
+  // The operator's own writes (status, its finalizer) need no reconcile: reacting to them would
+  // reconcile everything twice, or loop. Anything else is caught by the periodic resync.
+  const users: Array<Source<MemoryDBUser>> = scopes.map((ns) => ({
+    name: named("memorydbusers", ns),
+    list: (token, call) => kube.listUsers(ns, token, call),
+    watchPath: `/apis/${GROUP}/${VERSION}${where(ns)}/${PLURAL}`,
+  }));
+  controller.reconciles(
+    users,
+    anyOf(predicates.created, predicates.generationChanged, predicates.deletionStarted, predicates.labelsChanged, predicates.annotationsChanged, predicates.finalizerMissing(FINALIZER)),
+  );
+  const bySecret = controller.index((u) => (u.spec.authenticationMode?.passwords ?? []).map((p) => `${u.metadata.namespace}/${p.secretKeyRef.name}`));
+  const byUserName = controller.index((u) => [nameKey(u)]);
+  const secretSources: Array<Source<SecretMeta>> = scopes.map((ns) => ({
+    name: named("secrets", ns),
+    list: (token, call) => kube.listSecretsMetadata(ns, token, call, config.secretLabelSelector?.text),
+    watchPath: `/api/v1${where(ns)}/secrets`,
+    accept: METADATA_ONLY_WATCH,
+    labelSelector: config.secretLabelSelector?.text,
+    // Keep names and versions only, whatever the server sends.
+    transform: (s) => ({ metadata: { name: s.metadata.name, namespace: s.metadata.namespace, resourceVersion: s.metadata.resourceVersion } }),
+  }));
+  const secrets = controller.watches(secretSources, (s) => bySecret.keysFor(objectKey(s)), predicates.resourceVersionChanged);
+  controller.onRemoved((user) => {
+    reconciler.forget(objectKey(user));
+    // Another resource waiting for this user name may now proceed.
+    for (const other of byUserName.keysFor(nameKey(user))) controller.enqueue(other);
+  });
+
+  // One paginated listing per region before the workers start and at each resync, so that
+  // in-sync resources need no further MemoryDB call.
+  const refreshSnapshots = (signal: AbortSignal) => directory.refreshRegions(controller.list().map((u) => u.spec.region ?? config.region), config.allowedRegions, signal, logger);
+  controller.start(
+    (user, run) =>
+      reconciler.reconcile(
+        user,
+        {
+          rivals: byUserName.keysFor(nameKey(user)).flatMap((k) => controller.get(k) ?? []),
+          secretVersion: (ns, name) => secrets.get(`${ns}/${name}`)?.metadata.resourceVersion,
+          signal: run.signal,
+        },
+        run.log,
+      ),
+    { resyncPeriodMs: config.resyncPeriodMs, beforeWorkers: refreshSnapshots },
+  );
   logger.info("operator started", {
     region: config.region,
     endpoint: config.memorydbEndpoint ?? "default",
@@ -83,8 +140,20 @@ export async function startOperator(config: Config, kc: KubeConfig, logger: Logg
     clusterId,
   });
   return {
-    controller,
     clusterId,
+    get hasSynced() {
+      return controller.hasSynced;
+    },
+    get idle() {
+      return controller.idle;
+    },
+    get lastWatchContact() {
+      return controller.lastWatchContact;
+    },
+    get queueDepth() {
+      return controller.queue.depth;
+    },
+    resync: () => controller.resync(refreshSnapshots),
     async stop() {
       const finished = await controller.stop(config.shutdownTimeoutMs);
       // Events still queued get a moment; the rest are dropped (and counted).
@@ -93,35 +162,4 @@ export async function startOperator(config: Config, kc: KubeConfig, logger: Logg
       return finished;
     },
   };
-}
-
-/** The verifiers' key: kept in a Secret, or (without one configured) this process's own. */
-async function verifierKey(config: Config, kube: KubeApi, logger: Logger, signal: AbortSignal | undefined): Promise<Buffer> {
-  if (!config.verifierSecret) {
-    logger.warn("no --verifier-secret (nor POD_NAMESPACE): password verifiers will not be recognised after a restart, which then sends each user's passwords once");
-    return randomBytes(32);
-  }
-  try {
-    return await loadVerifierKey(kube, config.verifierSecret, logger, signal);
-  } catch (err) {
-    const status = err instanceof KubeError ? err.status : undefined;
-    const { namespace, name } = config.verifierSecret;
-    const hint = status === 401 || status === 403 ? `; grant get on the Secret ${name} and create on Secrets in namespace ${namespace}` : "";
-    throw new ConfigError(`cannot read or create the password verifier key (${(err as Error).message})${hint}`);
-  }
-}
-
-async function clusterUid(kube: KubeApi, logger: Logger, signal: AbortSignal | undefined): Promise<string> {
-  try {
-    return await retryUntilSettled("read the kube-system namespace", () => kube.namespaceUid("kube-system", { signal }), {
-      transient: (err) => err instanceof KubeError && transientStatus(err.status),
-      signal,
-      onRetry: (err, delayMs) => logger.warn("cannot read the cluster identity yet, retrying", { error: (err as Error).message, retryInMs: delayMs }),
-    });
-  } catch (err) {
-    const status = err instanceof KubeError ? err.status : undefined;
-    // Only a refusal is a permission problem; anything else is reported as it is.
-    const hint = status === 401 || status === 403 ? "; grant get on the kube-system namespace or set --cluster-id / CLUSTER_ID" : "";
-    throw new ConfigError(`cannot determine the cluster identity for ownership tags (${(err as Error).message})${hint}`);
-  }
 }

@@ -5,6 +5,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { generateKeyPairSync, randomBytes } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { request as httpsRequest } from "node:https";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -175,11 +176,15 @@ export class RealKubeApiServer {
     return kc;
   }
 
-  /** Installs a CRD file without its CEL rules (v1.20 predates them) and waits until it is Established. */
+  /**
+   * Installs a CRD file without its CEL rules (v1.20 predates them) and waits until it is
+   * Established. The CRD goes as raw JSON: client-node's typed serializer would drop fields it
+   * does not model (enum, default, x-kubernetes-*), and with them the schema's checks.
+   */
   async installCrd(file: string): Promise<void> {
     const crd = withoutCelRules(yaml.load(readFileSync(file, "utf8"))) as { metadata: { name: string } };
+    await this.#post("/apis/apiextensions.k8s.io/v1/customresourcedefinitions", crd);
     const api = this.kubeConfig().makeApiClient(ApiextensionsV1Api);
-    await api.createCustomResourceDefinition({ body: crd as never });
     const deadline = Date.now() + 30_000;
     while (Date.now() < deadline) {
       const got = await api.readCustomResourceDefinition({ name: crd.metadata.name });
@@ -187,6 +192,28 @@ export class RealKubeApiServer {
       await new Promise((r) => setTimeout(r, 100));
     }
     throw new Error(`CRD ${crd.metadata.name} not Established after 30 s`);
+  }
+
+  /** POSTs `body` as the admin, as JSON exactly as given. */
+  async #post(path: string, body: unknown): Promise<void> {
+    const text = JSON.stringify(body);
+    await new Promise<void>((resolve, reject) => {
+      const req = httpsRequest(
+        `${this.url}${path}`,
+        {
+          method: "POST",
+          rejectUnauthorized: false, // the serving certificate is self-signed
+          headers: { Authorization: `Bearer ${this.tokenFor("admin")}`, "Content-Type": "application/json", "Content-Length": Buffer.byteLength(text) },
+        },
+        (res) => {
+          let answer = "";
+          res.on("data", (d) => (answer += d));
+          res.on("end", () => ((res.statusCode ?? 0) < 300 ? resolve() : reject(new Error(`POST ${path}: HTTP ${res.statusCode}: ${answer.slice(0, 500)}`))));
+        },
+      );
+      req.on("error", reject);
+      req.end(text);
+    });
   }
 
   async stop(): Promise<void> {

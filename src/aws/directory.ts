@@ -1,7 +1,8 @@
 // A per-region snapshot of every MemoryDB user, taken with one paginated DescribeUsers listing
 // per resync, so that resyncing N in-sync users costs ceil(N/100) calls instead of N.
 import type { ObservedUser } from "../model.ts";
-import type { MemoryDBApi } from "./memorydb.ts";
+import type { Logger } from "../observability/log.ts";
+import type { MemoryDBApi } from "./api.ts";
 
 interface Snapshot {
   takenAt: number;
@@ -20,6 +21,21 @@ export class UserDirectory {
   async refresh(region: string, signal?: AbortSignal, now = Date.now()): Promise<void> {
     const users = await this.#api(region, signal).listUsers();
     this.#snapshots.set(region, { takenAt: now, users: new Map(users.map((u) => [u.name.toLowerCase(), u])) });
+  }
+
+  /**
+   * Lists every region in `regions` (allowed ones, once each); a listing that fails is logged:
+   * its resources are then reconciled one DescribeUsers each.
+   */
+  async refreshRegions(regions: readonly string[], allowed: readonly string[], signal: AbortSignal, logger: Logger): Promise<void> {
+    const wanted = [...new Set(regions)].filter((r) => allowed.length === 0 || allowed.includes(r));
+    await Promise.all(
+      wanted.map((region) =>
+        this.refresh(region, signal).catch((err: Error) => {
+          if (!signal.aborted) logger.warn("could not list MemoryDB users; reconciling one by one", { region, error: err.message });
+        }),
+      ),
+    );
   }
 
   /**

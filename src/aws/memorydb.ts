@@ -13,37 +13,8 @@ import {
 import pRetry from "p-retry";
 import type { AuthenticationType, ObservedUser } from "../model.ts";
 import type { Redacted } from "../redacted.ts";
+import type { CreateUserInput, MemoryDBApi, UpdateUserInput } from "./api.ts";
 import { AwsFault, classify } from "./faults.ts";
-
-export interface CreateUserInput {
-  userName: string;
-  accessString: string;
-  authType: AuthenticationType;
-  passwords: Redacted[];
-  tags: Record<string, string>;
-}
-
-export interface UpdateUserInput {
-  userName: string;
-  accessString?: string;
-  /** Present to change the authentication mode or the passwords. */
-  authentication?: { type: AuthenticationType; passwords: Redacted[] };
-}
-
-/** The MemoryDB operations the reconciler uses; tests may substitute their own. */
-export interface MemoryDBApi {
-  /** The user, or undefined when MemoryDB has no user of that name. */
-  describeUser(userName: string): Promise<ObservedUser | undefined>;
-  createUser(input: CreateUserInput): Promise<ObservedUser>;
-  updateUser(input: UpdateUserInput): Promise<ObservedUser>;
-  /** Deletes the user; resolves to false when it was already gone. */
-  deleteUser(userName: string): Promise<boolean>;
-  listTags(arn: string): Promise<Record<string, string>>;
-  tagResource(arn: string, tags: Record<string, string>): Promise<void>;
-  untagResource(arn: string, keys: string[]): Promise<void>;
-  /** Every user of the region (paginated DescribeUsers). */
-  listUsers(): Promise<ObservedUser[]>;
-}
 
 export interface MemoryDBOptions {
   region: string;
@@ -269,47 +240,5 @@ export class MemoryDB implements MemoryDBApi {
   async listTags(arn: string): Promise<Record<string, string>> {
     const out = await this.#tagCall("ListTags", () => this.#client.send(new ListTagsCommand({ ResourceArn: arn }), this.#sendOptions));
     return Object.fromEntries((out.TagList ?? []).filter((t) => t.Key !== undefined).map((t) => [t.Key!, t.Value ?? ""]));
-  }
-}
-
-/**
- * One MemoryDB client per region, created on first use. At most `max` are kept (the least
- * recently used goes): resources name regions, and a client per name ever seen would grow
- * without bound.
- */
-export class MemoryDBClients {
-  readonly #clients = new Map<string, MemoryDB>();
-  readonly #make: (region: string) => MemoryDB;
-  readonly #max: number;
-
-  constructor(make: (region: string) => MemoryDB, max = 32) {
-    this.#make = make;
-    this.#max = max;
-  }
-
-  get size(): number {
-    return this.#clients.size;
-  }
-
-  /** The region's client; its calls are cancelled by `signal`, if given. */
-  for(region: string, signal?: AbortSignal): MemoryDBApi {
-    let client = this.#clients.get(region);
-    if (client) {
-      this.#clients.delete(region);
-    } else {
-      client = this.#make(region);
-      if (this.#clients.size >= this.#max) {
-        const [oldest, evicted] = this.#clients.entries().next().value as [string, MemoryDB];
-        this.#clients.delete(oldest);
-        evicted.destroy();
-      }
-    }
-    this.#clients.set(region, client);
-    return client.withSignal(signal);
-  }
-
-  destroy(): void {
-    for (const client of this.#clients.values()) client.destroy();
-    this.#clients.clear();
   }
 }

@@ -1,53 +1,8 @@
 // Kubernetes access: the reads and writes the operator makes, typed in its own terms.
-import {
-  ApiException,
-  type ConfigurationOptions,
-  CoreV1Api,
-  CustomObjectsApi,
-  EventsV1Api,
-  type KubeConfig,
-  Observable,
-  PatchStrategy,
-  type RequestContext,
-  type ResponseContext,
-  setHeaderOptions,
-  V1MicroTime,
-} from "@kubernetes/client-node";
+import { CoreV1Api, CustomObjectsApi, EventsV1Api, type KubeConfig, PatchStrategy, V1MicroTime } from "@kubernetes/client-node";
 import { GROUP, type MemoryDBUser, type MemoryDBUserStatus, PLURAL, VERSION } from "../model.ts";
 import type { JsonPatchOp } from "./finalizer.ts";
-
-/** HTTP status of a failed Kubernetes call, if it got an answer. */
-export function httpStatus(err: unknown): number | undefined {
-  return err instanceof ApiException ? err.code : undefined;
-}
-
-/** A Kubernetes API error reduced to status and the server's message (no request dump). */
-export class KubeError extends Error {
-  override name = "KubeError";
-  readonly status: number | undefined;
-  /** The server's Retry-After (429, 503), in seconds. */
-  readonly retryAfterSeconds: number | undefined;
-  constructor(what: string, err: unknown) {
-    const status = httpStatus(err);
-    // The first line only: client-node's own messages carry the whole response, headers included.
-    const detail = status === undefined ? ((err as Error)?.message ?? String(err)).split("\n")[0] : `HTTP ${status}: ${serverMessage(err)}`;
-    super(`${what}: ${detail}`);
-    this.status = status;
-    const retryAfter = err instanceof ApiException ? Number(err.headers?.["retry-after"]) : Number.NaN;
-    this.retryAfterSeconds = Number.isFinite(retryAfter) && retryAfter >= 0 ? retryAfter : undefined;
-  }
-}
-
-function serverMessage(err: unknown): string {
-  if (!(err instanceof ApiException)) return String(err);
-  try {
-    const body = typeof err.body === "string" ? JSON.parse(err.body) : err.body;
-    if (body && typeof body.message === "string") return body.message;
-  } catch {
-    // not a Status object
-  }
-  return `${err.code}`;
-}
+import { type CallOptions, httpStatus, KubeError, type MergePatch, requestOptions } from "./request.ts";
 
 export interface SecretData {
   resourceVersion: string;
@@ -72,31 +27,6 @@ export interface EventInput {
 
 export const REPORTING_CONTROLLER = `${GROUP}/memorydb-user-operator`;
 
-/** Options of one call: an AbortSignal that cancels the request (shutdown). */
-export interface CallOptions {
-  signal?: AbortSignal | undefined;
-}
-
-/** client-node per-call options: the signal, plus a header if given. */
-export function requestOptions(call: CallOptions | undefined, header?: [string, string]): ConfigurationOptions {
-  const signal = call?.signal;
-  const base: ConfigurationOptions = signal
-    ? {
-        middleware: [
-          {
-            pre: (ctx: RequestContext) => {
-              ctx.setSignal(signal);
-              return new Observable(Promise.resolve(ctx));
-            },
-            post: (ctx: ResponseContext) => new Observable(Promise.resolve(ctx)),
-          },
-        ],
-        middlewareMergeStrategy: "append",
-      }
-    : {};
-  return header ? setHeaderOptions(header[0], header[1], base) : base;
-}
-
 /**
  * Ask for metadata only: the operator never holds the cluster's Secret values in memory. A list
  * asks for the List form, a watch for the single-object form (each watch event is one object: a
@@ -104,6 +34,7 @@ export function requestOptions(call: CallOptions | undefined, header?: [string, 
  * fallback for servers without the transformation, as client-go and kube-rs ask.
  */
 export const METADATA_ONLY_LIST = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json";
+
 export const METADATA_ONLY_WATCH = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json";
 
 /** A Secret as seen by the metadata-only watch. */
@@ -119,9 +50,6 @@ export interface SecretMeta {
 export function eventNamePrefix(name: string): string {
   return `${name.slice(0, 57)}-`;
 }
-
-/** A JSON merge patch (RFC 7386) of a `T`: absent fields are left alone, `null` removes one. */
-export type MergePatch<T> = { [K in keyof T]?: (T[K] extends readonly unknown[] ? T[K] : T[K] extends object ? MergePatch<T[K]> : T[K]) | null };
 
 export class KubeApi {
   readonly kc: KubeConfig;
@@ -179,7 +107,8 @@ export class KubeApi {
       )) as MemoryDBUser;
     } catch (err) {
       if (httpStatus(err) === 404) return undefined;
-      throw new KubeError(`patch MemoryDBUser ${namespace}/${name}`, err);
+      // The patches here are guarded by `test` ops: a 422 is the list having changed.
+      throw new KubeError(`patch MemoryDBUser ${namespace}/${name}`, err, { testFailed: true });
     }
   }
 

@@ -18,25 +18,25 @@ export function backoffDelay(n: number, minMs: number, maxMs: number, random: ()
 }
 
 export class Backoff {
-  readonly #o: Required<BackoffOptions>;
+  readonly #options: Required<BackoffOptions>;
   #attempt = 0;
   #lastFailure: number | undefined;
 
   constructor(options: BackoffOptions) {
-    this.#o = { now: () => performance.now(), random: Math.random, ...options };
+    this.#options = { now: () => performance.now(), random: Math.random, ...options };
   }
 
   /** Record a failure; answers how long to wait before the next attempt. */
   fail(): number {
-    const now = this.#o.now();
-    if (this.#lastFailure !== undefined && now - this.#lastFailure >= this.#o.resetAfterMs) this.#attempt = 0;
+    const now = this.#options.now();
+    if (this.#lastFailure !== undefined && now - this.#lastFailure >= this.#options.resetAfterMs) this.#attempt = 0;
     this.#lastFailure = now;
-    return backoffDelay(this.#attempt++, this.#o.minMs, this.#o.maxMs, this.#o.random);
+    return backoffDelay(this.#attempt++, this.#options.minMs, this.#options.maxMs, this.#options.random);
   }
 
   /** Whether a failure now would follow the last one within the healthy period. */
   get recentlyFailed(): boolean {
-    return this.#lastFailure !== undefined && this.#o.now() - this.#lastFailure < this.#o.resetAfterMs;
+    return this.#lastFailure !== undefined && this.#options.now() - this.#lastFailure < this.#options.resetAfterMs;
   }
 }
 

@@ -4,9 +4,11 @@
 // so a watch that ends quietly is resumed at once; only real errors back off. Handlers only see
 // changes.
 import { type KubeConfig, type RequestContext, Watch } from "@kubernetes/client-node";
-import type { Logger } from "../log.ts";
-import type { CallOptions, ListPage } from "./api.ts";
+import type { Logger } from "../observability/log.ts";
+import type { ListPage } from "./api.ts";
+import type { CallOptions } from "./request.ts";
 import { Backoff } from "./backoff.ts";
+import { WATCH_TIMINGS, type WatchTimings } from "./watch-timings.ts";
 
 export interface KubeObject {
   metadata?: { name?: string; namespace?: string; resourceVersion?: string };
@@ -16,42 +18,6 @@ export interface ReflectorHandler<T> {
   /** An object appeared or changed; `old` is the cached version before the change. */
   upsert(obj: T, old: T | undefined): void;
   delete(obj: T): void;
-}
-
-/** How long watches last and how failures back off. All of them scale together in tests. */
-export interface WatchTimings {
-  /**
-   * A watch that receives nothing for this long is ended by the client (client-node's Watch
-   * default, 30 s) and resumed at once from the last resourceVersion: not a failure.
-   */
-  idleTimeoutMs: number;
-  /** The server ends each watch after a random time in this range (client-go: 5–10 min). */
-  serverTimeoutSeconds: readonly [number, number];
-  /** Backoff after errors (kube-rs: 0.8 s doubling to 30 s, reset after 120 s without one). */
-  minBackoffMs: number;
-  maxBackoffMs: number;
-  backoffResetMs: number;
-}
-
-export const WATCH_TIMINGS: WatchTimings = {
-  idleTimeoutMs: 30_000,
-  serverTimeoutSeconds: [300, 600],
-  minBackoffMs: 800,
-  maxBackoffMs: 30_000,
-  backoffResetMs: 120_000,
-};
-
-/** Every timing multiplied by `factor` (tests run the production timings, faster). */
-export function scaleWatchTimings(factor: number, t: WatchTimings = WATCH_TIMINGS): WatchTimings {
-  const ms = (v: number) => Math.max(1, Math.round(v * factor));
-  const s = (v: number) => Math.max(1, Math.round(v * factor));
-  return {
-    idleTimeoutMs: ms(t.idleTimeoutMs),
-    serverTimeoutSeconds: [s(t.serverTimeoutSeconds[0]), s(t.serverTimeoutSeconds[1])],
-    minBackoffMs: ms(t.minBackoffMs),
-    maxBackoffMs: ms(t.maxBackoffMs),
-    backoffResetMs: ms(t.backoffResetMs),
-  };
 }
 
 export interface ReflectorOptions<T> {
@@ -103,18 +69,26 @@ function message(err: unknown): string {
 export class Reflector<T extends KubeObject> {
   readonly cache = new Map<string, T>();
   readonly #kc: KubeConfig;
-  readonly #o: ReflectorOptions<T> & { timings: WatchTimings };
+  readonly #options: ReflectorOptions<T> & { timings: WatchTimings };
   readonly #transform: (obj: T) => T;
   readonly #stop = new AbortController();
   #wake: (() => void) | undefined;
   #synced = false;
+  readonly #syncedOnce: Promise<void>;
+  #markSynced: () => void = () => undefined;
   #lastContact = performance.now();
   #running: Promise<void> | undefined;
 
   constructor(kc: KubeConfig, options: ReflectorOptions<T>) {
     this.#kc = options.accept ? withAccept(kc, options.accept) : kc;
     this.#transform = options.transform ?? ((obj) => obj);
-    this.#o = { timings: WATCH_TIMINGS, ...options };
+    this.#options = { timings: WATCH_TIMINGS, ...options };
+    this.#syncedOnce = new Promise((resolve) => (this.#markSynced = resolve));
+  }
+
+  /** Resolves once the first full list is in the cache. */
+  get synced(): Promise<void> {
+    return this.#syncedOnce;
   }
 
   /** True once the first full list is in the cache. */
@@ -149,11 +123,11 @@ export class Reflector<T extends KubeObject> {
   }
 
   async #run(): Promise<void> {
-    const t = this.#o.timings;
+    const t = this.#options.timings;
     const errors = new Backoff({ minMs: t.minBackoffMs, maxMs: t.maxBackoffMs, resetAfterMs: t.backoffResetMs });
     const expiries = new Backoff({ minMs: t.minBackoffMs, maxMs: t.maxBackoffMs, resetAfterMs: t.backoffResetMs });
-    const log = this.#o.logger;
-    const resource = this.#o.name;
+    const log = this.#options.logger;
+    const resource = this.#options.name;
     while (!this.#stopped) {
       let rv: string;
       try {
@@ -208,7 +182,7 @@ export class Reflector<T extends KubeObject> {
     let token: string | undefined;
     let rv = "";
     do {
-      const page = await this.#o.list(token, { signal: this.#stop.signal });
+      const page = await this.#options.list(token, { signal: this.#stop.signal });
       this.#contact();
       for (const item of page.items) seen.set(objectKey(item), this.#transform(item));
       token = page.continueToken;
@@ -217,24 +191,25 @@ export class Reflector<T extends KubeObject> {
     for (const [key, old] of this.cache) {
       if (!seen.has(key)) {
         this.cache.delete(key);
-        this.#o.handler.delete(old);
+        this.#options.handler.delete(old);
       }
     }
     for (const [key, obj] of seen) {
       const old = this.cache.get(key);
       this.cache.set(key, obj);
-      if (old?.metadata?.resourceVersion !== obj.metadata?.resourceVersion) this.#o.handler.upsert(obj, old);
+      if (old?.metadata?.resourceVersion !== obj.metadata?.resourceVersion) this.#options.handler.upsert(obj, old);
     }
     this.#synced = true;
+    this.#markSynced();
     return rv;
   }
 
   /** One watch from `fromRv`; `onVersion` follows the resourceVersions seen (incl. bookmarks). */
   #watch(fromRv: string, onVersion: (rv: string) => void): Promise<WatchEnd> {
-    const [minTimeout, maxTimeout] = this.#o.timings.serverTimeoutSeconds;
+    const [minTimeout, maxTimeout] = this.#options.timings.serverTimeoutSeconds;
     const watcher = new Watch(this.#kc);
     // client-node's inactivity timeout (declared private, but a plain field): the idle timeout.
-    (watcher as unknown as { requestTimeoutMs: number }).requestTimeoutMs = this.#o.timings.idleTimeoutMs;
+    (watcher as unknown as { requestTimeoutMs: number }).requestTimeoutMs = this.#options.timings.idleTimeoutMs;
     let events = 0;
     let accepted = false;
     let inStream: WatchEnd | undefined;
@@ -260,11 +235,11 @@ export class Reflector<T extends KubeObject> {
         end({ kind: "ended", why: "closed by the server" });
       };
       const watching = watcher.watch(
-        this.#o.watchPath,
+        this.#options.watchPath,
         {
           resourceVersion: fromRv,
           allowWatchBookmarks: true,
-          ...(this.#o.labelSelector ? { labelSelector: this.#o.labelSelector } : {}),
+          ...(this.#options.labelSelector ? { labelSelector: this.#options.labelSelector } : {}),
           timeoutSeconds: minTimeout + Math.floor(Math.random() * (maxTimeout - minTimeout + 1)),
         },
         (type: string, obj: T & { code?: number }) => {
@@ -282,10 +257,10 @@ export class Reflector<T extends KubeObject> {
           const old = this.cache.get(key);
           if (type === "DELETED") {
             this.cache.delete(key);
-            this.#o.handler.delete(obj);
+            this.#options.handler.delete(obj);
           } else {
             this.cache.set(key, obj);
-            this.#o.handler.upsert(obj, old);
+            this.#options.handler.upsert(obj, old);
           }
         },
         finish,

@@ -1,8 +1,9 @@
 // The key of the password verifiers, in a Secret the operator owns in its own namespace: made
 // on first start (by whichever replica gets there first), read on every start after that.
 import { randomBytes } from "node:crypto";
-import type { Logger } from "../log.ts";
-import { type KubeApi, KubeError } from "./api.ts";
+import type { Logger } from "../observability/log.ts";
+import { type KubeApi } from "./api.ts";
+import { KubeError } from "./request.ts";
 import { retryUntilSettled, transientStatus } from "./backoff.ts";
 
 export const VERIFIER_KEY_FIELD = "key";

@@ -1,10 +1,38 @@
-// Passwords come from Secrets in the resource's own namespace. Resolution is pure: the
-// reconciler fetches the Secrets, this decides what they mean.
-import type { SecretKeyRef } from "../model.ts";
+// Passwords come from Secrets in the resource's own namespace. MemoryDB's rules for them, and
+// their resolution, are pure: the reconciler fetches the Secrets, this decides what they mean.
+import type { PasswordSource, SecretKeyRef } from "../model.ts";
 import type { SecretData } from "../kube/api.ts";
-import { Redacted } from "../redacted.ts";
 import type { LabelSelector } from "../kube/label-selector.ts";
-import { passwordProblem, where } from "./decide.ts";
+import { Redacted } from "../redacted.ts";
+
+/** MemoryDB's password rules (docs/aws-api.md), checked before any call so the message can be precise. */
+export const PASSWORD_MIN = 16;
+
+export const PASSWORD_MAX = 128;
+
+/** Printable ASCII, without the characters MemoryDB refuses: , " / @ (space is not printable here). */
+const PASSWORD_CHARACTER = /^[!#-+\--.0-?A-~]$/;
+
+/** Where a password comes from, for messages. */
+export function where(ref: SecretKeyRef): string {
+  return `the password in Secret "${ref.name}" key "${ref.key}"`;
+}
+
+/**
+ * A problem with a password's value, described without echoing it, nor its exact length (a
+ * tenant who may not read the Secret must not learn it through the operator).
+ */
+export function passwordProblem(ref: SecretKeyRef, password: Redacted): string | undefined {
+  const value = password.reveal();
+  const rule = `MemoryDB needs ${PASSWORD_MIN}-${PASSWORD_MAX} printable ASCII characters other than , " / @`;
+  if (password.length < PASSWORD_MIN) return `${where(ref)} is shorter than ${PASSWORD_MIN} characters; ${rule}`;
+  if (password.length > PASSWORD_MAX) return `${where(ref)} is longer than ${PASSWORD_MAX} characters; ${rule}`;
+  if (/\r?\n$/.test(value)) {
+    return `${where(ref)} ends with a line break (as "echo" adds: use "echo -n", or kubectl create secret --from-literal); ${rule}`;
+  }
+  if (![...value].every((c) => PASSWORD_CHARACTER.test(c))) return `${where(ref)} contains a character MemoryDB does not allow; ${rule}`;
+  return undefined;
+}
 
 export type PasswordResolution =
   | { ok: true; passwords: Redacted[] }
@@ -50,6 +78,17 @@ export function resolvePasswords(
     passwords.push(password);
   }
   return { ok: true, passwords };
+}
+
+/** The Secret versions the desired passwords come from. */
+export function passwordSources(refs: readonly SecretKeyRef[], versions: ReadonlyMap<string, string | undefined>): PasswordSource[] {
+  return refs.map((r) => ({ name: r.name, key: r.key, resourceVersion: versions.get(r.name) ?? "" }));
+}
+
+export function sameSources(a: readonly PasswordSource[] | undefined, b: readonly PasswordSource[] | undefined): boolean {
+  const x = a ?? [];
+  const y = b ?? [];
+  return x.length === y.length && x.every((s, i) => s.name === y[i]?.name && s.key === y[i]?.key && s.resourceVersion === y[i]?.resourceVersion);
 }
 
 /**

@@ -27,6 +27,14 @@ export function leaderElectionRules(leaseName: string): Rule[] {
   ];
 }
 
+/** The password verifiers' key Secret, in the operator's own namespace. */
+export function verifierKeyRules(secretName: string): Rule[] {
+  return [
+    { apiGroups: [""], resources: ["secrets"], verbs: ["create"] },
+    { apiGroups: [""], resources: ["secrets"], resourceNames: [secretName], verbs: ["get"] },
+  ];
+}
+
 /** Every environment variable the operator reads (src/config.ts and issue #5). */
 export const OPERATOR_ENV = new Set([
   "AWS_REGION",
@@ -34,6 +42,7 @@ export const OPERATOR_ENV = new Set([
   "ALLOWED_REGIONS",
   "ALLOW_ADOPTION",
   "SECRET_LABEL_SELECTOR",
+  "VERIFIER_SECRET",
   "WATCH_NAMESPACES",
   "MAX_CONCURRENT_RECONCILES",
   "RESYNC_PERIOD",

@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import * as yaml from "js-yaml";
-import { loadConfig } from "../../src/config.ts";
+import { DEFAULT_VERIFIER_SECRET, loadConfig } from "../../src/config.ts";
 import {
   DEPLOY,
   find,
@@ -26,6 +26,7 @@ import {
   METRICS_PORT,
   normalizeRules,
   OPERATOR_ENV,
+  verifierKeyRules,
   RECONCILE_RULES,
   type Rule,
 } from "./expected.ts";
@@ -89,7 +90,7 @@ describe("deploy/base (cluster-scoped install)", () => {
   it("has the namespace, ServiceAccount, RBAC, Deployment, metrics Service and the CRD", () => {
     const kinds = objects.map((o) => o.kind).sort();
     expect(kinds).to.deep.equal(
-      ["ClusterRole", "ClusterRoleBinding", "ConfigMap", "CustomResourceDefinition", "Deployment", "Namespace", "Role", "RoleBinding", "Service", "ServiceAccount"].sort(),
+      ["ClusterRole", "ClusterRoleBinding", "ConfigMap", "CustomResourceDefinition", "Deployment", "Namespace", "Role", "Role", "RoleBinding", "RoleBinding", "Service", "ServiceAccount"].sort(),
     );
     for (const o of objects.filter((o) => !["Namespace", "ClusterRole", "ClusterRoleBinding", "CustomResourceDefinition"].includes(o.kind))) {
       expect(o.metadata.namespace, `${o.kind} ${o.metadata.name}`).to.equal(OPERATOR_NS);
@@ -103,11 +104,11 @@ describe("deploy/base (cluster-scoped install)", () => {
     expect(crd.metadata.name).to.equal(source.metadata.name);
   });
 
-  it("grants exactly the operator's API calls: reconcile rules cluster-wide, the kube-system lookup, the leader Lease", () => {
+  it("grants exactly the operator's API calls: reconcile rules cluster-wide, the kube-system lookup, the leader Lease, the verifier key", () => {
     expect(normalizeRules(only(objects, "ClusterRole", SA).rules)).to.deep.equal(normalizeRules([...RECONCILE_RULES, KUBE_SYSTEM_RULE]));
-    const election = only(objects, "Role", undefined, OPERATOR_NS);
     const leaseName = operatorEnv(objects).LEADER_ELECTION_ID ?? "memorydb-user-operator";
-    expect(normalizeRules(election.rules)).to.deep.equal(normalizeRules(leaderElectionRules(leaseName)));
+    expect(normalizeRules(only(objects, "Role", `${SA}-leader-election`, OPERATOR_NS).rules)).to.deep.equal(normalizeRules(leaderElectionRules(leaseName)));
+    expect(normalizeRules(only(objects, "Role", `${SA}-verifier-key`, OPERATOR_NS).rules)).to.deep.equal(normalizeRules(verifierKeyRules(DEFAULT_VERIFIER_SECRET)));
     checkBindings(objects);
   });
 
@@ -154,7 +155,7 @@ describe("deploy/base (cluster-scoped install)", () => {
     expect(env.HEALTH_PROBE_BIND_ADDRESS).to.equal(`:${HEALTH_PORT}`);
     expect(env.DEFAULT_DELETION_POLICY).to.be.oneOf(["Delete", "Retain"]);
     // The operator's own configuration parser accepts the rest.
-    expect(() => loadConfig([], env)).to.not.throw();
+    expect(() => loadConfig([], { ...env, POD_NAMESPACE: OPERATOR_NS })).to.not.throw();
   });
 
   it("gives SIGTERM's graceful shutdown time to finish before the kubelet kills the pod", () => {
@@ -186,14 +187,15 @@ describe("deploy/overlays/namespaced (namespaced install)", () => {
     const roles = find(objects, "Role").filter((r) => r.metadata.namespace !== OPERATOR_NS);
     expect(roles.map((r) => r.metadata.namespace).sort()).to.deep.equal([...watched].sort());
     for (const role of roles) expect(normalizeRules(role.rules)).to.deep.equal(normalizeRules(RECONCILE_RULES));
-    expect(normalizeRules(only(objects, "Role", undefined, OPERATOR_NS).rules)).to.deep.equal(normalizeRules(leaderElectionRules("memorydb-user-operator")));
+    expect(normalizeRules(only(objects, "Role", `${SA}-leader-election`, OPERATOR_NS).rules)).to.deep.equal(normalizeRules(leaderElectionRules("memorydb-user-operator")));
+    expect(normalizeRules(only(objects, "Role", `${SA}-verifier-key`, OPERATOR_NS).rules)).to.deep.equal(normalizeRules(verifierKeyRules(DEFAULT_VERIFIER_SECRET)));
     checkBindings(objects);
   });
 
   it("leaves CLUSTER_ID for the user to set (the operator cannot read kube-system here) and is otherwise accepted by the operator", () => {
     const env = operatorEnv(objects);
     expect(env).to.have.property("CLUSTER_ID", "");
-    expect(() => loadConfig([], { ...env, CLUSTER_ID: "prod-eu-1" })).to.not.throw();
+    expect(() => loadConfig([], { ...env, POD_NAMESPACE: OPERATOR_NS, CLUSTER_ID: "prod-eu-1" })).to.not.throw();
   });
 
   it("keeps the base's pod security", () => {
@@ -205,9 +207,9 @@ describe("test/deploy/rbac.ts", () => {
   it("returns the cluster-scoped and namespaced RBAC with the operator's ServiceAccount", () => {
     const cluster = clusterScopedRbac();
     expect(cluster.serviceAccount).to.deep.equal({ namespace: OPERATOR_NS, name: SA });
-    expect(cluster.objects.map((o) => o.kind).sort()).to.deep.equal(["ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding"]);
+    expect(cluster.objects.map((o) => o.kind).sort()).to.deep.equal(["ClusterRole", "ClusterRoleBinding", "Role", "Role", "RoleBinding", "RoleBinding"]);
     const namespaced = namespacedRbac(["apps", "payments"]);
-    expect(namespaced.objects.filter((o) => o.kind === "Role").map((o) => o.metadata.namespace).sort()).to.deep.equal(["apps", OPERATOR_NS, "payments"]);
+    expect(namespaced.objects.filter((o) => o.kind === "Role").map((o) => o.metadata.namespace).sort()).to.deep.equal(["apps", OPERATOR_NS, OPERATOR_NS, "payments"]);
     expect(namespaced.objects.flatMap(schemaErrors)).to.deep.equal([]);
   });
 });

@@ -57,7 +57,7 @@ describe("where AWS differs", function () {
   it("lists again without a page size when MemoryDB refuses it, instead of one call per user", async () => {
     env.aws.faults.failNext("DescribeUsers", "InvalidParameterValueException", 1, "1 validation error detected: Value '100' at 'maxResults' failed to satisfy constraint");
     env.aws.resetCalls();
-    await env.operator!.controller.resync();
+    await env.operator!.resync();
     await env.idle();
     const listings = env.aws.callLog.filter((c) => c.op === "DescribeUsers");
     expect(listings.map((c) => c.input)).to.deep.equal([{ MaxResults: 100 }, {}]);

@@ -2,7 +2,7 @@
 import { expect } from "chai";
 import { ApiException } from "@kubernetes/client-node";
 import { OWNERSHIP_TAG_KEY } from "../../src/model.ts";
-import { allLogLines, condition, isReady, PASSWORD_1, PASSWORD_2, passwordSpec, reasonIs, sleep, TestEnv } from "./harness.ts";
+import { allLogLines, condition, isReady, PASSWORD_1, PASSWORD_2, passwordSpec, reasonIs, TestEnv } from "./harness.ts";
 
 describe("create path (operator against the local control plane)", function () {
   this.timeout(30_000);
@@ -78,7 +78,7 @@ describe("create path (operator against the local control plane)", function () {
     const secretReads = () => env.kube.requests.filter((r) => r.method === "GET" && r.path === "/api/v1/namespaces/team-a/secrets/bad-pw").length;
     const [errors, reads] = [await errorsTotal(), secretReads()];
     for (let i = 0; i < 3; i++) {
-      await env.operator!.controller.resync();
+      await env.operator!.resync();
       await env.idle();
     }
     expect(secretReads()).to.equal(reads);
@@ -115,7 +115,8 @@ describe("create path (operator against the local control plane)", function () {
     const user = await env.waitForUser("team-a", "terminal", reasonIs("InvalidParameterValueException"));
     expect(condition(user, "Ready")!.message).to.include("Access string is invalid");
     expect(condition(user, "Synced")).to.deep.include({ status: "False", reason: "InvalidParameterValueException" });
-    await sleep(1500); // many backoff periods (50 ms base)
+    // Idle (nothing queued, nothing running) means no retry is coming: no retry storm.
+    await env.idle();
     expect(env.aws.calls.CreateUser).to.equal(1);
 
     env.aws.faults.clear();
@@ -160,9 +161,7 @@ describe("create path (operator against the local control plane)", function () {
     // before CreateUser) fails, as if the process died right after CreateUser.
     env.kube.faults.failNext(1000, { status: 500, method: "PATCH", pathIncludes: "/memorydbusers/crashy/status", after: 1 });
     await env.createUser("team-a", "crashy", passwordSpec("crash-pw"));
-    const deadline = Date.now() + 10_000;
-    while (env.aws.user("crashy") === undefined && Date.now() < deadline) await sleep(20);
-    expect(env.aws.user("crashy")).to.not.equal(undefined);
+    await env.until("CreateUser went through", () => env.aws.user("crashy") !== undefined);
     await env.stopOperator();
     // Only the pending passwords (verifiers, never values) were recorded.
     expect(Object.keys((await env.getUser("team-a", "crashy")).status ?? {})).to.deep.equal(["passwordSecretsPending"]);

@@ -2,13 +2,13 @@
 // @kubernetes/client-node and the real AWS SDK, and gives tests handles on all three.
 import { PassThrough } from "node:stream";
 import { fileURLToPath } from "node:url";
-import { CoreV1Api, CustomObjectsApi, EventsV1Api, KubeConfig, KubernetesObjectApi, PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
+import { CoordinationV1Api, CoreV1Api, CustomObjectsApi, EventsV1Api, KubeConfig, KubernetesObjectApi, PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
 import { loadConfig } from "../../src/config.ts";
 import { reuseConnections } from "../../src/kube/config.ts";
-import { createLogger } from "../../src/log.ts";
+import { createLogger } from "../../src/observability/log.ts";
 import { GROUP, type MemoryDBUser, PLURAL, VERSION } from "../../src/model.ts";
-import { App, type AppOptions } from "../../src/app.ts";
-import { scaleWatchTimings, type WatchTimings } from "../../src/kube/reflector.ts";
+import { Service, type ServiceOptions } from "../../src/service.ts";
+import { scaleWatchTimings, type WatchTimings } from "../../src/kube/watch-timings.ts";
 import type { Operator } from "../../src/operator.ts";
 import { KubeApiServer } from "../../local-control-plane/kube/server.ts";
 import type { RbacBundle } from "../deploy/rbac.ts";
@@ -50,7 +50,7 @@ export class OperatorEnv {
   readonly events: EventsV1Api;
   readonly logLines: string[] = [];
   /** The running operator service (probes, metrics, election, controller). */
-  app: App | undefined;
+  app: Service | undefined;
   readonly #env: Record<string, string>;
   /** The operator's watch timings, scaled like the API server's bookmarks. */
   readonly watchTimings: WatchTimings;
@@ -112,7 +112,7 @@ export class OperatorEnv {
   }
 
   /** Start an operator; `kc` runs it under another identity (default: the admin). */
-  async startOperator(extraEnv: Record<string, string> = {}, options: AppOptions & { kc?: KubeConfig } = {}): Promise<App> {
+  async startOperator(extraEnv: Record<string, string> = {}, options: ServiceOptions & { kc?: KubeConfig } = {}): Promise<Service> {
     const app = await this.startReplica(extraEnv, options);
     this.app = app;
     await this.until("the operator leads", () => app.operator !== undefined);
@@ -120,7 +120,7 @@ export class OperatorEnv {
   }
 
   /** Start an operator process-alike beside `app` (e.g. a standby replica); its log joins logLines. */
-  async startReplica(extraEnv: Record<string, string> = {}, options: AppOptions & { kc?: KubeConfig } = {}): Promise<App> {
+  async startReplica(extraEnv: Record<string, string> = {}, options: ServiceOptions & { kc?: KubeConfig } = {}): Promise<Service> {
     const stream = new PassThrough();
     stream.setEncoding("utf8");
     let partial = "";
@@ -133,7 +133,7 @@ export class OperatorEnv {
     const config = loadConfig([], { ...this.#env, ...extraEnv });
     const logger = createLogger({ level: config.logLevel, format: config.logFormat, stream });
     const { kc, ...appOptions } = options;
-    const app = new App(config, kc ?? this.kc, logger, { watch: this.watchTimings, ...appOptions });
+    const app = new Service(config, kc ?? this.kc, logger, { watch: this.watchTimings, ...appOptions });
     await app.start();
     return app;
   }
@@ -211,11 +211,28 @@ export class OperatorEnv {
     await this.until(
       "the operator is idle",
       () => {
-        const c = this.operator?.controller;
-        quiet = c && c.hasSynced && c.queue.depth === 0 && c.queue.activeCount === 0 ? quiet + 1 : 0;
+        quiet = this.operator?.idle ? quiet + 1 : 0;
         return quiet >= 5;
       },
       timeoutMs,
+    );
+  }
+
+  /**
+   * Waits until the Lease was renewed `times` more times: with more renewals than fit in a lease
+   * duration, a standby that could take over would have.
+   */
+  async leaseRenewed(times: number, namespace = "default", name = "memorydb-user-operator"): Promise<void> {
+    const leases = this.kc.makeApiClient(CoordinationV1Api);
+    const seen = new Set<string>();
+    await this.until(
+      `the Lease is renewed ${times} times`,
+      async () => {
+        const lease = await leases.readNamespacedLease({ namespace, name });
+        seen.add(String(lease.spec?.renewTime));
+        return seen.size > times;
+      },
+      30_000,
     );
   }
 

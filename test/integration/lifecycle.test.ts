@@ -3,7 +3,7 @@
 import { expect } from "chai";
 import { PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
 import { OWNERSHIP_TAG_KEY, RETAINED_TAG_KEY } from "../../src/model.ts";
-import { condition, isReady, PASSWORD_1, PASSWORD_2, passwordSpec, reasonIs, sleep, TestEnv } from "./harness.ts";
+import { condition, isReady, PASSWORD_1, PASSWORD_2, passwordSpec, reasonIs, TestEnv } from "./harness.ts";
 
 const PASSWORD_3 = "third-password-klmnopqrstu";
 const setMerge = () => setHeaderOptions("Content-Type", PatchStrategy.MergePatch);
@@ -58,10 +58,10 @@ describe(`user lifecycle (operator against the local control plane; access strin
     await env.until("the access string is updated", () => env.aws.user("acl")?.accessString === "on resetchannels -@all +get");
     const user = await env.waitForUser(NS, "acl", (u) => isReady(u) && u.status?.observedGeneration === 2);
     expect(user.status?.accessString).to.equal("on resetchannels -@all +get");
-    await env.operator!.controller.resync();
-    await sleep(300);
-    await env.operator!.controller.resync();
-    await sleep(300);
+    await env.operator!.resync();
+    await env.idle();
+    await env.operator!.resync();
+    await env.idle();
     expect(env.aws.calls.UpdateUser).to.equal(1);
     expect(await reasons("acl")).to.include("Updated");
   });
@@ -78,7 +78,7 @@ describe(`user lifecycle (operator against the local control plane; access strin
     await env.idle();
     const statusWrites = () => env.kube.requests.filter((r) => r.method === "PATCH" && r.path.endsWith("/memorydbusers/switch/status")).length;
     const writes = statusWrites();
-    await env.operator!.controller.resync();
+    await env.operator!.resync();
     await env.idle();
     expect(statusWrites()).to.equal(writes);
     await env.patchUserSpec(NS, "switch", { authenticationMode: { type: "password", passwords: [{ secretKeyRef: { name: "pw", key: "password" } }] } });
@@ -101,8 +101,10 @@ describe(`user lifecycle (operator against the local control plane; access strin
     expect(await reasons("rotated")).to.include("PasswordRotated");
 
     // A metadata-only change of the Secret sends nothing to MemoryDB.
-    await env.core.patchNamespacedSecret({ namespace: NS, name: "rot-pw", body: { metadata: { labels: { touched: "yes" } } } }, setMerge());
-    await sleep(500);
+    const touched = await env.core.patchNamespacedSecret({ namespace: NS, name: "rot-pw", body: { metadata: { labels: { touched: "yes" } } } }, setMerge());
+    // Read and found unchanged (by its verifier): the new version is recorded, nothing sent.
+    await env.waitForUser(NS, "rotated", (u) => u.status?.passwordSecrets?.[0]?.resourceVersion === touched.metadata?.resourceVersion);
+    await env.idle();
     expect(env.aws.calls.UpdateUser).to.equal(1);
   });
 
@@ -278,7 +280,7 @@ describe(`user lifecycle (operator against the local control plane; access strin
     await env.startOperator({ ALLOW_ADOPTION: NS });
     await env.idle();
     for (let i = 0; i < 2; i++) {
-      await env.operator!.controller.resync();
+      await env.operator!.resync();
       await env.idle();
     }
     expect(env.aws.calls.UpdateUser ?? 0).to.equal(0);

@@ -3,9 +3,9 @@
 // manifests in deploy/ grant.
 import { expect } from "chai";
 import { PassThrough } from "node:stream";
-import { App } from "../../src/app.ts";
+import { Service } from "../../src/service.ts";
 import { loadConfig } from "../../src/config.ts";
-import { createLogger } from "../../src/log.ts";
+import { createLogger } from "../../src/observability/log.ts";
 import { clusterScopedRbac, namespacedRbac, type RbacBundle } from "../deploy/rbac.ts";
 import { isReady, PASSWORD_1, PASSWORD_2, passwordSpec, sleep, TestEnv } from "./harness.ts";
 
@@ -76,7 +76,7 @@ describe("probes and metrics", function () {
       const kc = await t.grant(bundle);
       t.kube.enforceRbac();
       const app = await t.startOperator({ POD_NAMESPACE: bundle.serviceAccount.namespace }, { kc });
-      await t.until("the caches are synced", () => app.operator?.controller.hasSynced === true);
+      await t.until("the caches are synced", () => app.operator?.hasSynced === true);
       expect((await get(app.probePort, "/healthz")).status).to.equal(200);
       await t.until("the Secret watch has been refused", () => t.kube.requests.some((r) => r.status === 403 && r.path.endsWith("/secrets")));
       await t.until("/healthz fails", async () => (await get(app.probePort, "/healthz")).status === 500, 10_000);
@@ -128,7 +128,7 @@ describe("start-up", function () {
 describe("leader election", function () {
   this.timeout(30_000);
   let env: TestEnv;
-  const apps: App[] = [];
+  const apps: Service[] = [];
   const fatal: string[] = [];
   const elected = { LEADER_ELECT: "true", POD_NAMESPACE: "kube-system" };
 
@@ -151,7 +151,7 @@ describe("leader election", function () {
 
     await env.createUser("le", "one", passwordSpec("pw"));
     await env.waitForUser("le", "one", isReady);
-    await sleep(LEASE.leaseDurationMs + 500);
+    await env.leaseRenewed(Math.ceil(LEASE.leaseDurationMs / LEASE.retryPeriodMs) + 1, "kube-system");
     expect(a.isLeader).to.equal(true);
     expect(b.isLeader).to.equal(false);
     expect(b.operator).to.equal(undefined);
@@ -172,17 +172,17 @@ describe("leader election", function () {
     const t = await TestEnv.start({ startOperator: false });
     const podName = process.env.POD_NAME;
     process.env.POD_NAME = "same-pod-name";
-    const twins: App[] = [];
+    const twins: Service[] = [];
     try {
       const quiet = () => createLogger({ level: "info", format: "json", stream: new PassThrough() });
       const config = loadConfig([], { AWS_REGION: t.aws.region, MEMORYDB_ENDPOINT: t.aws.endpoint, METRICS_BIND_ADDRESS: "0", HEALTH_PROBE_BIND_ADDRESS: "0", ...elected });
       for (let i = 0; i < 2; i++) {
-        const app = new App(config, t.kc, quiet(), { lease: LEASE, onFatal: () => undefined });
+        const app = new Service(config, t.kc, quiet(), { lease: LEASE, onFatal: () => undefined });
         await app.start();
         twins.push(app);
       }
       await t.until("one twin leads", () => twins.some((a) => a.isLeader));
-      await sleep(LEASE.leaseDurationMs * 2);
+      await t.leaseRenewed(Math.ceil(LEASE.leaseDurationMs / LEASE.retryPeriodMs) + 1, "kube-system");
       expect(twins.filter((a) => a.isLeader)).to.have.length(1);
     } finally {
       if (podName === undefined) delete process.env.POD_NAME;

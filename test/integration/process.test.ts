@@ -119,8 +119,7 @@ describe("operator process", function () {
         const kubeconfig = join(dir, "kubeconfig");
         await writeFile(kubeconfig, kubeconfigFor(`http://127.0.0.1:${(blackHole.address() as { port: number }).port}`));
         const r = run({ ...common(env, kubeconfig), CLUSTER_ID: "test" });
-        await new Promise((resolve) => setTimeout(resolve, 1500));
-        expect(held.length).to.be.above(0);
+        await env.until("the operator's lists reach the API server", () => held.length > 0, 20_000);
         const since = Date.now();
         r.kill("SIGTERM");
         await exitsWithin(r, since, 3500);

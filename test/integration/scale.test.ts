@@ -51,7 +51,7 @@ describe("at scale", function () {
     const statusWrites = () => env.kube.requests.filter((r) => r.method === "PATCH" && r.path.startsWith("/apis/memorydb.operators.dev/v1alpha1/namespaces/drift/") && r.path.endsWith("/status")).length;
     const [readsBefore, writesBefore] = [secretReads(), statusWrites()];
 
-    await env.operator!.controller.resync();
+    await env.operator!.resync();
     await env.until("drift corrected", () =>
       [3, 50, 99, 150, 199].every((i) => env.aws.user(`u${i}`)?.accessString === "on ~app:* &* -@all +@read") &&
       env.aws.user("u7")?.authType === "password" &&

@@ -5,7 +5,7 @@
 // local API server's tests cover those.
 import { expect } from "chai";
 import { CoordinationV1Api, type KubeConfig } from "@kubernetes/client-node";
-import type { App } from "../../src/app.ts";
+import type { Service } from "../../src/service.ts";
 import { OWNERSHIP_TAG_KEY } from "../../src/model.ts";
 import { clusterScopedRbac } from "../deploy/rbac.ts";
 import { condition, isReady, PASSWORD_1, PASSWORD_2, passwordSpec, reasonIs, sleep } from "../integration/harness.ts";
@@ -80,9 +80,20 @@ describe("against a real kube-apiserver v1.20.2", function () {
     expect(user.status?.authentication).to.deep.equal({ type: "iam" });
     await env.idle();
     const rv = (await env.getUser(NS, "app-user")).metadata.resourceVersion;
-    await env.operator!.controller.resync();
+    await env.operator!.resync();
     await env.idle();
     expect((await env.getUser(NS, "app-user")).metadata.resourceVersion).to.equal(rv);
+  });
+
+  it("enforces the CRD's OpenAPI schema (enums, patterns, defaults): the CRD was installed whole", async () => {
+    const rejected = await env.createUser(NS, "keep-policy", { ...passwordSpec("pw"), deletionPolicy: "Keep" }).then(
+      () => "accepted",
+      (err: { code?: number }) => err.code,
+    );
+    expect(rejected).to.equal(422);
+    const defaulted = await env.createUser(NS, "defaulted", { accessString: "on ~* +@all", authenticationMode: { passwords: [{ secretKeyRef: { name: "pw", key: "password" } }] } });
+    expect(defaulted.spec.authenticationMode.type).to.equal("password");
+    await env.waitForUser(NS, "defaulted", isReady);
   });
 
   it("reports bad input on the resource: a short password, a missing Secret", async () => {
@@ -140,7 +151,7 @@ describe("against a real kube-apiserver v1.20.2", function () {
     const from = env.logLines.length;
     const lone = await env.startReplica({ WATCH_NAMESPACES: "empty", CLUSTER_ID: "lone" });
     try {
-      await env.until("the lone operator's caches are synced", () => lone.operator?.controller.hasSynced === true);
+      await env.until("the lone operator's caches are synced", () => lone.operator?.hasSynced === true);
       expect(env.logLines.slice(from).filter((l) => l.includes("list failed"))).to.deep.equal([]);
     } finally {
       await lone.stop();
@@ -149,8 +160,8 @@ describe("against a real kube-apiserver v1.20.2", function () {
 
   it("elects one leader of two replicas and fails over when it stops", async () => {
     const first = env.app!;
-    const second: App = await env.startReplica({ LEADER_ELECT: "true", POD_NAMESPACE: OPERATOR_SA.namespace }, { kc: operatorKc, lease: LEASE });
-    await sleep(LEASE.leaseDurationMs * 2);
+    const second: Service = await env.startReplica({ LEADER_ELECT: "true", POD_NAMESPACE: OPERATOR_SA.namespace }, { kc: operatorKc, lease: LEASE });
+    await env.leaseRenewed(Math.ceil(LEASE.leaseDurationMs / LEASE.retryPeriodMs) + 1, OPERATOR_SA.namespace);
     expect(first.isLeader).to.equal(true);
     expect(second.isLeader).to.equal(false);
     await env.stopOperator();

@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { Backoff, backoffDelay } from "../../src/kube/backoff.ts";
 import { eventNamePrefix } from "../../src/kube/api.ts";
-import { scaleWatchTimings, WATCH_TIMINGS } from "../../src/kube/reflector.ts";
+import { scaleWatchTimings, WATCH_TIMINGS } from "../../src/kube/watch-timings.ts";
 
 describe("watch backoff", () => {
   it("doubles from the minimum to the cap, with jitter of ±50%", () => {

@@ -1,5 +1,7 @@
 import { expect } from "chai";
-import { ConfigError, loadConfig, parseDuration } from "../../src/config.ts";
+import { loadConfig } from "../../src/config.ts";
+import { ConfigError } from "../../src/config-values.ts";
+import { parseDuration } from "../../src/config-values.ts";
 
 describe("configuration", () => {
   it("has defaults for everything but the region", () => {

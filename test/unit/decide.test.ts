@@ -2,21 +2,16 @@ import { expect } from "chai";
 import {
   acceptedAccessString,
   decide,
-  identityChange,
   mutates,
   updateReason,
   wasInSync,
   decideDeletion,
   diffTags,
-  earlierClaimant,
   type Observation,
-  desiredUser,
-  effectiveUserName,
-  ownershipFromTags,
-  presumablyOurs,
-  ownershipTagValue,
-  passwordProblem,
 } from "../../src/reconcile/decide.ts";
+import { describeIdentityChange, desiredUser, effectiveUserName, ownershipTagValue } from "../../src/reconcile/desired.ts";
+import { earlierClaimant, ownershipFromTags, presumablyOurs } from "../../src/reconcile/ownership.ts";
+import { passwordProblem } from "../../src/reconcile/passwords.ts";
 import { type MemoryDBUser, type ObservedUser, OWNERSHIP_TAG_KEY } from "../../src/model.ts";
 import { Redacted } from "../../src/redacted.ts";
 import { parseAdoptionGrants } from "../../src/reconcile/adoption.ts";
@@ -256,11 +251,11 @@ describe("reconcile decisions", () => {
 
   it("notices a user name or region that changed where the API server did not stop it", () => {
     const renamed = sampleUser({ userName: "new-name" }, { userName: "app-user", arn: observed().arn });
-    expect(identityChange(renamed, desiredUser(renamed, defaults))).to.match(/user name changed from "app-user" to "new-name"/);
+    expect(describeIdentityChange(renamed, desiredUser(renamed, defaults))).to.match(/user name changed from "app-user" to "new-name"/);
     const moved = sampleUser({ region: "eu-west-1" }, { userName: "app-user", arn: observed().arn });
-    expect(identityChange(moved, desiredUser(moved, defaults))).to.match(/region changed from us-east-1 to eu-west-1/);
+    expect(describeIdentityChange(moved, desiredUser(moved, defaults))).to.match(/region changed from us-east-1 to eu-west-1/);
     const same = sampleUser({}, { userName: "app-user", arn: observed().arn });
-    expect(identityChange(same, desiredUser(same, defaults))).to.equal(undefined);
+    expect(describeIdentityChange(same, desiredUser(same, defaults))).to.equal(undefined);
   });
 
   it("names an update by what caused it", () => {

@@ -1,9 +1,10 @@
 import { expect } from "chai";
 import { PassThrough } from "node:stream";
 import { ApiException } from "@kubernetes/client-node";
-import { type DropReason, EventRecorder } from "../../src/events.ts";
-import { type EventInput, KubeError } from "../../src/kube/api.ts";
-import { createLogger } from "../../src/log.ts";
+import { type DropReason, EventRecorder } from "../../src/kube/events.ts";
+import { type EventInput } from "../../src/kube/api.ts";
+import { KubeError } from "../../src/kube/request.ts";
+import { createLogger } from "../../src/observability/log.ts";
 import { sampleUser } from "./decide.test.ts";
 
 /** A Kubernetes API error as client-node raises it, wrapped as the operator's KubeApi does. */
@@ -27,9 +28,12 @@ describe("event recorder", () => {
 
   it("emits again after the window", async () => {
     const sent: EventInput[] = [];
-    const recorder = new EventRecorder({ createEvent: async (e) => void sent.push(e) }, logger, { windowMs: 20 });
+    let now = 0;
+    const recorder = new EventRecorder({ createEvent: async (e) => void sent.push(e) }, logger, { windowMs: 20, now: () => now });
     recorder.record(event("a"));
-    await new Promise((r) => setTimeout(r, 30));
+    now += 19;
+    recorder.record(event("a"));
+    now += 1;
     recorder.record(event("a"));
     await recorder.flush(1000);
     expect(sent).to.have.length(2);

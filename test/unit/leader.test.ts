@@ -4,8 +4,8 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { PassThrough } from "node:stream";
 import { KubeConfig } from "@kubernetes/client-node";
-import { LeaderElector } from "../../src/leader.ts";
-import { createLogger } from "../../src/log.ts";
+import { LeaderElector } from "../../src/kube/leader.ts";
+import { createLogger } from "../../src/observability/log.ts";
 import { KubeApiServer } from "../../local-control-plane/kube/server.ts";
 
 describe("leader election deadline", () => {

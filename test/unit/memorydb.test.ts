@@ -2,7 +2,8 @@
 import { expect } from "chai";
 import type { MemoryDBClient } from "@aws-sdk/client-memorydb";
 import { AwsFault } from "../../src/aws/faults.ts";
-import { MemoryDB, MemoryDBClients } from "../../src/aws/memorydb.ts";
+import { MemoryDB } from "../../src/aws/memorydb.ts";
+import { MemoryDBClients } from "../../src/aws/clients.ts";
 
 /** A MemoryDB whose SDK client answers with `send`. */
 function withClient(send: (command: { constructor: { name: string }; input: unknown }) => Promise<unknown>): { api: MemoryDB; calls: () => number } {

@@ -1,7 +1,18 @@
 import { expect } from "chai";
-import { needsReconcile } from "../../src/controller.ts";
-import { applyMergePatch, nextStatus, retryFor, statusPatch, SYNC_TIME_REFRESH_MS, worthWriting } from "../../src/reconcile/outcome.ts";
-import { setCondition } from "../../src/status.ts";
+import { anyOf, predicates } from "../../src/controller/watches.ts";
+import { FINALIZER, type MemoryDBUser } from "../../src/model.ts";
+import { retryFor } from "../../src/reconcile/outcome.ts";
+import { applyMergePatch, nextStatus, setCondition, statusPatch, SYNC_TIME_REFRESH_MS, worthWriting } from "../../src/reconcile/status.ts";
+
+/** The operator's own predicate for MemoryDBUsers (operator.ts). */
+const needsReconcile = anyOf<MemoryDBUser>(
+  predicates.created,
+  predicates.generationChanged,
+  predicates.deletionStarted,
+  predicates.labelsChanged,
+  predicates.annotationsChanged,
+  predicates.finalizerMissing(FINALIZER),
+);
 import { observed, sampleUser as observedUser } from "./decide.test.ts";
 
 const t0 = new Date("2026-01-01T00:00:00Z");

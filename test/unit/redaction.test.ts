@@ -2,7 +2,7 @@ import { expect } from "chai";
 import { PassThrough } from "node:stream";
 import { inspect } from "node:util";
 import { classify } from "../../src/aws/faults.ts";
-import { createLogger } from "../../src/log.ts";
+import { createLogger } from "../../src/observability/log.ts";
 import { Redacted, redactDeep } from "../../src/redacted.ts";
 
 const secret = "hunter2-hunter2-hunter2";

@@ -1,7 +1,7 @@
 // Prometheus metrics with controller-runtime's names, so existing dashboards and alerts for
 // Kubernetes controllers work unchanged, plus the operator's MemoryDB API calls.
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
-import type { QueueObserver } from "./queue.ts";
+import type { QueueObserver } from "../controller/queue.ts";
 
 export const CONTROLLER = "memorydbuser";
 

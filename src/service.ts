@@ -1,14 +1,15 @@
-// The operator as a service: probes and metrics endpoints, leader election, and the
-// controller once leading. `main.ts` runs it; tests run several in one process.
+// The operator as a service, what one process runs: the probes and metrics endpoints, leader
+// election, and the operator (operator.ts) while leading. `main.ts` runs it; tests run several
+// in one process.
 import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
 import type { KubeConfig } from "@kubernetes/client-node";
 import type { Config } from "./config.ts";
-import { type EndpointServer, serve } from "./http.ts";
-import { LeaderElector } from "./leader.ts";
-import type { Logger } from "./log.ts";
-import { Metrics } from "./metrics.ts";
-import { WATCH_TIMINGS } from "./kube/reflector.ts";
+import { type EndpointServer, serve } from "./observability/endpoints.ts";
+import { LeaderElector } from "./kube/leader.ts";
+import type { Logger } from "./observability/log.ts";
+import { Metrics } from "./observability/metrics.ts";
+import { WATCH_TIMINGS } from "./kube/watch-timings.ts";
 import { type Operator, type OperatorOptions, startOperator } from "./operator.ts";
 
 /**
@@ -18,7 +19,7 @@ import { type Operator, type OperatorOptions, startOperator } from "./operator.t
  */
 const STALE_IDLE_TIMEOUTS = 10;
 
-export interface AppOptions {
+export interface ServiceOptions {
   /**
    * Leader election identity; default POD_NAME (or the host name) + "_" + a random UUID, as
    * controller-runtime does: two processes with one name must never both hold the Lease.
@@ -31,12 +32,12 @@ export interface AppOptions {
   lease?: { leaseDurationMs?: number; renewDeadlineMs?: number; retryPeriodMs?: number };
 }
 
-export class App {
+export class Service {
   readonly metrics = new Metrics();
   readonly #config: Config;
   readonly #kc: KubeConfig;
   readonly #log: Logger;
-  readonly #o: AppOptions;
+  readonly #options: ServiceOptions;
   #operator: Operator | undefined;
   #starting: Promise<void> | undefined;
   /** Aborted by stop(): ends a start-up still in progress. */
@@ -46,11 +47,11 @@ export class App {
   metricsPort: number | undefined;
   probePort: number | undefined;
 
-  constructor(config: Config, kc: KubeConfig, logger: Logger, options: AppOptions = {}) {
+  constructor(config: Config, kc: KubeConfig, logger: Logger, options: ServiceOptions = {}) {
     this.#config = config;
     this.#kc = kc;
     this.#log = logger;
-    this.#o = options;
+    this.#options = options;
   }
 
   get operator(): Operator | undefined {
@@ -65,8 +66,8 @@ export class App {
   healthz(): string | undefined {
     const op = this.#operator;
     if (!op) return undefined;
-    const silentMs = performance.now() - op.controller.lastWatchContact;
-    const staleMs = STALE_IDLE_TIMEOUTS * (this.#o.watch ?? WATCH_TIMINGS).idleTimeoutMs;
+    const silentMs = performance.now() - op.lastWatchContact;
+    const staleMs = STALE_IDLE_TIMEOUTS * (this.#options.watch ?? WATCH_TIMINGS).idleTimeoutMs;
     return silentMs > staleMs ? `watch stale: no answer from the API server for ${Math.round(silentMs / 1000)} s` : undefined;
   }
 
@@ -74,7 +75,7 @@ export class App {
   readyz(): string | undefined {
     if (this.#elector && !this.#elector.isLeader) return undefined;
     if (!this.#operator) return "starting";
-    return this.#operator.controller.hasSynced ? undefined : "caches not synced yet";
+    return this.#operator.hasSynced ? undefined : "caches not synced yet";
   }
 
   async start(): Promise<void> {
@@ -94,11 +95,11 @@ export class App {
       await this.#startOperator();
       return;
     }
-    const identity = this.#o.identity ?? `${process.env.POD_NAME ?? hostname()}_${randomUUID()}`;
+    const identity = this.#options.identity ?? `${process.env.POD_NAME ?? hostname()}_${randomUUID()}`;
     const lease = this.#config.leaderElectionId;
     this.#elector = new LeaderElector(
       this.#kc,
-      { namespace: this.#config.leaderElectionNamespace!, name: lease, identity, ...this.#o.lease },
+      { namespace: this.#config.leaderElectionNamespace!, name: lease, identity, ...this.#options.lease },
       this.#log,
     );
     this.metrics.leader(lease, false);
@@ -117,7 +118,7 @@ export class App {
     const operator = await startOperator(this.#config, this.#kc, this.#log, {
       metrics: this.metrics,
       signal: this.#stopping.signal,
-      ...(this.#o.watch ? { watch: this.#o.watch } : {}),
+      ...(this.#options.watch ? { watch: this.#options.watch } : {}),
     });
     this.#operator = operator;
   }
@@ -126,7 +127,7 @@ export class App {
     this.#log.error(`stopping: ${reason}`);
     // Stop reconciling at once: another replica may already be leading.
     void this.#operator?.stop();
-    (this.#o.onFatal ?? (() => process.exit(1)))(reason);
+    (this.#options.onFatal ?? (() => process.exit(1)))(reason);
   }
 
   /**

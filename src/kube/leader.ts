@@ -5,8 +5,8 @@
 // skew between candidates nor a step of the wall clock can make two leaders or a false loss.
 // The wall clock only fills the Lease's timestamps, which are for people.
 import { CoordinationV1Api, type KubeConfig, V1MicroTime, type V1Lease } from "@kubernetes/client-node";
-import { httpStatus, KubeError, requestOptions } from "./kube/api.ts";
-import type { Logger } from "./log.ts";
+import { httpStatus, KubeError, requestOptions } from "./request.ts";
+import type { Logger } from "../observability/log.ts";
 
 export interface LeaderElectionOptions {
   namespace: string;
@@ -34,7 +34,7 @@ interface LeaseRecord {
 
 export class LeaderElector {
   readonly #api: CoordinationV1Api;
-  readonly #o: Required<LeaderElectionOptions>;
+  readonly #options: Required<LeaderElectionOptions>;
   readonly #log: Logger;
   #leading = false;
   #stopped = false;
@@ -45,7 +45,7 @@ export class LeaderElector {
 
   constructor(kc: KubeConfig, options: LeaderElectionOptions, logger: Logger) {
     this.#api = kc.makeApiClient(CoordinationV1Api);
-    this.#o = { leaseDurationMs: 15_000, renewDeadlineMs: 10_000, retryPeriodMs: 2_000, ...options };
+    this.#options = { leaseDurationMs: 15_000, renewDeadlineMs: 10_000, retryPeriodMs: 2_000, ...options };
     this.#log = logger.child({ lease: `${options.namespace}/${options.name}`, identity: options.identity });
   }
 
@@ -74,7 +74,7 @@ export class LeaderElector {
         if (this.#stopped) {
           clearInterval(watchdog);
           resolve();
-        } else if (performance.now() - lastRenew >= this.#o.renewDeadlineMs) {
+        } else if (performance.now() - lastRenew >= this.#options.renewDeadlineMs) {
           clearInterval(watchdog);
           this.#leading = false;
           callbacks.onChange?.(false);
@@ -84,12 +84,12 @@ export class LeaderElector {
           this.#wake?.();
           resolve();
         }
-      }, Math.max(10, Math.floor(this.#o.retryPeriodMs / 4)));
+      }, Math.max(10, Math.floor(this.#options.retryPeriodMs / 4)));
       watchdog.unref();
     });
     const renewing = (async () => {
       while (!this.#stopped) {
-        await this.#sleep(this.#o.retryPeriodMs);
+        await this.#sleep(this.#options.retryPeriodMs);
         if (this.#stopped) break;
         const attemptStarted = performance.now();
         if ((await this.#tryAcquireOrRenew()) && this.#leading) lastRenew = attemptStarted;
@@ -111,15 +111,15 @@ export class LeaderElector {
 
   /** Each Lease request is bounded: a hanging API server must not hold up a renew or a shutdown. */
   #bounded() {
-    return requestOptions({ signal: AbortSignal.timeout(this.#o.retryPeriodMs * 2) });
+    return requestOptions({ signal: AbortSignal.timeout(this.#options.retryPeriodMs * 2) });
   }
 
   async #release(): Promise<void> {
     try {
-      const lease = await this.#api.readNamespacedLease({ namespace: this.#o.namespace, name: this.#o.name }, this.#bounded());
-      if (lease.spec?.holderIdentity !== this.#o.identity) return;
+      const lease = await this.#api.readNamespacedLease({ namespace: this.#options.namespace, name: this.#options.name }, this.#bounded());
+      if (lease.spec?.holderIdentity !== this.#options.identity) return;
       lease.spec = { ...lease.spec, holderIdentity: "", leaseDurationSeconds: 1, renewTime: new V1MicroTime() };
-      await this.#api.replaceNamespacedLease({ namespace: this.#o.namespace, name: this.#o.name, body: lease }, this.#bounded());
+      await this.#api.replaceNamespacedLease({ namespace: this.#options.namespace, name: this.#options.name, body: lease }, this.#bounded());
       this.#log.info("released the lease");
     } catch (err) {
       this.#log.warn("could not release the lease", { error: new KubeError("release the Lease", err).message });
@@ -127,7 +127,7 @@ export class LeaderElector {
   }
 
   #jittered(): number {
-    return Math.round(this.#o.retryPeriodMs * (1 + Math.random() * 1.2));
+    return Math.round(this.#options.retryPeriodMs * (1 + Math.random() * 1.2));
   }
 
   async #sleep(ms: number): Promise<void> {
@@ -151,12 +151,12 @@ export class LeaderElector {
   }
 
   async #tryAcquireOrRenew(): Promise<boolean> {
-    const { namespace, name, identity } = this.#o;
+    const { namespace, name, identity } = this.#options;
     const now = new Date();
     const seenAt = performance.now();
     const spec = {
       holderIdentity: identity,
-      leaseDurationSeconds: Math.round(this.#o.leaseDurationMs / 1000),
+      leaseDurationSeconds: Math.round(this.#options.leaseDurationMs / 1000),
       renewTime: new V1MicroTime(now.getTime()),
     };
     try {

@@ -2,7 +2,7 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Registry } from "prom-client";
-import type { BindAddress } from "./config.ts";
+import type { BindAddress } from "../config-values.ts";
 
 /** A check answers undefined when fine, or why not. */
 export type Check = () => string | undefined;

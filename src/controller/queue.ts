@@ -6,7 +6,22 @@ export interface QueueOptions {
   concurrency: number;
   baseDelayMs: number;
   maxDelayMs: number;
+  /** Time for delayed adds; default the real one (tests pass a fake, as client-go's do). */
+  clock?: Clock;
 }
+
+/** The queue's time: now, and timers. */
+export interface Clock {
+  now(): number;
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(timer: unknown): void;
+}
+
+export const REAL_CLOCK: Clock = {
+  now: () => Date.now(),
+  setTimeout: (fn, ms) => setTimeout(fn, ms).unref(),
+  clearTimeout: (timer) => clearTimeout(timer as NodeJS.Timeout),
+};
 
 export interface QueueObserver {
   onAdd?(key: string): void;
@@ -23,7 +38,8 @@ export class WorkQueue {
   readonly #active = new Set<string>();
   /** Keys added while active: processed again when the current run ends. */
   readonly #dirty = new Set<string>();
-  readonly #timers = new Map<string, { at: number; timer: NodeJS.Timeout }>();
+  readonly #timers = new Map<string, { at: number; timer: unknown }>();
+  readonly #clock: Clock;
   readonly #failures = new Map<string, number>();
   #handler: ((key: string) => Promise<void>) | undefined;
   #onError: ((key: string, err: unknown) => void) | undefined;
@@ -33,6 +49,7 @@ export class WorkQueue {
   constructor(options: QueueOptions, observer: QueueObserver = {}) {
     this.#options = options;
     this.#observer = observer;
+    this.#clock = options.clock ?? REAL_CLOCK;
   }
 
   get depth(): number {
@@ -61,15 +78,14 @@ export class WorkQueue {
   addAfter(key: string, delayMs: number): void {
     if (this.#stopping) return;
     if (delayMs <= 0) return this.add(key);
-    const at = Date.now() + delayMs;
+    const at = this.#clock.now() + delayMs;
     const pending = this.#timers.get(key);
     if (pending && pending.at <= at) return;
-    if (pending) clearTimeout(pending.timer);
-    const timer = setTimeout(() => {
+    if (pending) this.#clock.clearTimeout(pending.timer);
+    const timer = this.#clock.setTimeout(() => {
       this.#timers.delete(key);
       this.add(key);
     }, delayMs);
-    timer.unref();
     this.#timers.set(key, { at, timer });
   }
 
@@ -117,10 +133,22 @@ export class WorkQueue {
     }
   }
 
+  /** Resolves when nothing is running (at once if nothing is). */
+  whenIdle(): Promise<void> {
+    if (this.#active.size === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const onIdle = () => {
+        this.#idle.delete(onIdle);
+        resolve();
+      };
+      this.#idle.add(onIdle);
+    });
+  }
+
   /** Stop taking work and wait (up to `timeoutMs`) for in-flight keys; true if all finished. */
   async shutdown(timeoutMs: number): Promise<boolean> {
     this.#stopping = true;
-    for (const { timer } of this.#timers.values()) clearTimeout(timer);
+    for (const { timer } of this.#timers.values()) this.#clock.clearTimeout(timer);
     this.#timers.clear();
     this.#ready.clear();
     this.#dirty.clear();

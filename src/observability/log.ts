@@ -1,8 +1,8 @@
 // Logging: winston, JSON by default or a readable text format; secrets are redacted by
 // construction (Redacted values and sensitive field names never reach a transport).
 import winston from "winston";
-import type { LogFormat, LogLevel } from "./config.ts";
-import { redactDeep } from "./redacted.ts";
+import type { LogFormat, LogLevel } from "../config.ts";
+import { redactDeep } from "../redacted.ts";
 
 export type Logger = winston.Logger;
 

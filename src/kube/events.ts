@@ -4,9 +4,10 @@
 // bounded number of times; what is finally dropped is counted. Repeats of the same Event are
 // suppressed for a while, so a resource that keeps failing the same way does not flood the
 // namespace.
-import { type CallOptions, type EventInput, type KubeApi, KubeError } from "./kube/api.ts";
-import { transientStatus } from "./kube/backoff.ts";
-import type { Logger } from "./log.ts";
+import { type EventInput, type KubeApi } from "./api.ts";
+import { type CallOptions, KubeError } from "./request.ts";
+import { transientStatus } from "./backoff.ts";
+import type { Logger } from "../observability/log.ts";
 
 export type EventSink = Pick<KubeApi, "createEvent">;
 
@@ -23,6 +24,8 @@ export interface EventRecorderOptions {
   /** Events waiting beyond this many are dropped, oldest first (default 1000). */
   maxQueued?: number;
   onDropped?: (reason: DropReason) => void;
+  /** Milliseconds for the repeat window; default Date.now (tests move it themselves). */
+  now?: () => number;
 }
 
 interface Queued {
@@ -33,7 +36,7 @@ interface Queued {
 export class EventRecorder {
   readonly #sink: EventSink;
   readonly #logger: Logger;
-  readonly #o: Required<Omit<EventRecorderOptions, "onDropped">> & Pick<EventRecorderOptions, "onDropped">;
+  readonly #options: Required<Omit<EventRecorderOptions, "onDropped">> & Pick<EventRecorderOptions, "onDropped">;
   /** Last time each (object, type, reason, note) was emitted. */
   readonly #recent = new Map<string, number>();
   readonly #queue: Queued[] = [];
@@ -42,19 +45,19 @@ export class EventRecorder {
   constructor(sink: EventSink, logger: Logger, options: EventRecorderOptions = {}) {
     this.#sink = sink;
     this.#logger = logger;
-    this.#o = { windowMs: 10 * 60_000, attempts: 5, retryDelayMs: 1000, maxQueued: 1000, ...options };
+    this.#options = { windowMs: 10 * 60_000, attempts: 5, retryDelayMs: 1000, maxQueued: 1000, now: Date.now, ...options };
   }
 
   /** Queue the Event unless an identical one was recorded within the window. Never throws, never waits on the API server. */
   record(event: EventInput, call?: CallOptions): void {
     const m = event.regarding.metadata;
     const id = `${m.uid ?? `${m.namespace}/${m.name}`}|${event.type}|${event.reason}|${event.note}`;
-    const now = Date.now();
+    const now = this.#options.now();
     const last = this.#recent.get(id);
-    if (last !== undefined && now - last < this.#o.windowMs) return;
+    if (last !== undefined && now - last < this.#options.windowMs) return;
     this.#recent.set(id, now);
     if (this.#recent.size > 10_000) this.#prune(now);
-    if (this.#queue.length >= this.#o.maxQueued) {
+    if (this.#queue.length >= this.#options.maxQueued) {
       const dropped = this.#queue.shift()!;
       this.#dropped(dropped.event, "queue_full", "too many Events waiting");
     }
@@ -83,9 +86,9 @@ export class EventRecorder {
         const message = (err as Error).message;
         if (call?.signal?.aborted) return this.#dropped(event, "retries_exhausted", message);
         if (!transientStatus(status)) return this.#dropped(event, "rejected", message);
-        if (attempt >= this.#o.attempts) return this.#dropped(event, "retries_exhausted", message);
+        if (attempt >= this.#options.attempts) return this.#dropped(event, "retries_exhausted", message);
         const retryAfter = err instanceof KubeError ? err.retryAfterSeconds : undefined;
-        const delay = retryAfter !== undefined ? Math.min(retryAfter, 60) * 1000 : this.#o.retryDelayMs * 2 ** (attempt - 1);
+        const delay = retryAfter !== undefined ? Math.min(retryAfter, 60) * 1000 : this.#options.retryDelayMs * 2 ** (attempt - 1);
         await new Promise((resolve) => setTimeout(resolve, delay));
       }
     }
@@ -94,10 +97,10 @@ export class EventRecorder {
   #dropped(event: EventInput, reason: DropReason, error: string): void {
     const m = event.regarding.metadata;
     this.#logger.warn("could not record Event", { key: `${m.namespace}/${m.name}`, reason: event.reason, dropped: reason, error });
-    this.#o.onDropped?.(reason);
+    this.#options.onDropped?.(reason);
   }
 
   #prune(now: number): void {
-    for (const [id, at] of this.#recent) if (now - at >= this.#o.windowMs) this.#recent.delete(id);
+    for (const [id, at] of this.#recent) if (now - at >= this.#options.windowMs) this.#recent.delete(id);
   }
 }

@@ -1,0 +1,255 @@
+// The apply half of a reconcile: make MemoryDB hold what the resource asks for. Read what is
+// needed (and no more: see knowledge.ts), decide (decide.ts), act, report.
+import { AwsFault } from "../aws/faults.ts";
+import type { MemoryDBApi } from "../aws/api.ts";
+import type { SecretData } from "../kube/api.ts";
+import { OWNERSHIP_TAG_KEY, type PasswordSource, type PendingPasswords } from "../model.ts";
+import type { Redacted } from "../redacted.ts";
+import { acceptedAccessString, type Action, decide, diffTags, mutates, type Observation, updateReason, wasInSync } from "./decide.ts";
+import { describeIdentityChange, tagQuotaProblem } from "./desired.ts";
+import { claimedByAnother, conflict, failedFromFault, type Outcome, outcomeOfState, type Retry, retryFor } from "./outcome.ts";
+import { earlierClaimant, type Ownership, ownershipFromTags, presumablyOurs } from "./ownership.ts";
+import { inputsFingerprint, passwordSources, resolvePasswords } from "./passwords.ts";
+import type { Turn } from "./turn.ts";
+import { passwordKnowledge } from "./verifier.ts";
+
+/** What the turn found in MemoryDB, and the step decided on it (ownership from the tags when `tags` is set). */
+interface Assessment extends Observation {
+  action: Action;
+}
+
+/** The passwords this turn would send, and those recorded as being sent. */
+interface Sending {
+  current: PasswordSource[];
+  pending: PendingPasswords | undefined;
+}
+
+const isFault = (err: unknown, ...codes: string[]): err is AwsFault => err instanceof AwsFault && codes.includes(err.code);
+
+export async function apply(turn: Turn): Promise<Retry> {
+  const { user, desired, knowledge, log, context } = turn;
+  knowledge.spreadTagChecks(user, desired);
+  const claimant = earlierClaimant(user, context.rivals ?? [], turn.deps.defaults.region);
+  if (!claimant && knowledge.inSyncWithoutReads(user, desired, context.secretVersion)) {
+    log.debug("in sync per the resync snapshot and the Secret versions: nothing to read");
+    return "none";
+  }
+  // A terminal failure is not retried, nor counted again, until the spec or a Secret changes:
+  // first judged from the versions the watch saw, so that a resync reads nothing.
+  const { namespace, generation } = user.metadata;
+  const secretNames = [...new Set(desired.passwordRefs.map((r) => r.name))];
+  const watched = context.secretVersion;
+  if (watched && knowledge.isTerminal(inputsFingerprint(generation, new Map(secretNames.map((n) => [n, watched(namespace, n)]))))) {
+    log.debug("terminal failure and nothing changed since: nothing to do");
+    return "none";
+  }
+  const secrets = await readSecrets(turn, secretNames);
+  const fingerprint = inputsFingerprint(generation, new Map([...secrets].map(([n, secret]) => [n, secret?.resourceVersion])));
+  if (knowledge.isTerminal(fingerprint)) {
+    log.debug("terminal failure and nothing changed since: nothing to do");
+    return "none";
+  }
+  knowledge.terminalOn(undefined);
+
+  const blocked = blockedBy(turn, claimant);
+  const { outcome, passwordSecrets } = blocked ? { outcome: blocked, passwordSecrets: undefined } : await applyWith(turn, secrets);
+  const retry = retryFor(outcome);
+  if (retry === "untilInputsChange") knowledge.terminalOn(fingerprint);
+  const acceptedAccessString = outcome.kind === "ready" ? knowledge.accessStringSeen(desired, outcome.observed) : undefined;
+  await turn.report(outcome, retry, { passwordSecrets, acceptedAccessString });
+  return retry;
+}
+
+async function readSecrets(turn: Turn, names: readonly string[]): Promise<Map<string, SecretData | undefined>> {
+  const { namespace } = turn.user.metadata;
+  const data = await Promise.all(names.map((name) => turn.deps.kube.readSecret(namespace, name, turn.call)));
+  return new Map(names.map((name, i) => [name, data[i]]));
+}
+
+/** Why nothing may be done for the resource in MemoryDB, found before any call. */
+function blockedBy(turn: Turn, claimant: ReturnType<typeof earlierClaimant>): Outcome | undefined {
+  const { user, desired } = turn;
+  const changedIdentity = describeIdentityChange(user, desired);
+  if (changedIdentity) return { kind: "failed", reason: "ImmutableFieldChanged", message: changedIdentity, retry: "untilInputsChange" };
+  const tooManyTags = tagQuotaProblem(user, desired);
+  if (tooManyTags) return { kind: "failed", reason: "TooManyTags", retry: "untilInputsChange", message: tooManyTags };
+  return regionRefused(turn) ?? (claimant ? claimedByAnother(desired, claimant) : undefined);
+}
+
+/** A region the administrator does not allow (--allowed-regions): nothing is called there. */
+export function regionRefused(turn: Turn): Outcome | undefined {
+  const allowed = turn.deps.allowedRegions ?? [];
+  const { region } = turn.desired;
+  if (allowed.length === 0 || allowed.includes(region)) return undefined;
+  return {
+    kind: "failed",
+    reason: "RegionNotAllowed",
+    retry: "untilInputsChange",
+    message: `this operator may not use region ${region} (allowed: ${allowed.join(", ")}); choose an allowed spec.region or ask an administrator`,
+  };
+}
+
+async function applyWith(turn: Turn, secrets: Map<string, SecretData | undefined>): Promise<{ outcome: Outcome; passwordSecrets?: PasswordSource[] | undefined }> {
+  const { user, desired, knowledge, deps } = turn;
+  const resolution = resolvePasswords(user.metadata.namespace, desired.passwordRefs, secrets, deps.secretSelector);
+  if (!resolution.ok) {
+    // A missing Secret may appear any moment: back off and look again. A bad value is terminal.
+    const retry = resolution.reason === "SecretNotFound" ? "backoff" : "untilInputsChange";
+    return { outcome: { kind: "failed", reason: resolution.reason, message: resolution.message, retry } };
+  }
+  const passwords = resolution.passwords;
+  const uid = user.metadata.uid ?? `${user.metadata.namespace}/${user.metadata.name}`;
+  const versions = new Map([...secrets].map(([n, s]) => [n, s?.resourceVersion]));
+  const current = passwordSources(desired.passwordRefs, versions).map((source, i) => ({
+    ...source,
+    verifier: deps.verifier.of(uid, desired.passwordRefs[i]!, passwords[i]!),
+  }));
+  // What is known of MemoryDB's passwords; once this turn records a send as pending, that too.
+  const sending: Sending = { current, pending: user.status?.passwordSecretsPending };
+  const observation = () => ({
+    passwords: passwordKnowledge(current, user.status?.passwordSecrets, sending.pending, deps.verifier.keyId),
+    acceptedAccessString: acceptedAccessString(user, desired),
+    accessStringPending: knowledge.accessStringPending(desired),
+  });
+  const api = turn.api();
+  try {
+    const snap = knowledge.trustedSnapshot(user, desired);
+    if (snap && decide(desired, { user: snap, ownership: { kind: "ours" }, tags: undefined, ...observation() }).type === "inSync") {
+      return { outcome: { kind: "ready", observed: snap }, passwordSecrets: current };
+    }
+    // A CreateUser that meets an existing user, or a change that finds the user gone, looks again.
+    for (let round = 0; ; round++) {
+      try {
+        const assessment = await assess(turn, api, observation());
+        const outcome = await act(turn, assessment, passwords, sending, api);
+        // Only these actions, when they succeed, leave MemoryDB holding the desired passwords.
+        const applied = outcome.kind !== "failed" && ["create", "sync", "inSync"].includes(assessment.action.type);
+        return applied ? { outcome, passwordSecrets: current } : { outcome };
+      } catch (err) {
+        // The user exists after all, or is gone or busy: look again (at most twice).
+        if (round < 2 && isFault(err, "UserAlreadyExistsFault", "DuplicateUserNameFault", "UserNotFoundFault")) continue;
+        throw err;
+      }
+    }
+  } catch (err) {
+    if (!(err instanceof AwsFault)) throw err;
+    return { outcome: failedFromFault(err) };
+  }
+}
+
+/**
+ * Describe the user and decide. Ownership is presumed from the status for a read-only "in sync";
+ * before any change it is read from the user's tags.
+ */
+async function assess(turn: Turn, api: MemoryDBApi, observation: Pick<Observation, "passwords" | "acceptedAccessString" | "accessStringPending">): Promise<Assessment> {
+  const { user, desired, knowledge } = turn;
+  const observed = await api.describeUser(desired.userName);
+  const decideWith = (ownership: Ownership, tags: Record<string, string> | undefined): Assessment => {
+    const obs: Observation = { user: observed, ownership, tags, ...observation };
+    return { ...obs, action: decide(desired, obs) };
+  };
+  if (!observed) return decideWith({ kind: "ours" }, undefined);
+  if (presumablyOurs(user, observed) && !knowledge.tagsDue(desired)) {
+    const presumed = decideWith({ kind: "ours" }, undefined);
+    if (!mutates(presumed.action)) return presumed;
+  }
+  const tags = await api.listTags(observed.arn);
+  const assessment = decideWith(ownershipFromTags(tags, desired), tags);
+  // Only tags that match now count as checked: a user found busy (modifying) has not had changed
+  // tags applied yet, and the next reconcile must read them again.
+  if (assessment.ownership.kind === "ours" && diffTags(desired.tags, tags) === undefined) knowledge.tagsMatched(desired);
+  return assessment;
+}
+
+async function act(turn: Turn, assessment: Assessment, passwords: Redacted[], sending: Sending, api: MemoryDBApi): Promise<Outcome> {
+  const { user, desired, knowledge, log, deps } = turn;
+  const { action, user: observed } = assessment;
+  switch (action.type) {
+    case "create": {
+      log.info("creating MemoryDB user", { userName: desired.userName, region: desired.region });
+      await recordSending(turn, "CreateUser", sending);
+      const created = await api.createUser({ userName: desired.userName, accessString: desired.accessString, authType: desired.authType, passwords, tags: desired.tags });
+      knowledge.mutated();
+      knowledge.accessStringSent(desired.accessString);
+      knowledge.tagsMatched(desired);
+      if (user.status?.arn) turn.event("Normal", "Recreated", "CreateUser", `MemoryDB user "${created.name}" was deleted outside Kubernetes; created it again`);
+      else turn.event("Normal", "Created", "CreateUser", `created MemoryDB user "${created.name}"`);
+      return outcomeOfState(created, "Creating", true);
+    }
+    case "sync": {
+      let current = observed!;
+      if (action.adopt) {
+        // Claim the user with the ownership tag alone and read the claim back before changing
+        // anything: of two adopters racing (another cluster, say), only the one whose tag stuck
+        // goes on, and the loser has overwritten nothing else.
+        await api.tagResource(current.arn, { [OWNERSHIP_TAG_KEY]: desired.ownerTag });
+        const claimed = ownershipFromTags(await api.listTags(current.arn), desired);
+        if (claimed.kind !== "ours") return conflict(desired, "UserNameConflict", claimed);
+        turn.event("Normal", "Adopted", "TagResource", `adopted the existing MemoryDB user "${current.name}"`);
+      }
+      if (action.tags) {
+        // Removals first: MemoryDB's 50-tag quota counts old and new tags together.
+        const { set, remove } = action.tags;
+        if (remove.length > 0) await api.untagResource(current.arn, remove);
+        if (Object.keys(set).length > 0) await api.tagResource(current.arn, set);
+        knowledge.tagsMatched(desired);
+        if (!action.adopt) {
+          const note = [Object.keys(set).length > 0 ? `set ${Object.keys(set).join(", ")}` : "", remove.length > 0 ? `removed ${remove.join(", ")}` : ""].filter((s) => s).join("; ");
+          turn.event("Normal", wasInSync(user) ? "DriftCorrected" : "Updated", "TagResource", `tags of MemoryDB user "${current.name}": ${note}`);
+        }
+      }
+      const changes = action.changes;
+      if (Object.keys(changes).length > 0) {
+        const fields = Object.keys(changes).map((k) => (k === "authType" ? "authentication type" : k === "accessString" ? "access string" : k));
+        log.info("updating MemoryDB user", { userName: desired.userName, changed: fields.join(", ") });
+        if (changes.passwords) {
+          await recordSending(turn, "UpdateUser", sending);
+          const why = assessment.passwords.state;
+          deps.onPasswordsSent?.(why === "changed" || why === "uncertain" ? why : "unknown");
+        }
+        const auth = changes.authType !== undefined || changes.passwords;
+        current = await api.updateUser({
+          userName: desired.userName,
+          ...(changes.accessString === undefined ? {} : { accessString: changes.accessString }),
+          ...(auth ? { authentication: { type: desired.authType, passwords: desired.authType === "password" ? passwords : [] } } : {}),
+        });
+        knowledge.mutated();
+        if (changes.accessString !== undefined) knowledge.accessStringSent(changes.accessString);
+        if (!action.adopt) {
+          const reason = updateReason(user, changes, assessment.passwords);
+          const note =
+            reason === "PasswordRotated"
+              ? `set ${passwords.length} password(s) of MemoryDB user "${current.name}" from the referenced Secrets`
+              : `updated ${fields.join(", ")} of MemoryDB user "${current.name}"`;
+          turn.event("Normal", reason, "UpdateUser", note);
+        }
+      }
+      return outcomeOfState(current, "Modifying", true);
+    }
+    case "conflict":
+      log.info("leaving an existing user alone", { reason: action.reason, ownership: action.ownership });
+      return conflict(desired, action.reason, action.ownership);
+    case "forbidden":
+      return { kind: "failed", reason: "Forbidden", message: action.message, retry: "untilInputsChange" };
+    case "wait":
+      return outcomeOfState(observed!, "Modifying", false);
+    case "inSync":
+      // Found with this resource's ownership tag holding what a CreateUser sent: the user this
+      // resource created (the answer was lost, or the operator stopped before the status write).
+      if (assessment.passwords.state === "created") turn.event("Normal", "Created", "CreateUser", `created MemoryDB user "${observed!.name}"`);
+      return { kind: "ready", observed: observed! };
+  }
+}
+
+/**
+ * Before passwords go to MemoryDB, the status records them as pending (verifiers only): if the
+ * answer is lost or the operator stops, the next reconcile knows what it may have sent.
+ */
+async function recordSending(turn: Turn, operation: PendingPasswords["operation"], sending: Sending): Promise<void> {
+  const pending: PendingPasswords = { operation, secrets: sending.current };
+  if (JSON.stringify(sending.pending) === JSON.stringify(pending)) return;
+  const { namespace, name } = turn.user.metadata;
+  const written = await turn.deps.kube.patchUserStatus(namespace, name, { passwordSecretsPending: pending }, turn.call);
+  if (written) turn.wrote(written);
+  sending.pending = pending;
+}

@@ -1,0 +1,183 @@
+// What the operator process remembers about each resource between reconciles, when each piece
+// of that knowledge expires, and so what the reconciler may trust without asking again. It is
+// the one place that decides "no need to read or call": everything that must survive a restart
+// is in the resource's status instead (password verifiers, MemoryDB's form of the access
+// string), so losing this costs reads, never a wrong write.
+import { createHash } from "node:crypto";
+import type { UserDirectory } from "../aws/directory.ts";
+import type { MemoryDBUser, ObservedUser } from "../model.ts";
+import { acceptedAccessString, decide, wasInSync } from "./decide.ts";
+import { type DesiredUser, describeIdentityChange } from "./desired.ts";
+import { presumablyOurs } from "./ownership.ts";
+import { passwordSources, sameSources } from "./passwords.ts";
+import { SYNC_TIME_REFRESH_MS } from "./status.ts";
+
+export interface KnowledgeOptions {
+  /** Tags are read back (ListTags) at most this often unless the desired tags change. */
+  tagResyncPeriodMs: number;
+  /** A snapshot older than this is not trusted. */
+  snapshotMaxAgeMs: number;
+  /** Resync snapshots of every user per region, if any. */
+  directory?: UserDirectory | undefined;
+  now?: () => number;
+  random?: () => number;
+}
+
+type Settings = Required<Omit<KnowledgeOptions, "directory">> & Pick<KnowledgeOptions, "directory">;
+
+/** A digest of the desired tags, to notice when they change. */
+export function tagsHash(tags: Record<string, string>): string {
+  return createHash("sha256")
+    .update(JSON.stringify(Object.entries(tags).sort(([a], [b]) => (a < b ? -1 : 1))))
+    .digest("hex");
+}
+
+/** What the process knows of one resource. */
+export class ResourceKnowledge {
+  readonly #options: Settings;
+  /** The inputs (generation, Secret versions) a terminal failure was decided on. */
+  #terminalInputs: string | undefined;
+  /** When the operator last changed the user in MemoryDB: snapshots taken before are stale. */
+  #lastMutation = 0;
+  /** When the user's tags were last seen matching, and for which desired tags. */
+  #tagsChecked: { at: number; hash: string } | undefined;
+  /** An access string sent whose form MemoryDB has not yet shown with the user active. */
+  #accessStringSent: string | undefined;
+  /** The object the operator's last write produced, and every version its writes replaced. */
+  #lastWrite: { over: string[]; object: MemoryDBUser } | undefined;
+
+  constructor(options: Settings) {
+    this.#options = options;
+  }
+
+  // --- the operator's own writes: never act on a copy older than what it wrote ---
+
+  /** The newest copy of the resource: the operator's last write, if `resource` is one it replaced. */
+  latest(resource: MemoryDBUser): MemoryDBUser {
+    return this.#lastWrite?.over.includes(resource.metadata.resourceVersion ?? "") ? this.#lastWrite.object : resource;
+  }
+
+  wrote(before: MemoryDBUser, after: MemoryDBUser): void {
+    const rv = before.metadata.resourceVersion ?? "";
+    const last = this.#lastWrite;
+    // Every version this reconcile's writes replaced, the intermediate ones included.
+    const chained = last && (last.object.metadata.resourceVersion === rv || last.over.includes(rv)) ? [...last.over, last.object.metadata.resourceVersion ?? ""].slice(-8) : [];
+    this.#lastWrite = { over: [...new Set([...chained, rv])], object: after };
+  }
+
+  // --- terminal failures: not retried, nor counted again, until the inputs change ---
+
+  isTerminal(inputs: string): boolean {
+    return this.#terminalInputs === inputs;
+  }
+
+  get terminal(): boolean {
+    return this.#terminalInputs !== undefined;
+  }
+
+  terminalOn(inputs: string | undefined): void {
+    this.#terminalInputs = inputs;
+  }
+
+  // --- changes the operator made in MemoryDB ---
+
+  mutated(): void {
+    this.#lastMutation = this.#options.now();
+  }
+
+  // --- tags: read back once per tag resync period, or when the desired tags change ---
+
+  tagsDue(desired: DesiredUser): boolean {
+    const checked = this.#tagsChecked;
+    return checked === undefined || checked.hash !== tagsHash(desired.tags) || this.#options.now() - checked.at >= this.#options.tagResyncPeriodMs;
+  }
+
+  tagsMatched(desired: DesiredUser): void {
+    this.#tagsChecked = { at: this.#options.now(), hash: tagsHash(desired.tags) };
+  }
+
+  /**
+   * A resource that was in sync when last reconciled (before a restart, say) had its tags applied
+   * then: its next check falls at a random point of the period, so that thousands of users'
+   * checks do not all fall due at once.
+   */
+  spreadTagChecks(user: MemoryDBUser, desired: DesiredUser): void {
+    if (this.#tagsChecked !== undefined || !wasInSync(user)) return;
+    this.#tagsChecked = { at: this.#options.now() - Math.floor(this.#options.random() * this.#options.tagResyncPeriodMs), hash: tagsHash(desired.tags) };
+  }
+
+  // --- the access string: MemoryDB's form of what was sent is learnt once the user is active ---
+
+  accessStringSent(accessString: string): void {
+    this.#accessStringSent = accessString;
+  }
+
+  accessStringPending(desired: DesiredUser): boolean {
+    return this.#accessStringSent === desired.accessString;
+  }
+
+  /** Once the user is active after the access string was sent, what it shows is MemoryDB's form of it. */
+  accessStringSeen(desired: DesiredUser, observed: ObservedUser): { requested: string; reported: string } | undefined {
+    if (!this.accessStringPending(desired) || observed.status !== "active") return undefined;
+    this.#accessStringSent = undefined;
+    return { requested: desired.accessString, reported: observed.accessString };
+  }
+
+  // --- what may be trusted without asking MemoryDB ---
+
+  /**
+   * The user as the resync snapshot shows it, if that may stand for a DescribeUsers: taken after
+   * the operator's last change, young enough, recording the user this resource's status names,
+   * with no tag check due (ownership is then presumed, which is enough only to conclude "in sync").
+   */
+  trustedSnapshot(user: MemoryDBUser, desired: DesiredUser): ObservedUser | undefined {
+    const snap = this.#options.directory?.lookup(desired.region, desired.userName, this.#lastMutation, this.#options.snapshotMaxAgeMs, this.#options.now());
+    if (!snap || !presumablyOurs(user, snap) || this.tagsDue(desired)) return undefined;
+    return snap;
+  }
+
+  /**
+   * The common resync case, at no cost: the Secrets' versions (from the watch) are the ones last
+   * applied, the last reconcile found the user in sync, and the snapshot shows it still is.
+   * Nothing to read, nothing to write.
+   */
+  inSyncWithoutReads(user: MemoryDBUser, desired: DesiredUser, secretVersion: ((namespace: string, name: string) => string | undefined) | undefined): boolean {
+    if (!secretVersion || this.terminal || describeIdentityChange(user, desired) || !wasInSync(user)) return false;
+    // Keep lastSyncTime from growing older than promised.
+    if (!(this.#options.now() - Date.parse(user.status?.lastSyncTime ?? "") < SYNC_TIME_REFRESH_MS)) return false;
+    const versions = new Map(desired.passwordRefs.map((r) => [r.name, secretVersion(user.metadata.namespace, r.name)]));
+    if (desired.authType === "password" && !sameSources(passwordSources(desired.passwordRefs, versions), user.status?.passwordSecrets)) return false;
+    const snap = this.trustedSnapshot(user, desired);
+    if (!snap) return false;
+    const observation = {
+      passwords: { state: "same" } as const,
+      acceptedAccessString: acceptedAccessString(user, desired),
+      accessStringPending: this.accessStringPending(desired),
+    };
+    return decide(desired, { user: snap, ownership: { kind: "ours" }, tags: undefined, ...observation }).type === "inSync";
+  }
+}
+
+/** The knowledge of every resource, by `namespace/name`. */
+export class Knowledge {
+  readonly #byKey = new Map<string, ResourceKnowledge>();
+  readonly #options: KnowledgeOptions;
+
+  constructor(options: KnowledgeOptions) {
+    this.#options = options;
+  }
+
+  of(key: string): ResourceKnowledge {
+    let k = this.#byKey.get(key);
+    if (!k) {
+      k = new ResourceKnowledge({ now: Date.now, random: Math.random, ...this.#options });
+      this.#byKey.set(key, k);
+    }
+    return k;
+  }
+
+  /** The resource is gone: forget it. */
+  forget(key: string): void {
+    this.#byKey.delete(key);
+  }
+}

@@ -1,0 +1,122 @@
+// One reconcile of one resource ("a turn"): what its steps work with, and the two ways it speaks
+// to Kubernetes besides its own calls: the status it writes and the Events it records.
+import type { UserDirectory } from "../aws/directory.ts";
+import type { MemoryDBApi } from "../aws/api.ts";
+import type { KubeApi } from "../kube/api.ts";
+import type { CallOptions } from "../kube/request.ts";
+import type { EventRecorder } from "../kube/events.ts";
+import type { LabelSelector } from "../kube/label-selector.ts";
+import type { Logger } from "../observability/log.ts";
+import type { MemoryDBUser } from "../model.ts";
+import type { Defaults, DesiredUser } from "./desired.ts";
+import type { ResourceKnowledge } from "./knowledge.ts";
+import type { Outcome, Retry } from "./outcome.ts";
+import { type Established, nextStatus, statusPatch, worthWriting } from "./status.ts";
+import type { PasswordKnowledge, PasswordVerifier } from "./verifier.ts";
+
+export interface ReconcilerDeps {
+  kube: Pick<KubeApi, "readSecret" | "patchUserStatus" | "patchUserMetadata">;
+  /** The region's MemoryDB, its calls cancelled by `signal`. */
+  memorydb: (region: string, signal?: AbortSignal) => MemoryDBApi;
+  /** Resync snapshots of every user per region; optional. */
+  directory?: UserDirectory;
+  events: Pick<EventRecorder, "record">;
+  logger: Logger;
+  defaults: Defaults;
+  /** Tags are read back (ListTags) at most this often unless the desired tags change. */
+  tagResyncPeriodMs: number;
+  /** A snapshot older than this is not trusted. */
+  snapshotMaxAgeMs: number;
+  /** Regions resources may name; empty means any. */
+  allowedRegions?: readonly string[];
+  /** Only Secrets this matches may hold passwords (--secret-label-selector). */
+  secretSelector?: LabelSelector | undefined;
+  /** Makes the passwords' verifiers (keyed HMACs), kept in the status. */
+  verifier: PasswordVerifier;
+  /** Passwords were sent with UpdateUser, and why: changed, uncertain (after an interruption), unknown. */
+  onPasswordsSent?: (why: Exclude<PasswordKnowledge["state"], "same" | "created">) => void;
+  now?: () => Date;
+  random?: () => number;
+}
+
+export interface ReconcileContext {
+  /** Other resources naming the same MemoryDB user name and region (claimant arbitration). */
+  rivals?: readonly MemoryDBUser[];
+  /** The resourceVersion of a Secret as the (metadata-only) watch last saw it. */
+  secretVersion?: (namespace: string, name: string) => string | undefined;
+  /** Cancels the reconcile's calls (the operator is shutting down). */
+  signal?: AbortSignal;
+}
+
+export class Turn {
+  readonly deps: ReconcilerDeps;
+  readonly knowledge: ResourceKnowledge;
+  readonly log: Logger;
+  readonly call: CallOptions;
+  readonly context: ReconcileContext;
+  readonly desired: DesiredUser;
+  /** The resource as this turn last knew it; its own writes replace it. */
+  #user: MemoryDBUser;
+
+  constructor(deps: ReconcilerDeps, user: MemoryDBUser, desired: DesiredUser, knowledge: ResourceKnowledge, log: Logger, context: ReconcileContext) {
+    this.deps = deps;
+    this.#user = user;
+    this.desired = desired;
+    this.knowledge = knowledge;
+    this.log = log;
+    this.context = context;
+    this.call = { signal: context.signal };
+  }
+
+  get user(): MemoryDBUser {
+    return this.#user;
+  }
+
+  /** The newest copy, with this turn's own writes. */
+  get latest(): MemoryDBUser {
+    return this.knowledge.latest(this.#user);
+  }
+
+  now(): Date {
+    return (this.deps.now ?? (() => new Date()))();
+  }
+
+  api(): MemoryDBApi {
+    return this.deps.memorydb(this.desired.region, this.call.signal);
+  }
+
+  /** Remember an object this turn's write produced. */
+  wrote(after: MemoryDBUser): void {
+    this.knowledge.wrote(this.latest, after);
+  }
+
+  event(type: "Normal" | "Warning", reason: string, action: string, note: string): void {
+    this.deps.events.record({ regarding: this.#user, type, reason, action, note }, this.call);
+  }
+
+  /**
+   * Writes what the turn concluded to the status subresource (only if it changes something worth
+   * a write), logs it, and records a Warning Event for every failure a person may need to act on.
+   */
+  async report(outcome: Outcome, retry: Retry, established: Established = {}): Promise<void> {
+    const now = this.now();
+    const { namespace, name, generation } = this.#user.metadata;
+    // Compared with the newest status: this turn may have written one (pending passwords).
+    const previous = this.latest.status;
+    const patch = statusPatch(previous, nextStatus(previous, outcome, generation, now, established));
+    // Passwords established are no longer pending.
+    if (established.passwordSecrets !== undefined && previous?.passwordSecretsPending !== undefined) patch.passwordSecretsPending = null;
+    if (worthWriting(previous, patch, now)) {
+      const written = await this.deps.kube.patchUserStatus(namespace, name, patch, this.call);
+      if (written) this.wrote(written);
+    }
+    if (outcome.kind === "failed") {
+      // A fixed message, the rest as fields (a `message` field would be appended to the text).
+      this.log.warn("reconcile failed", { reason: outcome.reason, detail: outcome.message, retry });
+      // Passing faults are retried quietly; everything a person may need to act on is an Event.
+      if (retry !== "backoff" || outcome.reason === "SecretNotFound") this.event("Warning", outcome.reason, "Reconcile", outcome.message);
+    } else {
+      this.log.debug("reconciled", { outcome: outcome.kind, state: outcome.observed.status });
+    }
+  }
+}
