@@ -180,8 +180,10 @@ async function act(turn: Turn, assessment: Assessment, passwords: Redacted[], se
       let current = observed!;
       if (action.adopt) {
         // Claim the user with the ownership tag alone and read the claim back before changing
-        // anything: of two adopters racing (another cluster, say), only the one whose tag stuck
-        // goes on, and the loser has overwritten nothing else.
+        // anything else. MemoryDB has no conditional write, so this narrows a race between two
+        // adopters (another cluster, say) without closing it: if one's read-back lands before the
+        // other's tag, both go on for this turn; every later write is preceded by a tag read, so
+        // the one whose tag was overwritten stops there with UserNameConflict.
         await api.tagResource(current.arn, { [OWNERSHIP_TAG_KEY]: desired.ownerTag });
         const claimed = ownershipFromTags(await api.listTags(current.arn), desired);
         if (claimed.kind !== "ours") return conflict(desired, "UserNameConflict", claimed);

@@ -1,8 +1,11 @@
 // What the operator process remembers about each resource between reconciles, when each piece
 // of that knowledge expires, and so what the reconciler may trust without asking again. It is
-// the one place that decides "no need to read or call": everything that must survive a restart
-// is in the resource's status instead (password verifiers, MemoryDB's form of the access
-// string), so losing this costs reads, never a wrong write.
+// the one place that decides "no need to read or call". Knowledge can be stale: until it
+// expires, a change made outside the operator (tags edited, the user deleted) goes unnoticed,
+// and status may say in sync. It never stands in for the read a write needs (ownership is read
+// from the tags before any change), and everything that must survive a restart is in the
+// resource's status instead (password verifiers, MemoryDB's form of the access string), so
+// losing it costs reads and at most one repeated attempt of a terminal write.
 import { createHash } from "node:crypto";
 import type { UserDirectory } from "../aws/directory.ts";
 import type { MemoryDBUser, ObservedUser } from "../model.ts";

@@ -130,7 +130,7 @@ describe("Helm chart deploy/helm/memorydb-user-operator", () => {
     });
 
     it("offers every Helm value the AWS-maintained (ACK) controller offers", () => {
-      // ACK's value -> ours (shared/anchors.md).
+      // ACK's value (its chart's values.yaml, aws-controllers-k8s/memorydb-controller) -> ours.
       const ack: Record<string, string> = {
         image: "image.repository",
         replicas: "replicas",
