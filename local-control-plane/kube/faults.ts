@@ -43,6 +43,8 @@ export class FaultInjector {
    */
   random: (r: FaultRequest) => number = Math.random;
   private stalled = false;
+  /** Events (bookmarks included) that stalled watches did not send: lets tests wait for one, not sleep. */
+  withheldEvents = 0;
   /** @internal open watch streams, maintained by the watch module */
   readonly watches = new Set<WatchHandle>();
   /** @internal set by the server so that expireWatchHistory reaches the store */

@@ -78,6 +78,11 @@ export class KubeApiServer {
     server.on('connection', (s: Socket) => { this.sockets.add(s); s.on('close', () => this.sockets.delete(s)); });
   }
 
+  /** How many bookmark rounds the watchers have had (each watcher's timer firing, sent or not). */
+  get bookmarkRounds(): number {
+    return this.store.bookmarkRounds;
+  }
+
   static async start(opts: KubeApiServerOptions = {}): Promise<KubeApiServer> {
     const store = new Store(opts.watchCacheSize ?? 1000);
     const faults = new FaultInjector();

@@ -33,6 +33,8 @@ export class Store {
   private expiredAt = 0;
   private readonly buckets = new Map<string, Bucket>();
   private readonly historySize: number;
+  /** How many times a watcher's bookmark timer has fired (sent or not): lets tests wait for rounds, not sleep. */
+  bookmarkRounds = 0;
 
   constructor(historySize: number) {
     this.historySize = historySize;

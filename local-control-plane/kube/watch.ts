@@ -44,7 +44,8 @@ export function startWatch(res: ServerResponse, store: Store, faults: FaultInjec
   let unsubscribe: () => void = () => {};
 
   const write = (type: string, object: () => JsonObject) => {
-    if (closed || handle.stalled) return;
+    if (closed) return;
+    if (handle.stalled) { faults.withheldEvents++; return; }
     // WatchServer.ServeHTTP: an event whose object cannot be encoded is logged and ends the stream.
     if (p.unencodable && type !== 'ERROR') { finish(); return; }
     res.write(JSON.stringify({ type, object: object() }) + '\n');
@@ -117,6 +118,7 @@ export function startWatch(res: ServerResponse, store: Store, faults: FaultInjec
       if (at !== undefined) timers.push(setTimeout(fire, at - Date.now()));
     };
     const fire = () => {
+      store.bookmarkRounds++;
       const last = store.lastEventRevision(p.rk);
       if (last === 0) return;
       if (last > startRv) write('BOOKMARK', () => p.bookmark(last));

@@ -7,7 +7,7 @@ import { Service } from "../../src/service.ts";
 import { loadConfig } from "../../src/config.ts";
 import { createLogger } from "../../src/observability/log.ts";
 import { clusterScopedRbac, namespacedRbac, type RbacBundle } from "../deploy/rbac.ts";
-import { isReady, PASSWORD_1, PASSWORD_2, passwordSpec, sleep, TestEnv } from "./harness.ts";
+import { isReady, PASSWORD_1, PASSWORD_2, passwordSpec, TestEnv } from "./harness.ts";
 
 async function get(port: number | undefined, path: string): Promise<{ status: number; body: string }> {
   const res = await fetch(`http://127.0.0.1:${port}${path}`);
@@ -90,11 +90,15 @@ describe("probes and metrics", function () {
     const t = await TestEnv.start({ timeScale: 0.01 });
     try {
       const app = t.app!;
-      // 30 idle timeouts of silence: each quiet watch is resumed, and counts as contact.
-      for (let i = 0; i < 10; i++) {
-        await sleep(1000);
+      // Three times the stale threshold (10 idle timeouts) of silence on both watches: each quiet
+      // watch is ended by the client at its idle timeout, resumed, and counts as contact.
+      const resumes = () => t.logLines.filter((l) => l.includes("watch ended, resuming")).length;
+      while (resumes() < 2 * 30) {
         expect((await get(app.probePort, "/healthz")).status).to.equal(200);
+        const seen = resumes();
+        await t.until("a quiet watch resumes", () => resumes() > seen, 5_000);
       }
+      expect((await get(app.probePort, "/healthz")).status).to.equal(200);
       expect(t.logLines.filter((l) => l.includes("watch failed"))).to.deep.equal([]);
     } finally {
       await t.stop();

@@ -358,8 +358,9 @@ describe('fake kube-apiserver', function () {
       expect(err).to.not.equal(undefined);
       server.faults.stallWatches(true);
       const w2 = await watch({ resourceVersion: String((await get('w-b')).metadata.resourceVersion) });
+      const withheld = server.faults.withheldEvents;
       await patch('w-b', { spec: { accessString: 'on ~3 +get' } });
-      await new Promise((r) => setTimeout(r, 100));
+      await until(() => server.faults.withheldEvents > withheld);
       expect(w2.events).to.have.length(0);
       expect(server.faults.openWatches).to.be.greaterThan(0);
       w2.abort();
@@ -519,8 +520,9 @@ describe('fake kube-apiserver', function () {
       await core.createNamespacedConfigMap({ namespace: 'doomed', body: { metadata: { name: 'cm' }, data: { a: 'b' } } });
       const ns = await core.deleteNamespace({ name: 'doomed' }) as Obj;
       expect(ns.status.phase).to.equal('Terminating');
-      await new Promise((r) => setTimeout(r, 50));
-      expect((await failure(core.readNamespacedConfigMap({ namespace: 'doomed', name: 'cm' }))).code).to.equal(404);
+      // The namespace controller empties it in the background.
+      const cmGone = () => core.readNamespacedConfigMap({ namespace: 'doomed', name: 'cm' }).then(() => false, (e) => e instanceof ApiException && e.code === 404);
+      for (const end = Date.now() + 2000; !(await cmGone()); ) if (Date.now() > end) throw new Error('configmap not deleted');
       const st = await failure(create(user('late'), 'doomed'));
       expect(st).to.include({ code: 403, reason: 'Forbidden' });
       const held = await co.getNamespacedCustomObject({ group: G, version: V, namespace: 'doomed', plural: P, name: 'held' }) as Obj;
@@ -634,29 +636,36 @@ describe('fake kube-apiserver: watch bookmarks as the v1.20 cacher sends them', 
     })();
     return { events, done, abort: () => ctl.abort(), bookmarks: () => events.filter((e) => e.type === 'BOOKMARK') };
   }
-  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  /** Waits for cond: the bookmark timers run on real time, so tests wait for rounds and events, not for fixed periods. */
+  async function until(cond: () => boolean, timeoutMs = 10_000): Promise<void> {
+    const end = Date.now() + timeoutMs;
+    while (!cond()) {
+      if (Date.now() > end) throw new Error('timed out');
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  }
   const post = (s: KubeApiServer, path: string, body: Obj) => fetch(`${s.url}${path}`, { method: 'POST', body: JSON.stringify(body),
     headers: { Authorization: `Bearer ${s.token}`, 'Content-Type': 'application/json' } }).then((r) => r.json() as Promise<Obj>);
 
   it('never sends a bookmark for a type with no event since start, and drops such a watcher from the bookmark queue for good', async () => {
     const s = await start(200);
     const w = await watch(s, '/apis/coordination.k8s.io/v1/namespaces/default/leases?watch=true&allowWatchBookmarks=true');
-    await sleep(700);
+    await until(() => s.bookmarkRounds >= 1); // its first round: the cacher has seen nothing, so it is dropped
     expect(w.events).to.deep.equal([]);
     await post(s, '/apis/coordination.k8s.io/v1/namespaces/default/leases', { metadata: { name: 'l1' }, spec: { holderIdentity: 'a' } });
-    await sleep(700);
-    // The lease arrives; the bookmark never does: the watcher was popped at 200 ms while the cacher had seen nothing.
+    await until(() => w.events.length >= 1);
     expect(w.events.map((e) => e.type)).to.deep.equal(['ADDED']);
     // A watch opened now gets them, once a newer event exists.
     const w2 = await watch(s, '/apis/coordination.k8s.io/v1/namespaces/default/leases?watch=true&allowWatchBookmarks=true');
-    await sleep(500);
+    const rounds = s.bookmarkRounds;
+    await until(() => s.bookmarkRounds > rounds); // w2's first round (w has none any more)
     expect(w2.events.map((e) => e.type)).to.deep.equal(['ADDED']); // its start is the cache's resourceVersion: nothing newer yet
     const l2 = await post(s, '/apis/coordination.k8s.io/v1/namespaces/default/leases', { metadata: { name: 'l2' }, spec: { holderIdentity: 'a' } });
-    await sleep(500);
-    const bms = w2.bookmarks();
-    expect(bms.length).to.be.within(1, 3);
-    expect(bms[0]!.object).to.deep.equal({ kind: 'Lease', apiVersion: 'coordination.k8s.io/v1', metadata: { resourceVersion: l2.metadata.resourceVersion, creationTimestamp: null }, spec: {} });
-    expect(w.bookmarks()).to.deep.equal([]);
+    // Two of w2's rounds after l2: had w still been in the queue, its round (same interval) would have come too.
+    await until(() => w2.bookmarks().length >= 2);
+    expect(w2.events.filter((e) => e.type !== 'BOOKMARK').map((e) => e.type)).to.deep.equal(['ADDED', 'ADDED']);
+    expect(w2.bookmarks()[0]!.object).to.deep.equal({ kind: 'Lease', apiVersion: 'coordination.k8s.io/v1', metadata: { resourceVersion: l2.metadata.resourceVersion, creationTimestamp: null }, spec: {} });
+    expect(w.events.map((e) => e.type)).to.deep.equal(['ADDED', 'ADDED']);
     w.abort(); w2.abort();
   });
 
@@ -665,18 +674,18 @@ describe('fake kube-apiserver: watch bookmarks as the v1.20 cacher sends them', 
     for (const ns of ['x', 'y']) await post(s, '/api/v1/namespaces', { metadata: { name: ns } });
     const a = await post(s, '/api/v1/namespaces/x/secrets', { metadata: { name: 'a' } });
     const r = Number(a.metadata.resourceVersion);
+    const rounds = s.bookmarkRounds;
     const fromNow = await watch(s, '/api/v1/namespaces/y/secrets?watch=true&allowWatchBookmarks=true');
     const before = await watch(s, `/api/v1/namespaces/y/secrets?watch=true&allowWatchBookmarks=true&resourceVersion=${r - 1}`);
     const at = await watch(s, `/api/v1/namespaces/y/secrets?watch=true&allowWatchBookmarks=true&resourceVersion=${r}`);
     const pom = await watch(s, `/api/v1/namespaces/y/secrets?watch=true&allowWatchBookmarks=true&resourceVersion=${r}`, 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1');
-    await sleep(500);
+    await until(() => s.bookmarkRounds >= rounds + 8); // two rounds of each of the four watches
     // Object "a" (another namespace) makes the from-now watch start at its resourceVersion; the replay of
     // its event (filtered out) moves the resumed one there too.
     for (const w of [fromNow, before, at, pom]) expect(w.events).to.deep.equal([]);
     const b = await post(s, '/api/v1/namespaces/x/secrets', { metadata: { name: 'b' } });
-    await sleep(500);
+    await until(() => [fromNow, before, at, pom].every((w) => w.events.length >= 1));
     for (const w of [fromNow, before, at]) {
-      expect(w.events.length).to.be.within(1, 3);
       for (const e of w.events) expect(e).to.deep.include({ type: 'BOOKMARK', object: { kind: 'Secret', apiVersion: 'v1', metadata: { resourceVersion: b.metadata.resourceVersion, creationTimestamp: null } } });
     }
     expect(pom.bookmarks()[0]!.object).to.deep.equal({ kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: { resourceVersion: b.metadata.resourceVersion, creationTimestamp: null } });

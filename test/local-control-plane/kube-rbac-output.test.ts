@@ -212,8 +212,9 @@ describe('fake kube-apiserver: Table, PartialObjectMetadata, Event views, protob
       return { status: r.status, type: r.headers.get('content-type'), body: await r.text(), ms: Date.now() - t0 };
     };
     // No objects in scope: open until the first event, which is lost.
+    const open = server.faults.openWatches;
     const quiet = read('/api/v1/namespaces/pomw/secrets?watch=true&timeoutSeconds=5');
-    await new Promise((r) => setTimeout(r, 100));
+    while (server.faults.openWatches === open) await new Promise((r) => setTimeout(r, 5));
     const s1 = await core.createNamespacedSecret({ namespace: 'pomw', body: { metadata: { name: 's1' } } });
     const q = await quiet;
     expect(q).to.deep.include({ status: 200, type: 'application/json', body: '' });

@@ -43,7 +43,14 @@ async function failure(fn: () => Promise<unknown>): Promise<Error & { $metadata?
   throw new Error('expected the call to fail');
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** Resolves once cond holds (the emulator's state transitions run on timers). */
+async function until(cond: () => boolean, timeoutMs = 5000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
 
 const createInput = (name: string, extra: Record<string, unknown> = {}) => ({
   UserName: name,
@@ -133,7 +140,7 @@ describe('MemoryDB emulator', function () {
       const d1 = await mdb.send(new DescribeUsersCommand({ UserName: 'APP-USER' }));
       expect(d1.Users?.map((u) => [u.Name, u.Status])).to.deep.equal([['app-user', 'modifying']]);
 
-      await sleep(180);
+      await until(() => emu.user('app-user')?.status === 'active');
       expect(emu.user('app-user')?.status).to.equal('active');
       const updated = await mdb.send(
         new UpdateUserCommand({ UserName: 'app-user', AuthenticationMode: { Type: 'password', Passwords: [PW1, PW2] } }),
@@ -142,7 +149,7 @@ describe('MemoryDB emulator', function () {
       expect(updated.User?.Authentication).to.deep.equal({ Type: 'password', PasswordCount: 2 });
       expect(emu.user('app-user')?.passwords).to.deep.equal([PW1, PW2]);
 
-      await sleep(180);
+      await until(() => emu.user('app-user')?.status === 'active');
       const deleted = await mdb.send(new DeleteUserCommand({ UserName: 'app-user' }));
       expect(deleted.User?.Status).to.equal('deleting');
       expect((await mdb.send(new DescribeUsersCommand({ UserName: 'app-user' }))).Users?.[0]?.Status).to.equal('deleting');
@@ -153,7 +160,7 @@ describe('MemoryDB emulator', function () {
       // tags stay readable while deleting
       expect((await mdb.send(new ListTagsCommand({ ResourceArn: deleted.User!.ARN }))).TagList).to.deep.equal([{ Key: 'owner', Value: 'op' }]);
 
-      await sleep(180);
+      await until(() => emu.user('app-user') === undefined);
       expect((await failure(() => mdb.send(new DescribeUsersCommand({ UserName: 'app-user' })))).name).to.equal('UserNotFoundFault');
       expect(emu.user('app-user')).to.equal(undefined);
       expect((await failure(() => mdb.send(new DeleteUserCommand({ UserName: 'app-user' })))).name).to.equal('UserNotFoundFault');
@@ -525,7 +532,7 @@ describe('MemoryDB emulator', function () {
       emu.mutateUser('foreign', { status: 'modifying' });
       expect((await failure(() => mdb.send(new DeleteUserCommand({ UserName: 'foreign' })))).name).to.equal('InvalidUserStateFault');
       emu.mutateUser('foreign', { status: 'modifying', statusMs: 30 });
-      await sleep(40);
+      await until(() => emu.user('foreign')?.status === 'active');
       expect(emu.user('foreign')?.status).to.equal('active');
       emu.deleteUserOutOfBand('foreign');
       expect((await failure(() => mdb.send(new DescribeUsersCommand({ UserName: 'foreign' })))).name).to.equal('UserNotFoundFault');
@@ -722,7 +729,7 @@ describe('MemoryDB emulator', function () {
       expect(emu.user('busy')?.tags).to.deep.equal({ a: '1' });
       // the user itself is there all along
       expect((await mdb.send(new DescribeUsersCommand({ UserName: 'busy' }))).Users?.[0]?.Status).to.equal('modifying');
-      await sleep(180);
+      await until(() => emu.user('busy')?.status === 'active');
       expect((await mdb.send(new TagResourceCommand({ ResourceArn: arn, Tags: [{ Key: 'b', Value: '2' }] }))).TagList).to.have.length(2);
       // an UpdateUser makes it busy again; the field can be turned off at run time
       await mdb.send(new UpdateUserCommand({ UserName: 'busy', AccessString: 'on ~* +get' }));

@@ -112,8 +112,10 @@ describe("leader election and the wall clock", function () {
     const b = elector("b");
     let bLeadsAt: number | undefined;
     const started = performance.now();
+    const seen = server.requests.length;
     void b.run({ onStartedLeading: () => void (bLeadsAt = performance.now()), onStoppedLeading: () => undefined });
-    await new Promise((r) => setTimeout(r, 50)); // b has seen the record
+    // b has read the record (a is stopped: any Lease read now is b's).
+    while (!server.requests.slice(seen).some((r) => r.method === "GET" && r.path.includes("/leases/"))) await new Promise((r) => setTimeout(r, 5));
     restore = stepWallClock(3_600_000);
     while (bLeadsAt === undefined) await new Promise((r) => setTimeout(r, 20));
     await b.stop();

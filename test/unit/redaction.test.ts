@@ -13,7 +13,10 @@ async function capture(format: "json" | "text", log: (l: ReturnType<typeof creat
   stream.on("data", (d) => (out += d));
   const logger = createLogger({ level: "debug", format, stream });
   log(logger);
-  await new Promise((r) => setTimeout(r, 10));
+  // Ending the logger flushes every line through the transport before "finish".
+  const finished = new Promise((r) => logger.on("finish", r));
+  logger.end();
+  await finished;
   return out;
 }
 
