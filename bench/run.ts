@@ -5,13 +5,13 @@
 //   npm run bench -- --users 2000 --concurrency 4,16 --aws-latency 20
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
-import { createServer, type AddressInfo } from "node:net";
+import { type AddressInfo, createServer } from "node:net";
 import { availableParallelism, cpus, platform, release, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import { monitorEventLoopDelay, performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
-import { GROUP, type MemoryDBUser, PLURAL, VERSION } from "../src/model.ts";
 import { WATCH_TIMINGS } from "../src/kube/watch-timings.ts";
+import { GROUP, type MemoryDBUser, PLURAL, VERSION } from "../src/model.ts";
 import { TestEnv } from "../test/integration/harness.ts";
 import {
   type BenchArgs,
@@ -21,11 +21,11 @@ import {
   fmtMiB,
   fmtMs,
   gc,
+  openFds,
   parseArgs,
   percentile,
   procCpuMs,
   procMemory,
-  openFds,
   promSum,
   sleep,
   Table,
@@ -63,7 +63,9 @@ async function pool(count: number, parallelism: number, task: (i: number) => Pro
 }
 
 async function listUsers(env: TestEnv): Promise<MemoryDBUser[]> {
-  const list = (await env.custom.listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: NS, plural: PLURAL })) as { items: MemoryDBUser[] };
+  const list = (await env.custom.listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: NS, plural: PLURAL })) as {
+    items: MemoryDBUser[];
+  };
   return list.items;
 }
 
@@ -99,7 +101,10 @@ const activityCount = (env: TestEnv, kube: KubeRequestCounter) => env.aws.callLo
 
 /** Reconciles and reconcile errors so far, from the operator's Prometheus registry or /metrics text. */
 function reconcileCounts(metricsText: string): { reconciles: number; errors: number } {
-  return { reconciles: promSum(metricsText, "controller_runtime_reconcile_total"), errors: promSum(metricsText, "controller_runtime_reconcile_errors_total") };
+  return {
+    reconciles: promSum(metricsText, "controller_runtime_reconcile_total"),
+    errors: promSum(metricsText, "controller_runtime_reconcile_errors_total"),
+  };
 }
 
 /**
@@ -246,11 +251,7 @@ interface InSyncResult {
 }
 
 /** Figure 2: one resync of N in-sync users. */
-async function resyncPhase(
-  args: BenchArgs,
-  env: TestEnv,
-  kube: KubeRequestCounter,
-): Promise<InSyncResult & { listMs: number }> {
+async function resyncPhase(args: BenchArgs, env: TestEnv, kube: KubeRequestCounter): Promise<InSyncResult & { listMs: number }> {
   await env.idle(WAIT_TIMEOUT_MS);
   const before = reconcileCounts(await inProcessMetrics(env));
   env.aws.resetCalls();
@@ -284,7 +285,11 @@ async function rotationPhase(args: BenchArgs, env: TestEnv): Promise<{ latencies
     const i = Math.floor((r * args.users) / args.rotations);
     const next = `rotated-password-${r}-${Date.now()}`;
     const t0 = performance.now();
-    await env.core.replaceNamespacedSecret({ namespace: NS, name: secretName(i), body: { metadata: { name: secretName(i), namespace: NS }, stringData: { password: next } } });
+    await env.core.replaceNamespacedSecret({
+      namespace: NS,
+      name: secretName(i),
+      body: { metadata: { name: secretName(i), namespace: NS }, stringData: { password: next } },
+    });
     for (;;) {
       if (env.aws.user(userName(i))?.passwords.includes(next)) break;
       if (performance.now() - t0 > 30_000) throw new Error(`rotation of ${userName(i)} not seen in MemoryDB after 30 s`);
@@ -403,7 +408,8 @@ async function settledChild(
     const metrics = ready?.ok ? await httpGet(`http://127.0.0.1:${ports.metrics}/metrics`) : undefined;
     const m = metrics?.ok ? metrics.text : "";
     const { reconciles, errors } = reconcileCounts(m);
-    const idle = m !== "" && promSum(m, "workqueue_depth") === 0 && promSum(m, "controller_runtime_active_workers") === 0 && reconciles >= n;
+    const idle =
+      m !== "" && promSum(m, "workqueue_depth") === 0 && promSum(m, "controller_runtime_active_workers") === 0 && reconciles >= n;
     if (!idle || count !== seen) idleSince = undefined;
     if (idle) idleSince ??= polledAt;
     seen = count;
@@ -550,11 +556,19 @@ async function main(): Promise<void> {
   t.row("memory", fmtMiB(totalmem()));
   t.row("runtime", `Node ${process.version}, ${platform()} ${release()}`);
   t.row("date", new Date().toISOString());
-  t.row("setup", `${n} users (one Secret each), emulated AWS latency ${args.awsLatencyMs} ms per call`, "API server, MemoryDB emulator, bench client and operator share this one process");
+  t.row(
+    "setup",
+    `${n} users (one Secret each), emulated AWS latency ${args.awsLatencyMs} ms per call`,
+    "API server, MemoryDB emulator, bench client and operator share this one process",
+  );
 
   t.section(`1. Create ${n} MemoryDBUsers until all Ready`);
   for (const r of creates) {
-    t.row(`concurrency ${r.concurrency}`, `${fmtMs(r.readyMs)}  →  ${r.throughput.toFixed(1)} users/s`, `creates submitted in ${fmtMs(r.submitMs)}; CPU ${fmtMs(r.cpuMs)} (${(r.cpuMs / r.readyMs).toFixed(2)} cores); event-loop delay p99 ${r.loopP99Ms.toFixed(0)} ms, max ${r.loopMaxMs.toFixed(0)} ms`);
+    t.row(
+      `concurrency ${r.concurrency}`,
+      `${fmtMs(r.readyMs)}  →  ${r.throughput.toFixed(1)} users/s`,
+      `creates submitted in ${fmtMs(r.submitMs)}; CPU ${fmtMs(r.cpuMs)} (${(r.cpuMs / r.readyMs).toFixed(2)} cores); event-loop delay p99 ${r.loopP99Ms.toFixed(0)} ms, max ${r.loopMaxMs.toFixed(0)} ms`,
+    );
     t.row("", `AWS: ${fmtCounts(r.aws)}`);
     t.row("", `Kubernetes (operator): ${fmtCounts(r.kube)}`);
   }
@@ -562,23 +576,56 @@ async function main(): Promise<void> {
   const expectedListing = Math.ceil((n + 1) / 100);
   /** Whether `aws` is exactly the one paginated listing of the region. */
   const onlyListing = (aws: Record<string, number>) =>
-    (aws.DescribeUsers ?? 0) === expectedListing && Object.entries(aws).every(([k, v]) => k === "DescribeUsers" || v === 0) ? "as expected" : "DIFFERENT";
+    (aws.DescribeUsers ?? 0) === expectedListing && Object.entries(aws).every(([k, v]) => k === "DescribeUsers" || v === 0)
+      ? "as expected"
+      : "DIFFERENT";
   const statusPatches = (kube: Record<string, number>) => (kube["PATCH memorydbusers/status"] ?? 0) + (kube["PATCH memorydbusers"] ?? 0);
   t.section(`2. One resync of ${n} in-sync users`);
-  t.row("wall time", fmtMs(resync.wallMs), `resync() → controller idle (${resync.reconciles} reconciles, ${resync.errors} errors); of which the DescribeUsers listing ${fmtMs(resync.listMs)}; CPU ${fmtMs(resync.cpuMs)}`);
-  t.row("AWS calls", fmtCounts(resync.aws), `expected DescribeUsers ${expectedListing} (ceil((N+1)/100)) and nothing else: ${onlyListing(resync.aws)}`);
-  t.row("Kubernetes requests", fmtCounts(resync.kube), `writes (PATCH) ${statusPatches(resync.kube)} (expected 0 for in-sync users); all still Ready: ${resync.allReady ? "yes" : "NO"}`);
+  t.row(
+    "wall time",
+    fmtMs(resync.wallMs),
+    `resync() → controller idle (${resync.reconciles} reconciles, ${resync.errors} errors); of which the DescribeUsers listing ${fmtMs(resync.listMs)}; CPU ${fmtMs(resync.cpuMs)}`,
+  );
+  t.row(
+    "AWS calls",
+    fmtCounts(resync.aws),
+    `expected DescribeUsers ${expectedListing} (ceil((N+1)/100)) and nothing else: ${onlyListing(resync.aws)}`,
+  );
+  t.row(
+    "Kubernetes requests",
+    fmtCounts(resync.kube),
+    `writes (PATCH) ${statusPatches(resync.kube)} (expected 0 for in-sync users); all still Ready: ${resync.allReady ? "yes" : "NO"}`,
+  );
 
   const lat = rotation.latencies;
   t.section(`3. Password rotation (${lat.length}×, Secret write → new password in MemoryDB)`);
   t.row("latency", `p50 ${fmtMs(percentile(lat, 50))}, p95 ${fmtMs(percentile(lat, 95))}, max ${fmtMs(Math.max(...lat))}`);
-  t.row("AWS calls", fmtCounts(rotation.aws), `per rotation: ${Object.entries(rotation.aws).filter(([, v]) => v > 0).map(([k, v]) => `${k} ${(v / lat.length).toFixed(1)}`).join(", ")}`);
+  t.row(
+    "AWS calls",
+    fmtCounts(rotation.aws),
+    `per rotation: ${Object.entries(rotation.aws)
+      .filter(([, v]) => v > 0)
+      .map(([k, v]) => `${k} ${(v / lat.length).toFixed(1)}`)
+      .join(", ")}`,
+  );
 
   const mutations = (restart.aws.CreateUser ?? 0) + (restart.aws.UpdateUser ?? 0);
   t.section(`4. Operator restart with ${n} Ready users (in-process)`);
-  t.row("start → all re-synced", fmtMs(restart.wallMs), `start → controller idle (${restart.reconciles} reconciles, ${restart.errors} errors); graceful stop took ${fmtMs(restart.stopMs)}; CPU ${fmtMs(restart.cpuMs)}`);
-  t.row("AWS calls", fmtCounts(restart.aws), `CreateUser + UpdateUser = ${mutations} (expected 0); expected DescribeUsers ${expectedListing} and nothing else: ${onlyListing(restart.aws)}`);
-  t.row("Kubernetes requests", fmtCounts(restart.kube), `writes (PATCH) ${statusPatches(restart.kube)} (expected 0); all still Ready: ${restart.allReady ? "yes" : "NO"}`);
+  t.row(
+    "start → all re-synced",
+    fmtMs(restart.wallMs),
+    `start → controller idle (${restart.reconciles} reconciles, ${restart.errors} errors); graceful stop took ${fmtMs(restart.stopMs)}; CPU ${fmtMs(restart.cpuMs)}`,
+  );
+  t.row(
+    "AWS calls",
+    fmtCounts(restart.aws),
+    `CreateUser + UpdateUser = ${mutations} (expected 0); expected DescribeUsers ${expectedListing} and nothing else: ${onlyListing(restart.aws)}`,
+  );
+  t.row(
+    "Kubernetes requests",
+    fmtCounts(restart.kube),
+    `writes (PATCH) ${statusPatches(restart.kube)} (expected 0); all still Ready: ${restart.allReady ? "yes" : "NO"}`,
+  );
   if (child) {
     t.row(
       "as its own process",
@@ -594,11 +641,23 @@ async function main(): Promise<void> {
 
   t.section(`5. Memory after steady state (${n} users)`);
   const m = memory;
-  t.row("bench process, operator running", `rss ${fmtMiB(m.withOperator.rss)}, heapUsed ${fmtMiB(m.withOperator.heapUsed)}`, "includes the fake API server, the emulator and the bench client: not the operator alone");
+  t.row(
+    "bench process, operator running",
+    `rss ${fmtMiB(m.withOperator.rss)}, heapUsed ${fmtMiB(m.withOperator.heapUsed)}`,
+    "includes the fake API server, the emulator and the bench client: not the operator alone",
+  );
   t.row("bench process, operator stopped", `rss ${fmtMiB(m.withoutOperator.rss)}, heapUsed ${fmtMiB(m.withoutOperator.heapUsed)}`);
-  t.row("→ operator's heap (difference)", fmtMiB(m.withOperator.heapUsed - m.withoutOperator.heapUsed), "after a forced GC; rss is not given back to the OS, so only the heap difference means something");
+  t.row(
+    "→ operator's heap (difference)",
+    fmtMiB(m.withOperator.heapUsed - m.withoutOperator.heapUsed),
+    "after a forced GC; rss is not given back to the OS, so only the heap difference means something",
+  );
   if (child) {
-    t.row("operator process (node src/main.ts)", `rss ${fmtMiB(child.rssAtSync)} when settled, ${fmtMiB(child.idleRss)} 3 s later; peak ${fmtMiB(child.peakRss)}`, `VmRSS/VmHWM from /proc/<pid>/status; CPU to sync ${n} users ${child.cpuMs === undefined ? "n/a" : fmtMs(child.cpuMs)}; open file descriptors ${child.fds ?? "n/a"}`);
+    t.row(
+      "operator process (node src/main.ts)",
+      `rss ${fmtMiB(child.rssAtSync)} when settled, ${fmtMiB(child.idleRss)} 3 s later; peak ${fmtMiB(child.peakRss)}`,
+      `VmRSS/VmHWM from /proc/<pid>/status; CPU to sync ${n} users ${child.cpuMs === undefined ? "n/a" : fmtMs(child.cpuMs)}; open file descriptors ${child.fds ?? "n/a"}`,
+    );
   }
 
   process.stdout.write(`${t.render()}\n\nbench finished in ${fmtMs(Date.now() - started)}\n`);

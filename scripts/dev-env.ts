@@ -57,7 +57,13 @@ export class DevEnv {
   operator: ChildProcess | undefined;
   #operatorExit: Promise<number | null> | undefined;
 
-  private constructor(kube: KubeApiServer, emulator: MemoryDBEmulator | undefined, endpoint: string, region: string, kubeconfigPath: string) {
+  private constructor(
+    kube: KubeApiServer,
+    emulator: MemoryDBEmulator | undefined,
+    endpoint: string,
+    region: string,
+    kubeconfigPath: string,
+  ) {
     this.kube = kube;
     this.emulator = emulator;
     this.memorydbEndpoint = endpoint;
@@ -66,7 +72,10 @@ export class DevEnv {
   }
 
   static async start(opts: DevOptions = {}): Promise<DevEnv> {
-    const crdFiles = (await readdir(CRD_DIR)).filter((f) => /\.ya?ml$/.test(f)).sort().map((f) => join(CRD_DIR, f));
+    const crdFiles = (await readdir(CRD_DIR))
+      .filter((f) => /\.ya?ml$/.test(f))
+      .sort()
+      .map((f) => join(CRD_DIR, f));
     const kube = await KubeApiServer.start({ port: opts.port ?? 0, crdFiles, bookmarkIntervalMs: 30_000 });
     let emulator: MemoryDBEmulator | undefined;
     try {
@@ -102,7 +111,9 @@ export class DevEnv {
         MEMORYDB_ENDPOINT: this.memorydbEndpoint,
         // The emulator checks the SigV4 scope, not the keys. A real endpoint needs real credentials:
         // keep the caller's when --memorydb-endpoint is used.
-        ...(this.emulator || !process.env.AWS_ACCESS_KEY_ID ? { AWS_ACCESS_KEY_ID: "AKIDLOCALDEV", AWS_SECRET_ACCESS_KEY: "local-dev-secret" } : {}),
+        ...(this.emulator || !process.env.AWS_ACCESS_KEY_ID
+          ? { AWS_ACCESS_KEY_ID: "AKIDLOCALDEV", AWS_SECRET_ACCESS_KEY: "local-dev-secret" }
+          : {}),
         AWS_EC2_METADATA_DISABLED: "true",
         POLL_INTERVAL: "1s",
         RETRY_BASE_DELAY: "200ms",
@@ -165,7 +176,14 @@ export class DevEnv {
 
   async #createIfAbsent(obj: Record<string, any>): Promise<string> {
     const [group, version] = String(obj.apiVersion).includes("/") ? String(obj.apiVersion).split("/") : ["", obj.apiVersion];
-    const plural = obj.kind === "Namespace" ? "namespaces" : obj.kind === "Secret" ? "secrets" : obj.kind === "MemoryDBUser" ? "memorydbusers" : undefined;
+    const plural =
+      obj.kind === "Namespace"
+        ? "namespaces"
+        : obj.kind === "Secret"
+          ? "secrets"
+          : obj.kind === "MemoryDBUser"
+            ? "memorydbusers"
+            : undefined;
     if (!plural) throw new Error(`examples: unsupported kind ${obj.kind}`);
     const base = group ? `${this.kube.url}/apis/${group}/${version}` : `${this.kube.url}/api/${version}`;
     const ns = obj.metadata?.namespace;
@@ -173,13 +191,20 @@ export class DevEnv {
     // Record the manifest as `kubectl apply` does, so a later `kubectl apply -f examples/` patches cleanly.
     const { "kubectl.kubernetes.io/last-applied-configuration": _old, ...annotations } = obj.metadata?.annotations ?? {};
     const applied = { ...obj, metadata: { ...obj.metadata, annotations } };
-    const body = { ...applied, metadata: { ...applied.metadata, annotations: { ...annotations, "kubectl.kubernetes.io/last-applied-configuration": `${JSON.stringify(sortKeys(applied))}\n` } } };
+    const body = {
+      ...applied,
+      metadata: {
+        ...applied.metadata,
+        annotations: { ...annotations, "kubectl.kubernetes.io/last-applied-configuration": `${JSON.stringify(sortKeys(applied))}\n` },
+      },
+    };
     const res = await fetch(url, {
       method: "POST",
       headers: { Authorization: `Bearer ${this.kube.token}`, "Content-Type": "application/json" },
       body: JSON.stringify(body),
     });
-    if (!res.ok && res.status !== 409) throw new Error(`examples: creating ${obj.kind} ${obj.metadata?.name}: ${res.status} ${await res.text()}`);
+    if (!res.ok && res.status !== 409)
+      throw new Error(`examples: creating ${obj.kind} ${obj.metadata?.name}: ${res.status} ${await res.text()}`);
     return `${obj.kind.toLowerCase()}/${obj.metadata?.name}`;
   }
 
@@ -192,6 +217,11 @@ export class DevEnv {
 
 function sortKeys(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(sortKeys);
-  if (v && typeof v === "object") return Object.fromEntries(Object.keys(v).sort().map((k) => [k, sortKeys((v as Record<string, unknown>)[k])]));
+  if (v && typeof v === "object")
+    return Object.fromEntries(
+      Object.keys(v)
+        .sort()
+        .map((k) => [k, sortKeys((v as Record<string, unknown>)[k])]),
+    );
   return v;
 }

@@ -1,8 +1,9 @@
 // `npm run dev`: the local Kubernetes API server, the MemoryDB emulator and the operator on
 // loopback, for trying the operator with the real kubectl. See README "Quickstart".
-import { parseArgs } from "node:util";
+
 import { relative } from "node:path";
-import { DevEnv, ADOPTABLE_USER, ROOT } from "./dev-env.ts";
+import { parseArgs } from "node:util";
+import { ADOPTABLE_USER, DevEnv, ROOT } from "./dev-env.ts";
 
 const USAGE = `Usage: npm run dev -- [flags]
 
@@ -25,22 +26,35 @@ let values: Record<string, string | boolean | undefined>;
 try {
   values = parseArgs({
     options: {
-      port: { type: "string" }, "memorydb-endpoint": { type: "string" }, region: { type: "string" },
-      examples: { type: "boolean" }, "no-operator": { type: "boolean" }, kubeconfig: { type: "string" },
-      "quiet-operator": { type: "boolean" }, help: { type: "boolean", short: "h" },
+      port: { type: "string" },
+      "memorydb-endpoint": { type: "string" },
+      region: { type: "string" },
+      examples: { type: "boolean" },
+      "no-operator": { type: "boolean" },
+      kubeconfig: { type: "string" },
+      "quiet-operator": { type: "boolean" },
+      help: { type: "boolean", short: "h" },
     },
-    strict: true, allowPositionals: false,
+    strict: true,
+    allowPositionals: false,
   }).values;
 } catch (err) {
   fail((err as Error).message);
 }
-if (values.help) { process.stdout.write(USAGE); process.exit(0); }
+if (values.help) {
+  process.stdout.write(USAGE);
+  process.exit(0);
+}
 
 const portText = (values.port as string | undefined) ?? process.env.DEV_API_PORT ?? "0";
 if (!/^\d+$/.test(portText) || Number(portText) > 65535) fail(`--port: "${portText}" is not a port number`);
 const endpoint = (values["memorydb-endpoint"] as string | undefined) ?? process.env.DEV_MEMORYDB_ENDPOINT;
 if (endpoint !== undefined) {
-  try { new URL(endpoint); } catch { fail(`--memorydb-endpoint: "${endpoint}" is not a URL`); }
+  try {
+    new URL(endpoint);
+  } catch {
+    fail(`--memorydb-endpoint: "${endpoint}" is not a URL`);
+  }
 }
 const examples = values.examples === true || process.env.DEV_EXAMPLES === "1" || process.env.DEV_EXAMPLES === "true";
 const withOperator = values["no-operator"] !== true;
@@ -58,7 +72,9 @@ const env = await DevEnv.start({
 
 const rel = relative(process.cwd(), env.kubeconfigPath);
 const kc = rel && !rel.startsWith("..") ? rel : env.kubeconfigPath;
-const emu = env.emulator ? `${env.emulator.endpoint} (built-in emulator; seeded user "${ADOPTABLE_USER.name}" for examples/adopt-existing.yaml)` : `${env.memorydbEndpoint} (external)`;
+const emu = env.emulator
+  ? `${env.emulator.endpoint} (built-in emulator; seeded user "${ADOPTABLE_USER.name}" for examples/adopt-existing.yaml)`
+  : `${env.memorydbEndpoint} (external)`;
 process.stdout.write(`
 Local control plane is up${withOperator ? " with the operator running" : " (no operator)"}.
   Kubernetes API: ${env.kube.url}
@@ -88,5 +104,8 @@ async function shutdown(signal: string): Promise<void> {
 process.on("SIGINT", () => void shutdown("SIGINT"));
 process.on("SIGTERM", () => void shutdown("SIGTERM"));
 env.operator?.once("exit", (code, sig) => {
-  if (!stopping) process.stdout.write(`[dev] the operator exited (${sig ?? `code ${code}`}); the API server and emulator keep running. Ctrl-C to stop.\n`);
+  if (!stopping)
+    process.stdout.write(
+      `[dev] the operator exited (${sig ?? `code ${code}`}); the API server and emulator keep running. Ctrl-C to stop.\n`,
+    );
 });

@@ -50,7 +50,10 @@ export function parseEndpoints(text: string | undefined): { endpoint: string | u
   if (text === undefined) return { endpoint: undefined, endpoints: {} };
   if (!/^[a-z0-9-]+=/.test(text)) return { endpoint: checkUrl(text), endpoints: {} };
   const endpoints: Record<string, string> = {};
-  for (const pair of text.split(",").map((p) => p.trim()).filter((p) => p !== "")) {
+  for (const pair of text
+    .split(",")
+    .map((p) => p.trim())
+    .filter((p) => p !== "")) {
     const at = pair.indexOf("=");
     const region = pair.slice(0, at);
     if (at < 1 || !REGION.test(region)) throw new ConfigError(`--memorydb-endpoint: "${pair}" is not region=URL`);
@@ -78,7 +81,10 @@ export function list(text: string | undefined): string[] {
 /** `key=value,key2=value2`, with MemoryDB's tag rules. */
 export function parseTags(text: string): Record<string, string> {
   const tags: Record<string, string> = {};
-  for (const pair of text.split(",").map((p) => p.trim()).filter((p) => p !== "")) {
+  for (const pair of text
+    .split(",")
+    .map((p) => p.trim())
+    .filter((p) => p !== "")) {
     const at = pair.indexOf("=");
     const key = at < 0 ? pair : pair.slice(0, at).trim();
     const value = at < 0 ? "" : pair.slice(at + 1).trim();

@@ -1,8 +1,20 @@
 // Operator configuration from command-line flags and environment variables (flags win).
 import { parseArgs } from "node:util";
-import { type BindAddress, bindAddress, ConfigError, list, oneOf, parseDuration, parseEndpoints, parseSecretName, parseTags, positiveInt, REGION } from "./config-values.ts";
-import { parseLabelSelector, type LabelSelector } from "./kube/label-selector.ts";
-import { type DeletionPolicy, GROUP } from "./model.ts";
+import {
+  type BindAddress,
+  bindAddress,
+  ConfigError,
+  list,
+  oneOf,
+  parseDuration,
+  parseEndpoints,
+  parseSecretName,
+  parseTags,
+  positiveInt,
+  REGION,
+} from "./config-values.ts";
+import { type LabelSelector, parseLabelSelector } from "./kube/label-selector.ts";
+import type { DeletionPolicy } from "./model.ts";
 import { type AdoptionGrant, parseAdoptionGrants } from "./reconcile/adoption.ts";
 
 export type LogFormat = "json" | "text";
@@ -64,8 +76,16 @@ export const SETTINGS = {
   memorydbEndpoint: ["memorydb-endpoint", "MEMORYDB_ENDPOINT", "MemoryDB endpoint URL, or region=URL,... per region"],
   allowedRegions: ["allowed-regions", "ALLOWED_REGIONS", "comma-separated regions resources may use (default: any)"],
   allowAdoption: ["allow-adoption", "ALLOW_ADOPTION", "namespaces that may adopt existing users: ns, ns/name-glob, * (default: none)"],
-  secretLabelSelector: ["secret-label-selector", "SECRET_LABEL_SELECTOR", "only Secrets with these labels may hold passwords (default: any)"],
-  verifierSecret: ["verifier-secret", "VERIFIER_SECRET", "namespace/name of the password verifiers' key Secret (default: POD_NAMESPACE/memorydb-user-operator-verifier)"],
+  secretLabelSelector: [
+    "secret-label-selector",
+    "SECRET_LABEL_SELECTOR",
+    "only Secrets with these labels may hold passwords (default: any)",
+  ],
+  verifierSecret: [
+    "verifier-secret",
+    "VERIFIER_SECRET",
+    "namespace/name of the password verifiers' key Secret (default: POD_NAMESPACE/memorydb-user-operator-verifier)",
+  ],
   defaultDeletionPolicy: ["default-deletion-policy", "DEFAULT_DELETION_POLICY", "Delete | Retain (default Delete)"],
   defaultTags: ["default-tags", "DEFAULT_TAGS", "tags for every user: key=value,key2=value2"],
   tagResyncPeriod: ["tag-resync-period", "TAG_RESYNC_PERIOD", "how often tags are checked for drift (default 1h)"],
@@ -79,12 +99,20 @@ export const SETTINGS = {
   logLevel: ["log-level", "LOG_LEVEL", "error | warn | info | debug (default info)"],
   logFormat: ["log-format", "LOG_FORMAT", "json | text (default json)"],
   clusterId: ["cluster-id", "CLUSTER_ID", "cluster identity for ownership tags (default: kube-system UID)"],
-  kubeconfig: ["kubeconfig", "KUBECONFIG", "kubeconfig file (KUBECONFIG: a path list, merged as kubectl does; default ~/.kube/config, then in-cluster)"],
+  kubeconfig: [
+    "kubeconfig",
+    "KUBECONFIG",
+    "kubeconfig file (KUBECONFIG: a path list, merged as kubectl does; default ~/.kube/config, then in-cluster)",
+  ],
   leaderElect: ["leader-elect", "LEADER_ELECT", "true | false: elect a leader among replicas (default false)"],
   leaderElectionNamespace: ["leader-election-namespace", "LEADER_ELECTION_NAMESPACE", "namespace of the Lease (default: POD_NAMESPACE)"],
   leaderElectionId: ["leader-election-id", "LEADER_ELECTION_ID", "name of the Lease (default memorydb-user-operator)"],
   metricsBindAddress: ["metrics-bind-address", "METRICS_BIND_ADDRESS", "address of /metrics, 0 disables (default :8080)"],
-  healthProbeBindAddress: ["health-probe-bind-address", "HEALTH_PROBE_BIND_ADDRESS", "address of /healthz and /readyz, 0 disables (default :8081)"],
+  healthProbeBindAddress: [
+    "health-probe-bind-address",
+    "HEALTH_PROBE_BIND_ADDRESS",
+    "address of /healthz and /readyz, 0 disables (default :8081)",
+  ],
 } as const;
 
 export const DEFAULT_VERIFIER_SECRET = "memorydb-user-operator-verifier";
@@ -94,10 +122,10 @@ export function usage(): string {
   return `Usage: memorydb-user-operator [flags]\n\n  flag                          environment                help\n${lines.join("\n")}\n`;
 }
 
-export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Config {
-  let parsed;
+/** The flags given, by name; --help and unknown flags end here with the usage text. */
+function parseFlags(argv: readonly string[]): Record<string, string | undefined> {
   try {
-    parsed = parseArgs({
+    const parsed = parseArgs({
       args: [...argv],
       options: {
         ...Object.fromEntries(Object.values(SETTINGS).map(([flag]) => [flag, { type: "string" as const }])),
@@ -106,18 +134,22 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Con
       strict: true,
       allowPositionals: false,
     });
+    if (parsed.values.help) throw new ConfigError(usage());
+    return parsed.values as Record<string, string | undefined>;
   } catch (err) {
+    if (err instanceof ConfigError) throw err;
     throw new ConfigError(`${(err as Error).message}\n\n${usage()}`);
   }
-  if (parsed.values.help) throw new ConfigError(usage());
-  const values = parsed.values as Record<string, string | undefined>;
+}
+
+export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Config {
+  const values = parseFlags(argv);
   const get = (key: keyof typeof SETTINGS): string | undefined => {
     const [flag, envName] = SETTINGS[key];
     const value = values[flag] ?? env[envName];
     return value === undefined || value.trim() === "" ? undefined : value.trim();
   };
-  const duration = (key: keyof typeof SETTINGS, fallback: string): number =>
-    parseDuration(get(key) ?? fallback, `--${SETTINGS[key][0]}`);
+  const duration = (key: keyof typeof SETTINGS, fallback: string): number => parseDuration(get(key) ?? fallback, `--${SETTINGS[key][0]}`);
   /** A setting read by `parse`, whose error names the flag. */
   const read = <T>(key: keyof typeof SETTINGS, parse: (text: string) => T): T => {
     try {
@@ -136,7 +168,8 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Con
   }
   const { endpoint, endpoints } = parseEndpoints(get("memorydbEndpoint"));
   const allowedRegions = [...new Set(list(get("allowedRegions")))];
-  for (const r of allowedRegions) if (!REGION.test(r)) throw new ConfigError(`--allowed-regions: "${r}" is not an AWS region name (e.g. us-east-1)`);
+  for (const r of allowedRegions)
+    if (!REGION.test(r)) throw new ConfigError(`--allowed-regions: "${r}" is not an AWS region name (e.g. us-east-1)`);
   if (allowedRegions.length > 0 && !allowedRegions.includes(region)) {
     throw new ConfigError(`--region ${region} is not among --allowed-regions (${allowedRegions.join(", ")})`);
   }
@@ -157,7 +190,9 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Con
     allowedRegions,
     adoptionGrants: read("allowAdoption", parseAdoptionGrants),
     secretLabelSelector: get("secretLabelSelector") === undefined ? undefined : read("secretLabelSelector", parseLabelSelector),
-    verifierSecret: read("verifierSecret", (text) => parseSecretName(text || (env.POD_NAMESPACE ? `${env.POD_NAMESPACE}/${DEFAULT_VERIFIER_SECRET}` : ""))),
+    verifierSecret: read("verifierSecret", (text) =>
+      parseSecretName(text || (env.POD_NAMESPACE ? `${env.POD_NAMESPACE}/${DEFAULT_VERIFIER_SECRET}` : "")),
+    ),
     defaultDeletionPolicy: oneOf(get("defaultDeletionPolicy") ?? "Delete", ["Delete", "Retain"] as const, "--default-deletion-policy"),
     defaultTags: parseTags(get("defaultTags") ?? ""),
     tagResyncPeriodMs: duration("tagResyncPeriod", "1h"),
@@ -182,7 +217,11 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Con
   if (config.leaderElect && !config.leaderElectionNamespace) {
     throw new ConfigError("--leader-elect needs --leader-election-namespace or POD_NAMESPACE");
   }
-  for (const [key, ms] of [["resync-period", config.resyncPeriodMs], ["poll-interval", config.pollIntervalMs], ["retry-base-delay", config.retryBaseDelayMs]] as const) {
+  for (const [key, ms] of [
+    ["resync-period", config.resyncPeriodMs],
+    ["poll-interval", config.pollIntervalMs],
+    ["retry-base-delay", config.retryBaseDelayMs],
+  ] as const) {
     if (ms <= 0) throw new ConfigError(`--${key} must be greater than zero`);
   }
   if (config.retryMaxDelayMs < config.retryBaseDelayMs) {

@@ -1,12 +1,13 @@
 // Entry point: configuration, then the operator until SIGTERM/SIGINT.
-import { Service } from "./service.ts";
-import { loadConfig } from "./config.ts";
+
+import { type Config, loadConfig } from "./config.ts";
 import { ConfigError } from "./config-values.ts";
 import { loadKubeConfig } from "./kube/config.ts";
 import { createLogger } from "./observability/log.ts";
+import { Service } from "./service.ts";
 
 async function main(): Promise<number> {
-  let config;
+  let config: Config;
   try {
     config = loadConfig(process.argv.slice(2), process.env);
   } catch (err) {

@@ -3,16 +3,16 @@
 // `service.ts` runs it while it leads; tests run it in-process.
 import { hostname } from "node:os";
 import type { KubeConfig } from "@kubernetes/client-node";
+import { MemoryDBClients } from "./aws/clients.ts";
 import { UserDirectory } from "./aws/directory.ts";
 import { MemoryDB } from "./aws/memorydb.ts";
-import { MemoryDBClients } from "./aws/clients.ts";
 import type { Config } from "./config.ts";
 import { Controller, type Source } from "./controller/controller.ts";
 import { anyOf, predicates } from "./controller/watches.ts";
 import { KubeApi, METADATA_ONLY_WATCH, type SecretMeta } from "./kube/api.ts";
 import { EventRecorder } from "./kube/events.ts";
 import { objectKey } from "./kube/reflector.ts";
-import { type WatchTimings } from "./kube/watch-timings.ts";
+import type { WatchTimings } from "./kube/watch-timings.ts";
 import { FINALIZER, GROUP, type MemoryDBUser, PLURAL, VERSION } from "./model.ts";
 import type { Logger } from "./observability/log.ts";
 import { CONTROLLER, type Metrics } from "./observability/metrics.ts";
@@ -51,7 +51,11 @@ export async function startOperator(config: Config, kc: KubeConfig, logger: Logg
   const verifier = new PasswordVerifier(await verifierKey(config, kube, logger, options.signal));
   const clients = new MemoryDBClients(
     (region) =>
-      new MemoryDB({ region, endpoint: config.memorydbEndpoints[region] ?? config.memorydbEndpoint, ...(metrics ? { onCall: metrics.awsCall.bind(metrics) } : {}) }),
+      new MemoryDB({
+        region,
+        endpoint: config.memorydbEndpoints[region] ?? config.memorydbEndpoint,
+        ...(metrics ? { onCall: metrics.awsCall.bind(metrics) } : {}),
+      }),
   );
   const memorydb = (region: string, signal?: AbortSignal) => clients.for(region, signal);
   const directory = new UserDirectory(memorydb);
@@ -62,7 +66,13 @@ export async function startOperator(config: Config, kc: KubeConfig, logger: Logg
     directory,
     events,
     logger,
-    defaults: { clusterId, region: config.region, tags: config.defaultTags, deletionPolicy: config.defaultDeletionPolicy, adoptionGrants: config.adoptionGrants },
+    defaults: {
+      clusterId,
+      region: config.region,
+      tags: config.defaultTags,
+      deletionPolicy: config.defaultDeletionPolicy,
+      adoptionGrants: config.adoptionGrants,
+    },
     tagResyncPeriodMs: config.tagResyncPeriodMs,
     snapshotMaxAgeMs: config.resyncPeriodMs,
     allowedRegions: config.allowedRegions,
@@ -97,9 +107,18 @@ export async function startOperator(config: Config, kc: KubeConfig, logger: Logg
   }));
   controller.reconciles(
     users,
-    anyOf(predicates.created, predicates.generationChanged, predicates.deletionStarted, predicates.labelsChanged, predicates.annotationsChanged, predicates.finalizerMissing(FINALIZER)),
+    anyOf(
+      predicates.created,
+      predicates.generationChanged,
+      predicates.deletionStarted,
+      predicates.labelsChanged,
+      predicates.annotationsChanged,
+      predicates.finalizerMissing(FINALIZER),
+    ),
   );
-  const bySecret = controller.index((u) => (u.spec.authenticationMode?.passwords ?? []).map((p) => `${u.metadata.namespace}/${p.secretKeyRef.name}`));
+  const bySecret = controller.index((u) =>
+    (u.spec.authenticationMode?.passwords ?? []).map((p) => `${u.metadata.namespace}/${p.secretKeyRef.name}`),
+  );
   const byUserName = controller.index((u) => [nameKey(u)]);
   const secretSources: Array<Source<SecretMeta>> = scopes.map((ns) => ({
     name: named("secrets", ns),
@@ -108,7 +127,9 @@ export async function startOperator(config: Config, kc: KubeConfig, logger: Logg
     accept: METADATA_ONLY_WATCH,
     labelSelector: config.secretLabelSelector?.text,
     // Keep names and versions only, whatever the server sends.
-    transform: (s) => ({ metadata: { name: s.metadata.name, namespace: s.metadata.namespace, resourceVersion: s.metadata.resourceVersion } }),
+    transform: (s) => ({
+      metadata: { name: s.metadata.name, namespace: s.metadata.namespace, resourceVersion: s.metadata.resourceVersion },
+    }),
   }));
   const secrets = controller.watches(secretSources, (s) => bySecret.keysFor(objectKey(s)), predicates.resourceVersionChanged);
   controller.onRemoved((user) => {
@@ -119,7 +140,13 @@ export async function startOperator(config: Config, kc: KubeConfig, logger: Logg
 
   // One paginated listing per region before the workers start and at each resync, so that
   // in-sync resources need no further MemoryDB call.
-  const refreshSnapshots = (signal: AbortSignal) => directory.refreshRegions(controller.list().map((u) => u.spec.region ?? config.region), config.allowedRegions, signal, logger);
+  const refreshSnapshots = (signal: AbortSignal) =>
+    directory.refreshRegions(
+      controller.list().map((u) => u.spec.region ?? config.region),
+      config.allowedRegions,
+      signal,
+      logger,
+    );
   controller.start(
     (user, run) =>
       reconciler.reconcile(

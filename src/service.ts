@@ -5,11 +5,11 @@ import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
 import type { KubeConfig } from "@kubernetes/client-node";
 import type { Config } from "./config.ts";
-import { type EndpointServer, serve } from "./observability/endpoints.ts";
 import { LeaderElector } from "./kube/leader.ts";
+import { WATCH_TIMINGS } from "./kube/watch-timings.ts";
+import { type EndpointServer, serve } from "./observability/endpoints.ts";
 import type { Logger } from "./observability/log.ts";
 import { Metrics } from "./observability/metrics.ts";
-import { WATCH_TIMINGS } from "./kube/watch-timings.ts";
 import { type Operator, type OperatorOptions, startOperator } from "./operator.ts";
 
 /**

@@ -28,7 +28,12 @@ export interface RealApiServerOptions {
 }
 
 function binaryPath(explicit: string | undefined): string {
-  const candidates = [explicit, process.env.KUBE_APISERVER, process.env.KAS_HOME && join(process.env.KAS_HOME, "bin", "kube-apiserver"), DEFAULT_BINARY];
+  const candidates = [
+    explicit,
+    process.env.KUBE_APISERVER,
+    process.env.KAS_HOME && join(process.env.KAS_HOME, "bin", "kube-apiserver"),
+    DEFAULT_BINARY,
+  ];
   const found = candidates.find((p): p is string => !!p && existsSync(p));
   if (!found) {
     throw new Error(
@@ -97,29 +102,52 @@ export class RealKubeApiServer {
       return p;
     };
     const etcd = keep(
-      spawn("etcd", [
-        "--name", "kas", "--data-dir", join(dir, "etcd"),
-        "--listen-client-urls", `http://127.0.0.1:${etcdPort}`, "--advertise-client-urls", `http://127.0.0.1:${etcdPort}`,
-        "--listen-peer-urls", `http://127.0.0.1:${etcdPeerPort}`, "--initial-advertise-peer-urls", `http://127.0.0.1:${etcdPeerPort}`,
-        "--initial-cluster", `kas=http://127.0.0.1:${etcdPeerPort}`, "--listen-metrics-urls", "",
-      ], { stdio: ["ignore", "pipe", "pipe"] }),
+      spawn(
+        "etcd",
+        [
+          "--name",
+          "kas",
+          "--data-dir",
+          join(dir, "etcd"),
+          "--listen-client-urls",
+          `http://127.0.0.1:${etcdPort}`,
+          "--advertise-client-urls",
+          `http://127.0.0.1:${etcdPort}`,
+          "--listen-peer-urls",
+          `http://127.0.0.1:${etcdPeerPort}`,
+          "--initial-advertise-peer-urls",
+          `http://127.0.0.1:${etcdPeerPort}`,
+          "--initial-cluster",
+          `kas=http://127.0.0.1:${etcdPeerPort}`,
+          "--listen-metrics-urls",
+          "",
+        ],
+        { stdio: ["ignore", "pipe", "pipe"] },
+      ),
     );
     const apiserver = keep(
-      spawn(bin, [
-        `--etcd-servers=http://127.0.0.1:${etcdPort}`,
-        "--bind-address=127.0.0.1", "--advertise-address=127.0.0.1", `--secure-port=${apiPort}`, "--insecure-port=0",
-        `--cert-dir=${join(dir, "certs")}`,
-        `--token-auth-file=${join(dir, "tokens.csv")}`,
-        "--authorization-mode=RBAC",
-        "--service-account-issuer=https://kubernetes.default.svc",
-        `--service-account-key-file=${join(dir, "sa.pub")}`,
-        `--service-account-signing-key-file=${join(dir, "sa.key")}`,
-        "--api-audiences=https://kubernetes.default.svc",
-        "--service-cluster-ip-range=10.96.0.0/16",
-        "--endpoint-reconciler-type=none",
-        "--disable-admission-plugins=ServiceAccount",
-        "--profiling=false",
-      ], { stdio: ["ignore", "pipe", "pipe"] }),
+      spawn(
+        bin,
+        [
+          `--etcd-servers=http://127.0.0.1:${etcdPort}`,
+          "--bind-address=127.0.0.1",
+          "--advertise-address=127.0.0.1",
+          `--secure-port=${apiPort}`,
+          "--insecure-port=0",
+          `--cert-dir=${join(dir, "certs")}`,
+          `--token-auth-file=${join(dir, "tokens.csv")}`,
+          "--authorization-mode=RBAC",
+          "--service-account-issuer=https://kubernetes.default.svc",
+          `--service-account-key-file=${join(dir, "sa.pub")}`,
+          `--service-account-signing-key-file=${join(dir, "sa.key")}`,
+          "--api-audiences=https://kubernetes.default.svc",
+          "--service-cluster-ip-range=10.96.0.0/16",
+          "--endpoint-reconciler-type=none",
+          "--disable-admission-plugins=ServiceAccount",
+          "--profiling=false",
+        ],
+        { stdio: ["ignore", "pipe", "pipe"] },
+      ),
     );
     const server = new RealKubeApiServer(`https://127.0.0.1:${apiPort}`, dir, [apiserver, etcd], tokens, () => log);
     try {
@@ -203,12 +231,18 @@ export class RealKubeApiServer {
         {
           method: "POST",
           rejectUnauthorized: false, // the serving certificate is self-signed
-          headers: { Authorization: `Bearer ${this.tokenFor("admin")}`, "Content-Type": "application/json", "Content-Length": Buffer.byteLength(text) },
+          headers: {
+            Authorization: `Bearer ${this.tokenFor("admin")}`,
+            "Content-Type": "application/json",
+            "Content-Length": Buffer.byteLength(text),
+          },
         },
         (res) => {
           let answer = "";
           res.on("data", (d) => (answer += d));
-          res.on("end", () => ((res.statusCode ?? 0) < 300 ? resolve() : reject(new Error(`POST ${path}: HTTP ${res.statusCode}: ${answer.slice(0, 500)}`))));
+          res.on("end", () =>
+            (res.statusCode ?? 0) < 300 ? resolve() : reject(new Error(`POST ${path}: HTTP ${res.statusCode}: ${answer.slice(0, 500)}`)),
+          );
         },
       );
       req.on("error", reject);

@@ -1,6 +1,6 @@
 // Fault injection for the fake API server.
-import type { ServerResponse } from 'node:http';
-import { ApiError, conflict, expired, internalError, serviceUnavailable, tooManyRequests, unknownError } from './errors.ts';
+import type { ServerResponse } from "node:http";
+import { type ApiError, conflict, expired, internalError, serviceUnavailable, tooManyRequests, unknownError } from "./errors.ts";
 
 /** Which requests a fault rule matches (every field that is given must match). */
 export interface FaultMatch {
@@ -31,7 +31,15 @@ export interface WatchHandle {
   close(): void;
 }
 
-export interface FaultRequest { method: string; path: string; watch: boolean; group: string; resource: string; name: string; user?: string }
+export interface FaultRequest {
+  method: string;
+  path: string;
+  watch: boolean;
+  group: string;
+  resource: string;
+  name: string;
+  user?: string;
+}
 
 export class FaultInjector {
   private readonly rules: Array<{ remaining: number; skip: number; opts: FailNextOptions }> = [];
@@ -140,11 +148,17 @@ function matches(o: FaultMatch, r: FaultRequest): boolean {
 function injectedError(o: FaultMatch, r: FaultRequest): ApiError {
   const gr = { group: r.group, resource: r.resource };
   switch (o.status) {
-    case 409: return conflict(gr, r.name);
-    case 410: return expired('too old resource version: injected fault');
-    case 429: return tooManyRequests('Too many requests, please try again later.', o.retryAfterSeconds ?? 1);
-    case 503: return serviceUnavailable('the server is currently unable to handle the request (injected fault)');
-    case 500: return internalError('injected fault');
-    default: return unknownError(o.status, 'injected fault');
+    case 409:
+      return conflict(gr, r.name);
+    case 410:
+      return expired("too old resource version: injected fault");
+    case 429:
+      return tooManyRequests("Too many requests, please try again later.", o.retryAfterSeconds ?? 1);
+    case 503:
+      return serviceUnavailable("the server is currently unable to handle the request (injected fault)");
+    case 500:
+      return internalError("injected fault");
+    default:
+      return unknownError(o.status, "injected fault");
   }
 }

@@ -2,7 +2,7 @@
 // `pattern` (go-openapi/kube-openapi: regexp.MatchString) and CEL `matches()` (cel-go: regexp.MatchString).
 // JavaScript regexes differ: `\s`, `\d`, `\w`, `\b` are ASCII in RE2 and Unicode-aware (or not) in JS,
 // RE2 has no lookarounds or backreferences, and JS lacks `(?i)`, `\z`, `\pL`, `[[:alpha:]]`.
-import { RE2JS } from 're2js';
+import { RE2JS } from "re2js";
 
 const cache = new Map<string, RE2JS | Error>();
 
@@ -10,7 +10,11 @@ const cache = new Map<string, RE2JS | Error>();
 export function compileRe2(pattern: string): RE2JS {
   let c = cache.get(pattern);
   if (!c) {
-    try { c = RE2JS.compile(pattern); } catch (e) { c = new Error((e as Error).message); }
+    try {
+      c = RE2JS.compile(pattern);
+    } catch (e) {
+      c = new Error((e as Error).message);
+    }
     if (cache.size > 1000) cache.clear();
     cache.set(pattern, c);
   }

@@ -3,7 +3,7 @@
 export type JsonObject = Record<string, any>;
 
 export interface ResourceType {
-  group: string;            // '' for core
+  group: string; // '' for core
   version: string;
   plural: string;
   singular: string;
@@ -31,7 +31,7 @@ export interface ResourceType {
   storage?: string;
 }
 
-export const ALL_VERBS = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
+export const ALL_VERBS = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"];
 
 export function apiVersionOf(rt: ResourceType): string {
   return rt.group ? `${rt.group}/${rt.version}` : rt.version;
@@ -41,31 +41,57 @@ export function resourceKey(rt: { group: string; version?: string; plural: strin
   return rt.storage ?? `${rt.group}/${rt.plural}`;
 }
 
-function builtin(group: string, version: string, plural: string, kind: string, namespaced: boolean, extra: Partial<ResourceType> = {}): ResourceType {
+function builtin(
+  group: string,
+  version: string,
+  plural: string,
+  kind: string,
+  namespaced: boolean,
+  extra: Partial<ResourceType> = {},
+): ResourceType {
   return {
-    group, version, plural, kind, namespaced,
-    singular: kind.toLowerCase(), listKind: `${kind}List`, shortNames: [], categories: [], verbs: ALL_VERBS,
-    status: false, custom: false, allowUnconditionalUpdate: true, generation: false, ...extra,
+    group,
+    version,
+    plural,
+    kind,
+    namespaced,
+    singular: kind.toLowerCase(),
+    listKind: `${kind}List`,
+    shortNames: [],
+    categories: [],
+    verbs: ALL_VERBS,
+    status: false,
+    custom: false,
+    allowUnconditionalUpdate: true,
+    generation: false,
+    ...extra,
   };
 }
 
 export function builtinResources(): ResourceType[] {
   return [
-    builtin('', 'v1', 'namespaces', 'Namespace', false, { shortNames: ['ns'], status: true,
-      verbs: ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'] }),
-    builtin('', 'v1', 'secrets', 'Secret', true),
-    builtin('', 'v1', 'configmaps', 'ConfigMap', true, { shortNames: ['cm'] }),
-    builtin('', 'v1', 'events', 'Event', true, { shortNames: ['ev'] }),
+    builtin("", "v1", "namespaces", "Namespace", false, {
+      shortNames: ["ns"],
+      status: true,
+      verbs: ["create", "delete", "get", "list", "patch", "update", "watch"],
+    }),
+    builtin("", "v1", "secrets", "Secret", true),
+    builtin("", "v1", "configmaps", "ConfigMap", true, { shortNames: ["cm"] }),
+    builtin("", "v1", "events", "Event", true, { shortNames: ["ev"] }),
     // Same objects as core/v1 events, in another shape (converted on read and write).
-    builtin('events.k8s.io', 'v1', 'events', 'Event', true, { shortNames: ['ev'], storage: '/events' }),
-    builtin('', 'v1', 'serviceaccounts', 'ServiceAccount', true, { shortNames: ['sa'] }),
-    builtin('coordination.k8s.io', 'v1', 'leases', 'Lease', true),
-    builtin('rbac.authorization.k8s.io', 'v1', 'roles', 'Role', true),
-    builtin('rbac.authorization.k8s.io', 'v1', 'rolebindings', 'RoleBinding', true),
-    builtin('rbac.authorization.k8s.io', 'v1', 'clusterroles', 'ClusterRole', false),
-    builtin('rbac.authorization.k8s.io', 'v1', 'clusterrolebindings', 'ClusterRoleBinding', false),
-    builtin('apiextensions.k8s.io', 'v1', 'customresourcedefinitions', 'CustomResourceDefinition', false,
-      { shortNames: ['crd', 'crds'], categories: ['api-extensions'], status: true, generation: true }),
+    builtin("events.k8s.io", "v1", "events", "Event", true, { shortNames: ["ev"], storage: "/events" }),
+    builtin("", "v1", "serviceaccounts", "ServiceAccount", true, { shortNames: ["sa"] }),
+    builtin("coordination.k8s.io", "v1", "leases", "Lease", true),
+    builtin("rbac.authorization.k8s.io", "v1", "roles", "Role", true),
+    builtin("rbac.authorization.k8s.io", "v1", "rolebindings", "RoleBinding", true),
+    builtin("rbac.authorization.k8s.io", "v1", "clusterroles", "ClusterRole", false),
+    builtin("rbac.authorization.k8s.io", "v1", "clusterrolebindings", "ClusterRoleBinding", false),
+    builtin("apiextensions.k8s.io", "v1", "customresourcedefinitions", "CustomResourceDefinition", false, {
+      shortNames: ["crd", "crds"],
+      categories: ["api-extensions"],
+      status: true,
+      generation: true,
+    }),
   ];
 }
 
@@ -77,13 +103,24 @@ export function crdResources(crd: JsonObject): ResourceType[] {
   for (const v of spec.versions ?? []) {
     if (!v.served) continue;
     out.push({
-      group: spec.group, version: v.name, plural: names.plural, singular: names.singular ?? String(names.kind).toLowerCase(),
-      kind: names.kind, listKind: names.listKind ?? `${names.kind}List`, namespaced: spec.scope !== 'Cluster',
-      shortNames: names.shortNames ?? [], categories: names.categories ?? [], verbs: ALL_VERBS,
-      status: !!v.subresources?.status, custom: true, schema: v.schema?.openAPIV3Schema,
-      allowUnconditionalUpdate: false, generation: true, crdName: crd.metadata?.name,
+      group: spec.group,
+      version: v.name,
+      plural: names.plural,
+      singular: names.singular ?? String(names.kind).toLowerCase(),
+      kind: names.kind,
+      listKind: names.listKind ?? `${names.kind}List`,
+      namespaced: spec.scope !== "Cluster",
+      shortNames: names.shortNames ?? [],
+      categories: names.categories ?? [],
+      verbs: ALL_VERBS,
+      status: !!v.subresources?.status,
+      custom: true,
+      schema: v.schema?.openAPIV3Schema,
+      allowUnconditionalUpdate: false,
+      generation: true,
+      crdName: crd.metadata?.name,
       // CRD defaulting: no columns declared means one Age column.
-      printerColumns: v.additionalPrinterColumns ?? [{ name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' }],
+      printerColumns: v.additionalPrinterColumns ?? [{ name: "Age", type: "date", jsonPath: ".metadata.creationTimestamp" }],
     });
   }
   return out;

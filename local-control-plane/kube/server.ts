@@ -1,24 +1,27 @@
 // An in-process fake Kubernetes API server on loopback, for tests. See docs/local-control-plane.md.
-import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
-import * as yaml from 'js-yaml';
-import { Api } from './api.ts';
-import { FaultInjector } from './faults.ts';
-import { createHandler, type Authorizer } from './http.ts';
-import { nowTimestamp } from './meta.ts';
-import { builtinResources, crdResources, resourceKey, type JsonObject, type ResourceType } from './resources.ts';
-import { bootstrapPolicy, rbacAuthorizer, type RbacObjects } from './rbac.ts';
-import { objectKey, Store } from './store.ts';
+import { randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { writeFile } from "node:fs/promises";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo, Socket } from "node:net";
+import * as yaml from "js-yaml";
+import { Api } from "./api.ts";
+import { FaultInjector } from "./faults.ts";
+import { type Authorizer, createHandler } from "./http.ts";
+import { nowTimestamp } from "./meta.ts";
+import { bootstrapPolicy, type RbacObjects, rbacAuthorizer } from "./rbac.ts";
+import { builtinResources, crdResources, type JsonObject, type ResourceType, resourceKey } from "./resources.ts";
+import { objectKey, Store } from "./store.ts";
 
-export { FaultInjector, type FailNextOptions, type FailRateOptions, type FaultMatch } from './faults.ts';
-export type { Authorizer, AuthorizerDecision, RequestAttributes } from './http.ts';
-export { rbacAuthorizer, ruleAllows, type RbacObjects } from './rbac.ts';
+export { type FailNextOptions, type FailRateOptions, FaultInjector, type FaultMatch } from "./faults.ts";
+export type { Authorizer, AuthorizerDecision, RequestAttributes } from "./http.ts";
+export { type RbacObjects, rbacAuthorizer, ruleAllows } from "./rbac.ts";
 
 /** Who a token authenticates as. */
-export interface Identity { user: string; groups: string[] }
+export interface Identity {
+  user: string;
+  groups: string[];
+}
 
 export interface KubeconfigOptions {
   /** default namespace of the context */
@@ -47,7 +50,7 @@ export interface KubeApiServerOptions {
   rbac?: boolean;
 }
 
-const KUBE_SYSTEM_UID = '2b1b4a5c-6f1e-4a53-9c9e-6b7f3f1c2d10';
+const KUBE_SYSTEM_UID = "2b1b4a5c-6f1e-4a53-9c9e-6b7f3f1c2d10";
 const MAX_LOG = 10_000;
 
 export class KubeApiServer {
@@ -65,7 +68,17 @@ export class KubeApiServer {
   private types: ResourceType[];
   private readonly tokens: Map<string, Identity>;
 
-  private constructor(server: Server, url: string, store: Store, api: Api, faults: FaultInjector, token: string, authorize: Authorizer, typesRef: { types: ResourceType[] }, tokens: Map<string, Identity>) {
+  private constructor(
+    server: Server,
+    url: string,
+    store: Store,
+    api: Api,
+    faults: FaultInjector,
+    token: string,
+    authorize: Authorizer,
+    typesRef: { types: ResourceType[] },
+    tokens: Map<string, Identity>,
+  ) {
     this.tokens = tokens;
     this.server = server;
     this.url = url;
@@ -75,7 +88,10 @@ export class KubeApiServer {
     this.token = token;
     this.authorize = authorize;
     this.types = typesRef.types;
-    server.on('connection', (s: Socket) => { this.sockets.add(s); s.on('close', () => this.sockets.delete(s)); });
+    server.on("connection", (s: Socket) => {
+      this.sockets.add(s);
+      s.on("close", () => this.sockets.delete(s));
+    });
   }
 
   /** How many bookmark rounds the watchers have had (each watcher's timer firing, sent or not). */
@@ -87,8 +103,8 @@ export class KubeApiServer {
     const store = new Store(opts.watchCacheSize ?? 1000);
     const faults = new FaultInjector();
     faults.onExpire = () => store.expireHistory();
-    const token = randomBytes(24).toString('hex');
-    const tokens = new Map([[token, { user: 'kubernetes-admin', groups: ['system:masters', 'system:authenticated'] }]]);
+    const token = randomBytes(24).toString("hex");
+    const tokens = new Map([[token, { user: "kubernetes-admin", groups: ["system:masters", "system:authenticated"] }]]);
     const typesRef = { types: builtinResources() };
     let self: KubeApiServer | undefined;
     const onCrd = (crd: JsonObject, removed: boolean) => {
@@ -101,79 +117,107 @@ export class KubeApiServer {
       if (self) self.types = typesRef.types;
     };
     const api = new Api(store, () => typesRef.types, onCrd);
-    let address = '';
-    const authorizeRef: { fn: Authorizer } = { fn: opts.rbac ? rbacAuthorizer(rbacObjects(store)) : opts.authorize ?? (() => true) };
-    const server = createServer(createHandler({
-      api, store, faults, types: () => typesRef.types, tokens,
-      authorize: () => self?.authorize ?? authorizeRef.fn,
-      bookmarkIntervalMs: opts.bookmarkIntervalMs ?? 60_000,
-      serverAddress: () => address,
-      log: (method, path, status) => {
-        if (!self) return;
-        self.requests.push({ method, path, status });
-        if (self.requests.length > MAX_LOG) self.requests.splice(0, self.requests.length - MAX_LOG);
-      },
-    }));
+    let address = "";
+    const authorizeRef: { fn: Authorizer } = { fn: opts.rbac ? rbacAuthorizer(rbacObjects(store)) : (opts.authorize ?? (() => true)) };
+    const server = createServer(
+      createHandler({
+        api,
+        store,
+        faults,
+        types: () => typesRef.types,
+        tokens,
+        authorize: () => self?.authorize ?? authorizeRef.fn,
+        bookmarkIntervalMs: opts.bookmarkIntervalMs ?? 60_000,
+        serverAddress: () => address,
+        log: (method, path, status) => {
+          if (!self) return;
+          self.requests.push({ method, path, status });
+          if (self.requests.length > MAX_LOG) self.requests.splice(0, self.requests.length - MAX_LOG);
+        },
+      }),
+    );
     server.keepAliveTimeout = 5000;
     await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => resolve());
+      server.once("error", reject);
+      server.listen(opts.port ?? 0, opts.host ?? "127.0.0.1", () => resolve());
     });
     const addr = server.address() as AddressInfo;
-    const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+    const host = addr.family === "IPv6" ? `[${addr.address}]` : addr.address;
     address = `${host}:${addr.port}`;
     self = new KubeApiServer(server, `http://${address}`, store, api, faults, token, authorizeRef.fn, typesRef, tokens);
-    for (const ns of ['default', 'kube-system', 'kube-public', 'kube-node-lease']) self.seedNamespace(ns);
+    for (const ns of ["default", "kube-system", "kube-public", "kube-node-lease"]) self.seedNamespace(ns);
     const policy = bootstrapPolicy();
-    for (const r of policy.clusterRoles) store.put('rbac.authorization.k8s.io/clusterroles', objectKey(undefined, r.metadata.name), { ...r, metadata: { ...r.metadata, uid: crypto.randomUUID() } });
-    for (const b of policy.clusterRoleBindings) store.put('rbac.authorization.k8s.io/clusterrolebindings', objectKey(undefined, b.metadata.name), { ...b, metadata: { ...b.metadata, uid: crypto.randomUUID() } });
+    for (const r of policy.clusterRoles)
+      store.put("rbac.authorization.k8s.io/clusterroles", objectKey(undefined, r.metadata.name), {
+        ...r,
+        metadata: { ...r.metadata, uid: crypto.randomUUID() },
+      });
+    for (const b of policy.clusterRoleBindings)
+      store.put("rbac.authorization.k8s.io/clusterrolebindings", objectKey(undefined, b.metadata.name), {
+        ...b,
+        metadata: { ...b.metadata, uid: crypto.randomUUID() },
+      });
     for (const f of opts.crdFiles ?? []) {
-      for (const doc of yaml.loadAll(readFileSync(f, 'utf8'))) if (doc && typeof doc === 'object') self.installCrd(doc as object);
+      for (const doc of yaml.loadAll(readFileSync(f, "utf8"))) if (doc && typeof doc === "object") self.installCrd(doc as object);
     }
     return self;
   }
 
   private seedNamespace(name: string): void {
     const obj = {
-      apiVersion: 'v1', kind: 'Namespace',
-      metadata: { name, uid: name === 'kube-system' ? KUBE_SYSTEM_UID : crypto.randomUUID(), creationTimestamp: nowTimestamp(),
-        labels: { 'kubernetes.io/metadata.name': name } },
-      spec: { finalizers: ['kubernetes'] }, status: { phase: 'Active' },
+      apiVersion: "v1",
+      kind: "Namespace",
+      metadata: {
+        name,
+        uid: name === "kube-system" ? KUBE_SYSTEM_UID : crypto.randomUUID(),
+        creationTimestamp: nowTimestamp(),
+        labels: { "kubernetes.io/metadata.name": name },
+      },
+      spec: { finalizers: ["kubernetes"] },
+      status: { phase: "Active" },
     };
-    this.store.put('/namespaces', objectKey(undefined, name), obj);
+    this.store.put("/namespaces", objectKey(undefined, name), obj);
   }
 
   /** Installs (or replaces) a CustomResourceDefinition; its resources are served immediately. */
   installCrd(crd: object): void {
     const c = structuredClone(crd) as JsonObject;
-    const rk = resourceKey({ group: 'apiextensions.k8s.io', plural: 'customresourcedefinitions' });
+    const rk = resourceKey({ group: "apiextensions.k8s.io", plural: "customresourcedefinitions" });
     const key = objectKey(undefined, c.metadata?.name);
     const existing = this.store.get(rk, key);
     if (existing) {
-      this.api.update({ rt: this.crdType(), name: c.metadata.name, query: new URLSearchParams() },
-        { ...c, metadata: { ...c.metadata, resourceVersion: existing.metadata.resourceVersion } });
+      this.api.update(
+        { rt: this.crdType(), name: c.metadata.name, query: new URLSearchParams() },
+        { ...c, metadata: { ...c.metadata, resourceVersion: existing.metadata.resourceVersion } },
+      );
       return;
     }
-    this.api.create({ rt: this.crdType(), query: new URLSearchParams() }, { apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', ...c });
+    this.api.create(
+      { rt: this.crdType(), query: new URLSearchParams() },
+      { apiVersion: "apiextensions.k8s.io/v1", kind: "CustomResourceDefinition", ...c },
+    );
   }
 
   private crdType(): ResourceType {
-    return this.types.find((t) => t.plural === 'customresourcedefinitions')!;
+    return this.types.find((t) => t.plural === "customresourcedefinitions")!;
   }
 
   /** A bearer token that authenticates as `identity` (the same token for the same identity). */
   tokenFor(identity: Identity): string {
     for (const [t, id] of this.tokens) {
-      if (id.user === identity.user && id.groups.join('\n') === identity.groups.join('\n')) return t;
+      if (id.user === identity.user && id.groups.join("\n") === identity.groups.join("\n")) return t;
     }
-    const t = randomBytes(24).toString('hex');
+    const t = randomBytes(24).toString("hex");
     this.tokens.set(t, { user: identity.user, groups: [...identity.groups] });
     return t;
   }
 
   /** The identity a ServiceAccount token authenticates as. */
   static serviceAccountIdentity(namespace: string, name: string): Identity {
-    return { user: `system:serviceaccount:${namespace}:${name}`, groups: ['system:serviceaccounts', `system:serviceaccounts:${namespace}`, 'system:authenticated'] };
+    return {
+      user: `system:serviceaccount:${namespace}:${name}`,
+      groups: ["system:serviceaccounts", `system:serviceaccounts:${namespace}`, "system:authenticated"],
+    };
   }
 
   /**
@@ -181,22 +225,24 @@ export class KubeApiServer {
    * Default user: the admin (kubernetes-admin, system:masters); or a ServiceAccount / named user.
    */
   kubeconfig(opts: KubeconfigOptions = {}): string {
-    let userName = 'fake-admin', token = this.token;
+    let userName = "fake-admin",
+      token = this.token;
     if (opts.serviceAccount) {
       const { namespace, name } = opts.serviceAccount;
       userName = `system:serviceaccount:${namespace}:${name}`;
       token = this.tokenFor(KubeApiServer.serviceAccountIdentity(namespace, name));
     } else if (opts.user) {
       userName = opts.user;
-      token = this.tokenFor({ user: opts.user, groups: [...(opts.groups ?? []), 'system:authenticated'] });
+      token = this.tokenFor({ user: opts.user, groups: [...(opts.groups ?? []), "system:authenticated"] });
     }
     return yaml.dump({
-      apiVersion: 'v1', kind: 'Config',
+      apiVersion: "v1",
+      kind: "Config",
       // client-node 2.x refuses plain HTTP unless skipTLSVerify is set.
-      clusters: [{ name: 'fake', cluster: { server: this.url, 'insecure-skip-tls-verify': true } }],
+      clusters: [{ name: "fake", cluster: { server: this.url, "insecure-skip-tls-verify": true } }],
       users: [{ name: userName, user: { token } }],
-      contexts: [{ name: 'fake', context: { cluster: 'fake', user: userName, ...(opts.namespace ? { namespace: opts.namespace } : {}) } }],
-      'current-context': 'fake',
+      contexts: [{ name: "fake", context: { cluster: "fake", user: userName, ...(opts.namespace ? { namespace: opts.namespace } : {}) } }],
+      "current-context": "fake",
       preferences: {},
     });
   }
@@ -223,9 +269,9 @@ export class KubeApiServer {
 function rbacObjects(store: Store): RbacObjects {
   const all = (plural: string) => store.list(`rbac.authorization.k8s.io/${plural}`).map(([, o]) => o);
   return {
-    roles: (ns) => all('roles').filter((o) => o.metadata.namespace === ns),
-    roleBindings: (ns) => all('rolebindings').filter((o) => o.metadata.namespace === ns),
-    clusterRoles: () => all('clusterroles'),
-    clusterRoleBindings: () => all('clusterrolebindings'),
+    roles: (ns) => all("roles").filter((o) => o.metadata.namespace === ns),
+    roleBindings: (ns) => all("rolebindings").filter((o) => o.metadata.namespace === ns),
+    clusterRoles: () => all("clusterroles"),
+    clusterRoleBindings: () => all("clusterrolebindings"),
   };
 }

@@ -1,17 +1,17 @@
 // Object storage with one etcd-like global revision counter and a per-resource event history
 // (the watch cache) that watches replay from and that consistent paginated lists read snapshots from.
-import { expired } from './errors.ts';
-import { clone } from './patch.ts';
-import type { JsonObject } from './resources.ts';
+import { expired } from "./errors.ts";
+import { clone } from "./patch.ts";
+import type { JsonObject } from "./resources.ts";
 
-export type EventType = 'ADDED' | 'MODIFIED' | 'DELETED';
+export type EventType = "ADDED" | "MODIFIED" | "DELETED";
 
 export interface StoreEvent {
   rv: number;
   type: EventType;
-  key: string;            // "<namespace>/<name>"
-  object: JsonObject;     // the new state (for DELETED: the last state, with the deletion's resourceVersion)
-  prev?: JsonObject;      // the state before (absent for ADDED)
+  key: string; // "<namespace>/<name>"
+  object: JsonObject; // the new state (for DELETED: the last state, with the deletion's resourceVersion)
+  prev?: JsonObject; // the state before (absent for ADDED)
 }
 
 interface Bucket {
@@ -25,7 +25,7 @@ interface Bucket {
 }
 
 export function objectKey(namespace: string | undefined, name: string): string {
-  return `${namespace ?? ''}/${name}`;
+  return `${namespace ?? ""}/${name}`;
 }
 
 export class Store {
@@ -87,7 +87,8 @@ export class Store {
     const newer = b.history.filter((e) => e.rv > at);
     for (let i = newer.length - 1; i >= 0; i--) {
       const e = newer[i]!;
-      if (e.prev) m.set(e.key, e.prev); else m.delete(e.key);
+      if (e.prev) m.set(e.key, e.prev);
+      else m.delete(e.key);
     }
     return [...m.entries()].sort((a, c) => (a[0] < c[0] ? -1 : a[0] > c[0] ? 1 : 0));
   }
@@ -100,7 +101,7 @@ export class Store {
     const stored = clone(obj);
     stored.metadata = { ...(stored.metadata ?? {}), resourceVersion: String(rv) };
     b.objects.set(key, stored);
-    this.record(b, { rv, type: prev ? 'MODIFIED' : 'ADDED', key, object: stored, ...(prev ? { prev } : {}) });
+    this.record(b, { rv, type: prev ? "MODIFIED" : "ADDED", key, object: stored, ...(prev ? { prev } : {}) });
     return clone(stored);
   }
 
@@ -113,7 +114,7 @@ export class Store {
     const rv = ++this.revision;
     const last = clone(prev);
     last.metadata = { ...last.metadata, resourceVersion: String(rv) };
-    this.record(b, { rv, type: 'DELETED', key, object: last, prev });
+    this.record(b, { rv, type: "DELETED", key, object: last, prev });
     return clone(last);
   }
 

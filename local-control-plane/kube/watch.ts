@@ -1,11 +1,11 @@
 // Watch streams: newline-delimited JSON watch events over a chunked response, as the apiserver's
 // watch cache (storage/cacher/cacher.go, v1.20) serves them, bookmarks included.
-import type { ServerResponse } from 'node:http';
-import type { ApiError } from './errors.ts';
-import type { FaultInjector, WatchHandle } from './faults.ts';
-import type { Matcher } from './selectors.ts';
-import type { Store, StoreEvent } from './store.ts';
-import type { JsonObject } from './resources.ts';
+import type { ServerResponse } from "node:http";
+import type { ApiError } from "./errors.ts";
+import type { FaultInjector, WatchHandle } from "./faults.ts";
+import type { JsonObject } from "./resources.ts";
+import type { Matcher } from "./selectors.ts";
+import type { Store, StoreEvent } from "./store.ts";
 
 /** The apiserver's --min-request-timeout default: a watch without timeoutSeconds lasts 1800 s × (1 + rand). */
 export const MIN_REQUEST_TIMEOUT_S = 1800;
@@ -34,7 +34,7 @@ export interface WatchParams {
 }
 
 export function startWatch(res: ServerResponse, store: Store, faults: FaultInjector, p: WatchParams, injected?: ApiError): void {
-  res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache, private' });
+  res.writeHead(200, { "Content-Type": "application/json", "Cache-Control": "no-cache, private" });
   res.flushHeaders();
   const inScope = (o: JsonObject | undefined) => !!o && (p.namespace === undefined || o.metadata?.namespace === p.namespace);
   const matches = (o: JsonObject | undefined) => inScope(o) && p.matches(o!);
@@ -45,10 +45,16 @@ export function startWatch(res: ServerResponse, store: Store, faults: FaultInjec
 
   const write = (type: string, object: () => JsonObject) => {
     if (closed) return;
-    if (handle.stalled) { faults.withheldEvents++; return; }
+    if (handle.stalled) {
+      faults.withheldEvents++;
+      return;
+    }
     // WatchServer.ServeHTTP: an event whose object cannot be encoded is logged and ends the stream.
-    if (p.unencodable && type !== 'ERROR') { finish(); return; }
-    res.write(JSON.stringify({ type, object: object() }) + '\n');
+    if (p.unencodable && type !== "ERROR") {
+      finish();
+      return;
+    }
+    res.write(`${JSON.stringify({ type, object: object() })}\n`);
   };
   function finish(): void {
     if (closed) return;
@@ -58,20 +64,32 @@ export function startWatch(res: ServerResponse, store: Store, faults: FaultInjec
     faults.watches.delete(handle);
     if (!res.destroyed) res.end();
   }
-  res.on('close', () => { closed = true; unsubscribe(); for (const t of timers) clearTimeout(t); faults.watches.delete(handle); });
+  res.on("close", () => {
+    closed = true;
+    unsubscribe();
+    for (const t of timers) clearTimeout(t);
+    faults.watches.delete(handle);
+  });
   faults.watches.add(handle);
 
   const deliver = (e: StoreEvent) => {
-    const now = matches(e.object), before = e.type === 'MODIFIED' && matches(e.prev);
-    if (e.type === 'ADDED') { if (now) write('ADDED', () => p.present(e.object)); return; }
-    if (e.type === 'DELETED') { if (matches(e.object)) write('DELETED', () => p.present(e.object)); return; }
-    if (now && before) write('MODIFIED', () => p.present(e.object));
-    else if (now) write('ADDED', () => p.present(e.object));
-    else if (before) write('DELETED', () => p.present(e.object));
+    const now = matches(e.object),
+      before = e.type === "MODIFIED" && matches(e.prev);
+    if (e.type === "ADDED") {
+      if (now) write("ADDED", () => p.present(e.object));
+      return;
+    }
+    if (e.type === "DELETED") {
+      if (matches(e.object)) write("DELETED", () => p.present(e.object));
+      return;
+    }
+    if (now && before) write("MODIFIED", () => p.present(e.object));
+    else if (now) write("ADDED", () => p.present(e.object));
+    else if (before) write("DELETED", () => p.present(e.object));
   };
 
   if (injected) {
-    write('ERROR', () => injected.status as unknown as JsonObject);
+    write("ERROR", () => injected.status as unknown as JsonObject);
     finish();
     return;
   }
@@ -84,15 +102,15 @@ export function startWatch(res: ServerResponse, store: Store, faults: FaultInjec
   if (p.resourceVersion === undefined) {
     const all = store.list(p.rk);
     if (all.length) startRv = store.lastEventRevision(p.rk) || store.currentRevision;
-    for (const [, obj] of all) if (matches(obj)) write('ADDED', () => p.present(obj));
+    for (const [, obj] of all) if (matches(obj)) write("ADDED", () => p.present(obj));
     if (p.sendInitialEvents && p.allowBookmarks) {
-      write('BOOKMARK', () => p.bookmark(store.currentRevision, { 'k8s.io/initial-events-end': 'true' }));
+      write("BOOKMARK", () => p.bookmark(store.currentRevision, { "k8s.io/initial-events-end": "true" }));
     }
   } else {
     try {
       replay = store.eventsSince(p.rk, p.resourceVersion);
     } catch (e) {
-      write('ERROR', () => (e as ApiError).status as unknown as JsonObject);
+      write("ERROR", () => (e as ApiError).status as unknown as JsonObject);
       finish();
       return;
     }
@@ -121,7 +139,7 @@ export function startWatch(res: ServerResponse, store: Store, faults: FaultInjec
       store.bookmarkRounds++;
       const last = store.lastEventRevision(p.rk);
       if (last === 0) return;
-      if (last > startRv) write('BOOKMARK', () => p.bookmark(last));
+      if (last > startRv) write("BOOKMARK", () => p.bookmark(last));
       schedule(nextAt(Date.now()));
     };
     schedule(nextAt(Date.now()));

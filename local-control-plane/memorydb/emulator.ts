@@ -4,17 +4,17 @@
 // evidence for each rule, and the choices made where the service documentation is silent, are in
 // docs/local-control-plane.md, section "MemoryDB emulator".
 
-import { randomUUID } from 'node:crypto';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { randomUUID } from "node:crypto";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
 import {
   ACCESS_STRING_MODES,
-  ApiError,
-  MAX_TAGS,
   type AccessStringMode,
+  ApiError,
   defaultMessageFor,
   invalidCombination,
   invalidValue,
+  MAX_TAGS,
   minimumEngineVersion,
   normaliseAccessString,
   parseAccessString,
@@ -25,15 +25,15 @@ import {
   validateNewUserName,
   validateTagKeys,
   validateTags,
-} from './rules.ts';
+} from "./rules.ts";
 
-export { ApiError, normaliseAccessString, passwordProblem, type AccessStringMode } from './rules.ts';
+export { type AccessStringMode, ApiError, normaliseAccessString, passwordProblem } from "./rules.ts";
 
 /** Environment variable that sets the default `accessStringMode` (`memorydb` or `acl-list`). */
-export const ACCESS_STRING_MODE_ENV = 'MEMORYDB_EMULATOR_ACCESS_STRINGS';
+export const ACCESS_STRING_MODE_ENV = "MEMORYDB_EMULATOR_ACCESS_STRINGS";
 
-export type UserStatus = 'active' | 'modifying' | 'deleting';
-export type AuthType = 'password' | 'iam' | 'no-password';
+export type UserStatus = "active" | "modifying" | "deleting";
+export type AuthType = "password" | "iam" | "no-password";
 
 export interface EmulatorOptions {
   /** Port to listen on; default 0 (an ephemeral port). */
@@ -113,7 +113,7 @@ export interface UserMutation {
 export interface FaultDraw {
   op: string;
   input: unknown;
-  rate: 'reset' | 'throttle' | 'serverError' | 'responseLost';
+  rate: "reset" | "throttle" | "serverError" | "responseLost";
 }
 
 export interface CallLogEntry {
@@ -167,17 +167,9 @@ interface PendingFailure {
   message: string | undefined;
 }
 
-const OPERATIONS = [
-  'CreateUser',
-  'DescribeUsers',
-  'UpdateUser',
-  'DeleteUser',
-  'TagResource',
-  'UntagResource',
-  'ListTags',
-] as const;
+const OPERATIONS = ["CreateUser", "DescribeUsers", "UpdateUser", "DeleteUser", "TagResource", "UntagResource", "ListTags"] as const;
 type Operation = (typeof OPERATIONS)[number];
-const TARGET_PREFIX = 'AmazonMemoryDB.';
+const TARGET_PREFIX = "AmazonMemoryDB.";
 const DEFAULT_PAGE = 100;
 const MIN_PAGE = 20;
 const MAX_PAGE = 100;
@@ -245,8 +237,8 @@ export class MemoryDBEmulator {
   private constructor(server: http.Server, endpoint: string, opts: EmulatorOptions) {
     this.server = server;
     this.endpoint = endpoint;
-    this.region = opts.region ?? 'us-east-1';
-    this.accountId = opts.accountId ?? '123456789012';
+    this.region = opts.region ?? "us-east-1";
+    this.accountId = opts.accountId ?? "123456789012";
     this.modifyingMs = opts.modifyingMs ?? 0;
     this.deletingMs = opts.deletingMs ?? 0;
     this.maxUsers = opts.maxUsers ?? 2000;
@@ -256,37 +248,37 @@ export class MemoryDBEmulator {
     this.random = opts.random ?? Math.random;
     this.injector = new FaultInjector();
     this.faults = this.injector;
-    this.store.set('default', {
-      name: 'default',
-      status: 'active',
+    this.store.set("default", {
+      name: "default",
+      status: "active",
       statusUntil: undefined,
-      accessString: 'on ~* &* +@all',
+      accessString: "on ~* &* +@all",
       redis7: false,
-      authType: 'no-password',
+      authType: "no-password",
       passwords: [],
-      aclNames: ['open-access'],
+      aclNames: ["open-access"],
       tags: new Map(),
     });
   }
 
   static async start(opts: EmulatorOptions = {}): Promise<MemoryDBEmulator> {
     resolveAccessStringMode(opts.accessStringMode); // an invalid mode fails before anything listens
-    const host = opts.host ?? '127.0.0.1';
+    const host = opts.host ?? "127.0.0.1";
     const server = http.createServer();
     await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
+      server.once("error", reject);
       server.listen(opts.port ?? 0, host, () => {
-        server.off('error', reject);
+        server.off("error", reject);
         resolve();
       });
     });
     const { port } = server.address() as AddressInfo;
-    const urlHost = host.includes(':') ? `[${host}]` : host;
+    const urlHost = host.includes(":") ? `[${host}]` : host;
     const emulator = new MemoryDBEmulator(server, `http://${urlHost}:${port}`, opts);
-    server.on('request', (req, res) => {
+    server.on("request", (req, res) => {
       emulator.handle(req, res).catch((err: unknown) => {
         // Should not happen: answer like an unexpected service failure.
-        if (!res.headersSent) emulator.sendError(res, new ApiError('InternalFailure', String(err), 500));
+        if (!res.headersSent) emulator.sendError(res, new ApiError("InternalFailure", String(err), 500));
         else res.destroy();
       });
     });
@@ -324,14 +316,14 @@ export class MemoryDBEmulator {
     this.settle();
     const name = validateNewUserName(u.name);
     if (this.store.has(name)) throw new Error(`seedUser: user ${name} already exists`);
-    const authType = u.authType ?? (u.passwords && u.passwords.length > 0 ? 'password' : 'no-password');
+    const authType = u.authType ?? (u.passwords && u.passwords.length > 0 ? "password" : "no-password");
     const rec: UserRecord = {
       name,
-      status: u.status ?? 'active',
+      status: u.status ?? "active",
       statusUntil: undefined,
       ...this.storedAccessString(u.accessString),
       authType,
-      passwords: authType === 'password' ? [...(u.passwords ?? [])] : [],
+      passwords: authType === "password" ? [...(u.passwords ?? [])] : [],
       aclNames: [...(u.aclNames ?? [])],
       tags: new Map(Object.entries(u.tags ?? {})),
     };
@@ -347,11 +339,11 @@ export class MemoryDBEmulator {
     if (change.accessString !== undefined) Object.assign(rec, this.storedAccessString(change.accessString));
     if (change.authType !== undefined) {
       rec.authType = change.authType;
-      if (change.authType !== 'password' && change.passwords === undefined) rec.passwords = [];
+      if (change.authType !== "password" && change.passwords === undefined) rec.passwords = [];
     }
     if (change.passwords !== undefined) {
       rec.passwords = [...change.passwords];
-      if (change.authType === undefined && rec.passwords.length > 0) rec.authType = 'password';
+      if (change.authType === undefined && rec.passwords.length > 0) rec.authType = "password";
     }
     if (change.aclNames !== undefined) rec.aclNames = [...change.aclNames];
     if (change.status !== undefined) {
@@ -370,13 +362,13 @@ export class MemoryDBEmulator {
 
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const body = await readBody(req);
-    const path = (req.url ?? '/').split('?')[0];
-    if (req.method === 'GET' && path?.startsWith('/_emulator/')) {
+    const path = (req.url ?? "/").split("?")[0];
+    if (req.method === "GET" && path?.startsWith("/_emulator/")) {
       this.handleInspection(path, res);
       return;
     }
-    if (req.method !== 'POST' || path !== '/') {
-      this.sendError(res, new ApiError('UnknownOperationException', `No operation for ${req.method} ${path}`, 404));
+    if (req.method !== "POST" || path !== "/") {
+      this.sendError(res, new ApiError("UnknownOperationException", `No operation for ${req.method} ${path}`, 404));
       return;
     }
     // Authentication (SigV4 presence and scope; the signature itself is not verified).
@@ -385,24 +377,24 @@ export class MemoryDBEmulator {
       this.sendError(res, authError);
       return;
     }
-    const target = header(req, 'x-amz-target');
+    const target = header(req, "x-amz-target");
     const op = target?.startsWith(TARGET_PREFIX) ? target.slice(TARGET_PREFIX.length) : undefined;
     if (!op || !(OPERATIONS as readonly string[]).includes(op)) {
-      this.sendError(res, new ApiError('UnknownOperationException', `Unknown operation ${target ?? '(none)'}`));
+      this.sendError(res, new ApiError("UnknownOperationException", `Unknown operation ${target ?? "(none)"}`));
       return;
     }
-    const contentType = header(req, 'content-type') ?? '';
-    if (!contentType.toLowerCase().startsWith('application/x-amz-json-1.1')) {
-      this.sendError(res, new ApiError('SerializationException', `Unsupported Content-Type: ${contentType}`));
+    const contentType = header(req, "content-type") ?? "";
+    if (!contentType.toLowerCase().startsWith("application/x-amz-json-1.1")) {
+      this.sendError(res, new ApiError("SerializationException", `Unsupported Content-Type: ${contentType}`));
       return;
     }
     let input: Record<string, unknown>;
     try {
       const parsed: unknown = body.length === 0 ? {} : JSON.parse(body);
-      if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('not an object');
+      if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) throw new Error("not an object");
       input = parsed as Record<string, unknown>;
     } catch {
-      this.sendError(res, new ApiError('SerializationException', 'Request body is not a JSON object.'));
+      this.sendError(res, new ApiError("SerializationException", "Request body is not a JSON object."));
       return;
     }
 
@@ -416,7 +408,7 @@ export class MemoryDBEmulator {
     const injected = this.injector.take(op);
     let loseResponse = false;
     if (injected) {
-      if (injected.code === 'ResponseLost') loseResponse = true;
+      if (injected.code === "ResponseLost") loseResponse = true;
       else {
         entry.error = injected.code;
         const message = injected.message ?? defaultMessageFor(injected.code, op, this.requestResource(input), this.accountId);
@@ -425,23 +417,30 @@ export class MemoryDBEmulator {
       }
     }
     if (!loseResponse) {
-      if (this.injector.resetRate > 0 && this.random({ op, input: entry.input, rate: 'reset' }) < this.injector.resetRate) {
-        entry.error = 'ConnectionReset';
+      if (this.injector.resetRate > 0 && this.random({ op, input: entry.input, rate: "reset" }) < this.injector.resetRate) {
+        entry.error = "ConnectionReset";
         res.socket?.destroy();
         return;
       }
-      if (this.injector.throttleRate > 0 && this.random({ op, input: entry.input, rate: 'throttle' }) < this.injector.throttleRate) {
-        entry.error = 'ThrottlingException';
-        this.sendError(res, new ApiError('ThrottlingException', 'Rate exceeded'));
+      if (this.injector.throttleRate > 0 && this.random({ op, input: entry.input, rate: "throttle" }) < this.injector.throttleRate) {
+        entry.error = "ThrottlingException";
+        this.sendError(res, new ApiError("ThrottlingException", "Rate exceeded"));
         return;
       }
-      if (this.injector.serverErrorRate > 0 && this.random({ op, input: entry.input, rate: 'serverError' }) < this.injector.serverErrorRate) {
-        entry.error = 'InternalFailure';
-        this.sendError(res, new ApiError('InternalFailure', 'We encountered an internal error. Please try again.', 500));
+      if (
+        this.injector.serverErrorRate > 0 &&
+        this.random({ op, input: entry.input, rate: "serverError" }) < this.injector.serverErrorRate
+      ) {
+        entry.error = "InternalFailure";
+        this.sendError(res, new ApiError("InternalFailure", "We encountered an internal error. Please try again.", 500));
         return;
       }
       const lost = this.injector.responseLostOperations;
-      if (this.injector.responseLostRate > 0 && (lost.length === 0 || lost.includes(op)) && this.random({ op, input: entry.input, rate: 'responseLost' }) < this.injector.responseLostRate) {
+      if (
+        this.injector.responseLostRate > 0 &&
+        (lost.length === 0 || lost.includes(op)) &&
+        this.random({ op, input: entry.input, rate: "responseLost" }) < this.injector.responseLostRate
+      ) {
         loseResponse = true;
       }
     }
@@ -460,7 +459,7 @@ export class MemoryDBEmulator {
       throw err;
     }
     if (loseResponse) {
-      entry.error = 'ResponseLost';
+      entry.error = "ResponseLost";
       res.socket?.destroy();
       return;
     }
@@ -468,43 +467,49 @@ export class MemoryDBEmulator {
   }
 
   private checkAuthorization(auth: string | undefined): ApiError | undefined {
-    if (!auth) return new ApiError('MissingAuthenticationTokenException', 'Missing Authentication Token');
-    if (!auth.startsWith('AWS4-HMAC-SHA256 ')) {
-      return new ApiError('IncompleteSignatureException', `Authorization header requires 'Credential', 'Signature' and 'SignedHeaders' parameters. Authorization=${auth.split(' ')[0]}`);
+    if (!auth) return new ApiError("MissingAuthenticationTokenException", "Missing Authentication Token");
+    if (!auth.startsWith("AWS4-HMAC-SHA256 ")) {
+      return new ApiError(
+        "IncompleteSignatureException",
+        `Authorization header requires 'Credential', 'Signature' and 'SignedHeaders' parameters. Authorization=${auth.split(" ")[0]}`,
+      );
     }
     const m = /Credential=([^/,\s]+)\/(\d{8})\/([^/]+)\/([^/]+)\/aws4_request/.exec(auth);
     if (!m || !/SignedHeaders=/.test(auth) || !/Signature=[0-9a-f]+/.test(auth)) {
-      return new ApiError('IncompleteSignatureException', "Authorization header requires 'Credential', 'Signature' and 'SignedHeaders' parameters.");
+      return new ApiError(
+        "IncompleteSignatureException",
+        "Authorization header requires 'Credential', 'Signature' and 'SignedHeaders' parameters.",
+      );
     }
     const [, , , region, service] = m;
-    if (service !== 'memorydb') {
-      return new ApiError('InvalidSignatureException', `Credential should be scoped to correct service: 'memorydb'. `);
+    if (service !== "memorydb") {
+      return new ApiError("InvalidSignatureException", `Credential should be scoped to correct service: 'memorydb'. `);
     }
     if (region !== this.region) {
-      return new ApiError('InvalidSignatureException', `Credential should be scoped to a valid region, not '${region}'. `);
+      return new ApiError("InvalidSignatureException", `Credential should be scoped to a valid region, not '${region}'. `);
     }
     return undefined;
   }
 
   private handleInspection(path: string, res: http.ServerResponse): void {
-    if (path === '/_emulator/users') {
+    if (path === "/_emulator/users") {
       const users = this.users().map(({ passwords, ...rest }) => ({ ...rest, passwordCount: passwords.length }));
-      this.send(res, 200, { users }, 'application/json');
-    } else if (path === '/_emulator/calls') {
-      this.send(res, 200, { calls: this.calls }, 'application/json');
-    } else if (path === '/_emulator/log') {
-      this.send(res, 200, { callLog: this.callLog }, 'application/json');
+      this.send(res, 200, { users }, "application/json");
+    } else if (path === "/_emulator/calls") {
+      this.send(res, 200, { calls: this.calls }, "application/json");
+    } else if (path === "/_emulator/log") {
+      this.send(res, 200, { callLog: this.callLog }, "application/json");
     } else {
-      this.send(res, 404, { message: `unknown inspection path ${path}` }, 'application/json');
+      this.send(res, 404, { message: `unknown inspection path ${path}` }, "application/json");
     }
   }
 
-  private send(res: http.ServerResponse, status: number, body: unknown, contentType = 'application/x-amz-json-1.1'): void {
+  private send(res: http.ServerResponse, status: number, body: unknown, contentType = "application/x-amz-json-1.1"): void {
     const payload = JSON.stringify(body);
     res.writeHead(status, {
-      'Content-Type': contentType,
-      'Content-Length': Buffer.byteLength(payload),
-      'x-amzn-RequestId': randomUUID(),
+      "Content-Type": contentType,
+      "Content-Length": Buffer.byteLength(payload),
+      "x-amzn-RequestId": randomUUID(),
     });
     res.end(payload);
   }
@@ -512,10 +517,10 @@ export class MemoryDBEmulator {
   private sendError(res: http.ServerResponse, err: ApiError): void {
     const payload = JSON.stringify({ __type: err.code, message: err.message });
     res.writeHead(err.status, {
-      'Content-Type': 'application/x-amz-json-1.1',
-      'Content-Length': Buffer.byteLength(payload),
-      'x-amzn-RequestId': randomUUID(),
-      'X-Amzn-ErrorType': err.code,
+      "Content-Type": "application/x-amz-json-1.1",
+      "Content-Length": Buffer.byteLength(payload),
+      "x-amzn-RequestId": randomUUID(),
+      "X-Amzn-ErrorType": err.code,
     });
     res.end(payload);
   }
@@ -525,19 +530,19 @@ export class MemoryDBEmulator {
 
   private dispatch(op: Operation, input: Record<string, unknown>): unknown {
     switch (op) {
-      case 'CreateUser':
+      case "CreateUser":
         return this.createUser(input);
-      case 'DescribeUsers':
+      case "DescribeUsers":
         return this.describeUsers(input);
-      case 'UpdateUser':
+      case "UpdateUser":
         return this.updateUser(input);
-      case 'DeleteUser':
+      case "DeleteUser":
         return this.deleteUser(input);
-      case 'TagResource':
+      case "TagResource":
         return this.tagResource(input);
-      case 'UntagResource':
+      case "UntagResource":
         return this.untagResource(input);
-      case 'ListTags':
+      case "ListTags":
         return this.listTags(input);
     }
   }
@@ -550,23 +555,23 @@ export class MemoryDBEmulator {
     const tagMap = new Map<string, string | undefined>();
     for (const t of tags) tagMap.set(t.key, t.value);
     if (tagMap.size > MAX_TAGS) {
-      throw new ApiError('TagQuotaPerResourceExceeded', `A resource can have at most ${MAX_TAGS} tags.`);
+      throw new ApiError("TagQuotaPerResourceExceeded", `A resource can have at most ${MAX_TAGS} tags.`);
     }
     const existing = this.store.get(name);
     if (existing) {
       // The name as sent differs from the stored (lower-case) one only in case: DuplicateUserNameFault.
       if (input.UserName !== existing.name) {
-        throw new ApiError('DuplicateUserNameFault', `User name ${String(input.UserName)} is already used by user ${existing.name}.`);
+        throw new ApiError("DuplicateUserNameFault", `User name ${String(input.UserName)} is already used by user ${existing.name}.`);
       }
-      throw new ApiError('UserAlreadyExistsFault', `User ${name} already exists.`);
+      throw new ApiError("UserAlreadyExistsFault", `User ${name} already exists.`);
     }
-    const count = [...this.store.keys()].filter((n) => n !== 'default').length;
+    const count = [...this.store.keys()].filter((n) => n !== "default").length;
     if (count >= this.maxUsers) {
-      throw new ApiError('UserQuotaExceededFault', `You have reached the maximum number of users (${this.maxUsers}).`);
+      throw new ApiError("UserQuotaExceededFault", `You have reached the maximum number of users (${this.maxUsers}).`);
     }
     const rec: UserRecord = {
       name,
-      status: 'active',
+      status: "active",
       statusUntil: undefined,
       ...accessString,
       authType: auth.type,
@@ -586,17 +591,17 @@ export class MemoryDBEmulator {
     const filters = input.Filters;
     if (input.UserName !== undefined && input.UserName !== null) {
       if (filters !== undefined && filters !== null) {
-        throw invalidCombination('UserName and Filters cannot be specified together.');
+        throw invalidCombination("UserName and Filters cannot be specified together.");
       }
       const name = validateLookupUserName(input.UserName);
       const rec = this.store.get(name);
-      if (!rec) throw new ApiError('UserNotFoundFault', `User ${name} not found.`);
+      if (!rec) throw new ApiError("UserNotFoundFault", `User ${name} not found.`);
       return { Users: [this.toApiUser(rec)] };
     }
     let pageSize = DEFAULT_PAGE;
     if (input.MaxResults !== undefined && input.MaxResults !== null) {
       const mr = input.MaxResults;
-      if (typeof mr !== 'number' || !Number.isInteger(mr) || mr < MIN_PAGE || mr > MAX_PAGE) {
+      if (typeof mr !== "number" || !Number.isInteger(mr) || mr < MIN_PAGE || mr > MAX_PAGE) {
         throw invalidValue(`MaxResults must be an integer between ${MIN_PAGE} and ${MAX_PAGE}.`);
       }
       pageSize = mr;
@@ -619,15 +624,15 @@ export class MemoryDBEmulator {
     const hasAuth = input.AuthenticationMode !== undefined && input.AuthenticationMode !== null;
     const hasAccess = input.AccessString !== undefined && input.AccessString !== null;
     if (!hasAuth && !hasAccess) {
-      throw invalidCombination('At least one of AuthenticationMode or AccessString must be specified.');
+      throw invalidCombination("At least one of AuthenticationMode or AccessString must be specified.");
     }
     const auth = hasAuth ? validateAuthenticationMode(input.AuthenticationMode) : undefined;
     const accessString = hasAccess ? this.storedAccessString(input.AccessString) : undefined;
     const rec = this.store.get(name);
-    if (!rec) throw new ApiError('UserNotFoundFault', `User ${name} not found.`);
-    if (name === 'default') throw invalidValue('The default user cannot be modified.');
-    if (rec.status !== 'active') {
-      throw new ApiError('InvalidUserStateFault', `User ${name} is not in active state (current state: ${rec.status}).`);
+    if (!rec) throw new ApiError("UserNotFoundFault", `User ${name} not found.`);
+    if (name === "default") throw invalidValue("The default user cannot be modified.");
+    if (rec.status !== "active") {
+      throw new ApiError("InvalidUserStateFault", `User ${name} is not in active state (current state: ${rec.status}).`);
     }
     if (auth) {
       rec.authType = auth.type;
@@ -640,13 +645,13 @@ export class MemoryDBEmulator {
 
   private deleteUser(input: Record<string, unknown>): unknown {
     const name = validateLookupUserName(input.UserName);
-    if (name === 'default') throw invalidValue('The default user cannot be deleted.');
+    if (name === "default") throw invalidValue("The default user cannot be deleted.");
     const rec = this.store.get(name);
-    if (!rec) throw new ApiError('UserNotFoundFault', `User ${name} not found.`);
-    if (rec.status !== 'active') {
-      throw new ApiError('InvalidUserStateFault', `User ${name} is not in active state (current state: ${rec.status}).`);
+    if (!rec) throw new ApiError("UserNotFoundFault", `User ${name} not found.`);
+    if (rec.status !== "active") {
+      throw new ApiError("InvalidUserStateFault", `User ${name} is not in active state (current state: ${rec.status}).`);
     }
-    rec.status = 'deleting';
+    rec.status = "deleting";
     rec.aclNames = [];
     const response = { User: this.toApiUser(rec) };
     if (this.deletingMs > 0) rec.statusUntil = Date.now() + this.deletingMs;
@@ -659,7 +664,7 @@ export class MemoryDBEmulator {
     const tags = validateTags(input.Tags, true);
     const next = new Map(rec.tags);
     for (const t of tags) next.set(t.key, t.value);
-    if (next.size > MAX_TAGS) throw new ApiError('TagQuotaPerResourceExceeded', `A resource can have at most ${MAX_TAGS} tags.`);
+    if (next.size > MAX_TAGS) throw new ApiError("TagQuotaPerResourceExceeded", `A resource can have at most ${MAX_TAGS} tags.`);
     rec.tags = next;
     return { TagList: tagList(rec) };
   }
@@ -668,7 +673,7 @@ export class MemoryDBEmulator {
     const rec = this.resolveTaggable(input.ResourceArn);
     const keys = validateTagKeys(input.TagKeys);
     for (const k of keys) {
-      if (!rec.tags.has(k)) throw new ApiError('TagNotFoundFault', `Tag ${k} not found on ${this.arn(rec.name)}.`);
+      if (!rec.tags.has(k)) throw new ApiError("TagNotFoundFault", `Tag ${k} not found on ${this.arn(rec.name)}.`);
     }
     for (const k of keys) rec.tags.delete(k);
     return { TagList: tagList(rec) };
@@ -685,9 +690,9 @@ export class MemoryDBEmulator {
   private resolveTaggable(raw: unknown): UserRecord {
     const name = parseUserArn(raw, this.region, this.accountId);
     const rec = this.store.get(name);
-    if (!rec) throw new ApiError('UserNotFoundFault', `User ${name} not found.`);
-    if (this.tagsUnavailableWhileModifying && rec.status === 'modifying') {
-      throw new ApiError('UserNotFoundFault', `${name} is not available for tagging`);
+    if (!rec) throw new ApiError("UserNotFoundFault", `User ${name} not found.`);
+    if (this.tagsUnavailableWhileModifying && rec.status === "modifying") {
+      throw new ApiError("UserNotFoundFault", `${name} is not available for tagging`);
     }
     return rec;
   }
@@ -700,17 +705,17 @@ export class MemoryDBEmulator {
 
   /** The resource a request names, for injected messages: the user's ARN, else `*`. */
   private requestResource(input: Record<string, unknown>): string {
-    if (typeof input.ResourceArn === 'string') return input.ResourceArn;
-    if (typeof input.UserName === 'string' && input.UserName.length > 0) return this.arn(input.UserName.toLowerCase());
-    return '*';
+    if (typeof input.ResourceArn === "string") return input.ResourceArn;
+    if (typeof input.UserName === "string" && input.UserName.length > 0) return this.arn(input.UserName.toLowerCase());
+    return "*";
   }
 
   private enterModifying(rec: UserRecord): void {
     if (this.modifyingMs > 0) {
-      rec.status = 'modifying';
+      rec.status = "modifying";
       rec.statusUntil = Date.now() + this.modifyingMs;
     } else {
-      rec.status = 'active';
+      rec.status = "active";
       rec.statusUntil = undefined;
     }
   }
@@ -719,9 +724,9 @@ export class MemoryDBEmulator {
   private settle(now = Date.now()): void {
     for (const [name, rec] of this.store) {
       if (rec.statusUntil === undefined || now < rec.statusUntil) continue;
-      if (rec.status === 'deleting') this.store.delete(name);
+      if (rec.status === "deleting") this.store.delete(name);
       else {
-        rec.status = 'active';
+        rec.status = "active";
         rec.statusUntil = undefined;
       }
     }
@@ -737,7 +742,7 @@ export class MemoryDBEmulator {
 
   private toApiUser(rec: UserRecord): Record<string, unknown> {
     const authentication: Record<string, unknown> = { Type: rec.authType };
-    if (rec.authType === 'password') authentication.PasswordCount = rec.passwords.length;
+    if (rec.authType === "password") authentication.PasswordCount = rec.passwords.length;
     return {
       Name: rec.name,
       Status: rec.status,
@@ -751,7 +756,7 @@ export class MemoryDBEmulator {
 
   private snapshot(rec: UserRecord): EmulatedUser {
     const tags: Record<string, string> = {};
-    for (const [k, v] of rec.tags) tags[k] = v ?? '';
+    for (const [k, v] of rec.tags) tags[k] = v ?? "";
     return {
       name: rec.name,
       status: rec.status,
@@ -770,9 +775,9 @@ export class MemoryDBEmulator {
 
 /** The access string mode: the option, else MEMORYDB_EMULATOR_ACCESS_STRINGS, else `memorydb`. */
 function resolveAccessStringMode(option: AccessStringMode | undefined): AccessStringMode {
-  const raw = option ?? process.env[ACCESS_STRING_MODE_ENV] ?? 'memorydb';
+  const raw = option ?? process.env[ACCESS_STRING_MODE_ENV] ?? "memorydb";
   if (!(ACCESS_STRING_MODES as readonly string[]).includes(raw)) {
-    throw new Error(`MemoryDB emulator: accessStringMode must be one of ${ACCESS_STRING_MODES.join(', ')}, got '${raw}'`);
+    throw new Error(`MemoryDB emulator: accessStringMode must be one of ${ACCESS_STRING_MODES.join(", ")}, got '${raw}'`);
   }
   return raw as AccessStringMode;
 }
@@ -784,15 +789,15 @@ function tagList(rec: UserRecord): Array<{ Key: string; Value?: string }> {
 /** DescribeUsers filters: only `UserName` (exact, case-insensitive, any of Values) is supported. */
 function parseFilters(raw: unknown): (r: UserRecord) => boolean {
   if (raw === undefined || raw === null) return () => true;
-  if (!Array.isArray(raw)) throw invalidValue('The parameter Filters must be a list.');
+  if (!Array.isArray(raw)) throw invalidValue("The parameter Filters must be a list.");
   const preds: Array<(r: UserRecord) => boolean> = [];
   for (const f of raw as unknown[]) {
     const { Name, Values } = (f ?? {}) as { Name?: unknown; Values?: unknown };
-    if (typeof Name !== 'string' || Name.length === 0) throw invalidValue('Filter Name must be provided.');
-    if (!Array.isArray(Values) || Values.length === 0 || Values.some((v) => typeof v !== 'string')) {
-      throw invalidValue('Filter Values must be a non-empty list of strings.');
+    if (typeof Name !== "string" || Name.length === 0) throw invalidValue("Filter Name must be provided.");
+    if (!Array.isArray(Values) || Values.length === 0 || Values.some((v) => typeof v !== "string")) {
+      throw invalidValue("Filter Values must be a non-empty list of strings.");
     }
-    if (Name !== 'UserName') throw invalidValue(`Invalid filter name: ${Name}. Valid filter names: UserName.`);
+    if (Name !== "UserName") throw invalidValue(`Invalid filter name: ${Name}. Valid filter names: UserName.`);
     const wanted = new Set((Values as string[]).map((v) => v.toLowerCase()));
     preds.push((r) => wanted.has(r.name));
   }
@@ -800,25 +805,25 @@ function parseFilters(raw: unknown): (r: UserRecord) => boolean {
 }
 
 function encodeToken(after: string, filterKey: string): string {
-  return Buffer.from(JSON.stringify({ v: 1, a: after, f: filterKey })).toString('base64url');
+  return Buffer.from(JSON.stringify({ v: 1, a: after, f: filterKey })).toString("base64url");
 }
 
 function decodeToken(raw: unknown, filterKey: string): string {
   try {
-    if (typeof raw !== 'string') throw new Error('not a string');
-    const t = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8')) as { v?: unknown; a?: unknown; f?: unknown };
-    if (t.v !== 1 || typeof t.a !== 'string' || t.f !== filterKey) throw new Error('bad token');
+    if (typeof raw !== "string") throw new Error("not a string");
+    const t = JSON.parse(Buffer.from(raw, "base64url").toString("utf8")) as { v?: unknown; a?: unknown; f?: unknown };
+    if (t.v !== 1 || typeof t.a !== "string" || t.f !== filterKey) throw new Error("bad token");
     return t.a;
   } catch {
-    throw invalidValue('The NextToken is invalid or does not match the other request parameters.');
+    throw invalidValue("The NextToken is invalid or does not match the other request parameters.");
   }
 }
 
 function redact(input: Record<string, unknown>): unknown {
   const copy = structuredClone(input);
   const mode = copy.AuthenticationMode as { Passwords?: unknown } | undefined;
-  if (mode && typeof mode === 'object' && Array.isArray(mode.Passwords)) {
-    mode.Passwords = mode.Passwords.map(() => '***');
+  if (mode && typeof mode === "object" && Array.isArray(mode.Passwords)) {
+    mode.Passwords = mode.Passwords.map(() => "***");
   }
   return copy;
 }
@@ -831,9 +836,9 @@ function header(req: http.IncomingMessage, name: string): string | undefined {
 function readBody(req: http.IncomingMessage): Promise<string> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
+    req.on("error", reject);
   });
 }
 

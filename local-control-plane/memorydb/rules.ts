@@ -15,9 +15,8 @@ export class ApiError extends Error {
   }
 }
 
-export const invalidValue = (message: string): ApiError => new ApiError('InvalidParameterValueException', message);
-export const invalidCombination = (message: string): ApiError =>
-  new ApiError('InvalidParameterCombinationException', message);
+export const invalidValue = (message: string): ApiError => new ApiError("InvalidParameterValueException", message);
+export const invalidCombination = (message: string): ApiError => new ApiError("InvalidParameterCombinationException", message);
 
 /**
  * HTTP status of every fault in the MemoryDB service model (`httpError` of each error shape in
@@ -124,28 +123,30 @@ export function statusForCode(code: string): number {
  */
 export function defaultMessageFor(code: string, op: string, resource: string, accountId: string): string {
   switch (code) {
-    case 'AccessDeniedException':
+    case "AccessDeniedException":
       return `User: arn:aws:sts::${accountId}:assumed-role/memorydb-user-operator/emulator is not authorized to perform: memorydb:${op} on resource: ${resource} because no identity-based policy allows the memorydb:${op} action`;
-    case 'ExpiredTokenException':
-      return 'The security token included in the request is expired';
-    case 'UnrecognizedClientException':
-    case 'InvalidClientTokenId':
-      return 'The security token included in the request is invalid.';
-    case 'ThrottlingException':
-      return 'Rate exceeded';
-    case 'InternalFailure':
-    case 'InternalServerError':
-      return 'We encountered an internal error. Please try again.';
-    case 'ServiceUnavailable':
-    case 'ServiceUnavailableException':
-      return 'Service is unavailable. Please try again later.';
-    case 'ServiceLinkedRoleNotFoundFault':
-      return 'The service-linked role AWSServiceRoleForMemoryDB was not found.';
-    case 'ValidationException':
+    case "ExpiredTokenException":
+      return "The security token included in the request is expired";
+    case "UnrecognizedClientException":
+    case "InvalidClientTokenId":
+      return "The security token included in the request is invalid.";
+    case "ThrottlingException":
+      return "Rate exceeded";
+    case "InternalFailure":
+    case "InternalServerError":
+      return "We encountered an internal error. Please try again.";
+    case "ServiceUnavailable":
+    case "ServiceUnavailableException":
+      return "Service is unavailable. Please try again later.";
+    case "ServiceLinkedRoleNotFoundFault":
+      return "The service-linked role AWSServiceRoleForMemoryDB was not found.";
+    case "ValidationException":
       return `1 validation error detected: Value at '${op}' failed to satisfy constraint`;
-    case 'UserNotFoundFault': {
-      const name = resource.split('/').pop() ?? resource;
-      return op === 'TagResource' || op === 'UntagResource' || op === 'ListTags' ? `${name} is not available for tagging` : `User ${name} not found.`;
+    case "UserNotFoundFault": {
+      const name = resource.split("/").pop() ?? resource;
+      return op === "TagResource" || op === "UntagResource" || op === "ListTags"
+        ? `${name} is not available for tagging`
+        : `User ${name} not found.`;
     }
     default:
       return `Injected failure: ${code}`;
@@ -159,21 +160,21 @@ const NAME_PATTERN = /^[A-Za-z][A-Za-z0-9-]*$/;
 
 /** Validates a UserName for CreateUser (the strict creation rules) and returns it lower-cased. */
 export function validateNewUserName(raw: unknown): string {
-  if (typeof raw !== 'string' || raw.length === 0) throw invalidValue('The parameter UserName must be provided and must not be blank.');
-  if (raw.length > 40) throw invalidValue('The parameter UserName must be between 1 and 40 characters long.');
+  if (typeof raw !== "string" || raw.length === 0) throw invalidValue("The parameter UserName must be provided and must not be blank.");
+  if (raw.length > 40) throw invalidValue("The parameter UserName must be between 1 and 40 characters long.");
   if (!NAME_PATTERN.test(raw)) {
-    throw invalidValue('The parameter UserName must begin with a letter and contain only ASCII letters, digits, and hyphens.');
+    throw invalidValue("The parameter UserName must begin with a letter and contain only ASCII letters, digits, and hyphens.");
   }
-  if (raw.includes('--')) throw invalidValue('The parameter UserName must not contain two consecutive hyphens.');
-  if (raw.endsWith('-')) throw invalidValue('The parameter UserName must not end with a hyphen.');
+  if (raw.includes("--")) throw invalidValue("The parameter UserName must not contain two consecutive hyphens.");
+  if (raw.endsWith("-")) throw invalidValue("The parameter UserName must not end with a hyphen.");
   return raw.toLowerCase();
 }
 
 /** Validates a UserName used to look a user up (model pattern only) and returns it lower-cased. */
 export function validateLookupUserName(raw: unknown): string {
-  if (typeof raw !== 'string' || raw.length === 0) throw invalidValue('The parameter UserName must be provided and must not be blank.');
+  if (typeof raw !== "string" || raw.length === 0) throw invalidValue("The parameter UserName must be provided and must not be blank.");
   if (!NAME_PATTERN.test(raw)) {
-    throw invalidValue('The parameter UserName must begin with a letter and contain only ASCII letters, digits, and hyphens.');
+    throw invalidValue("The parameter UserName must begin with a letter and contain only ASCII letters, digits, and hyphens.");
   }
   return raw.toLowerCase();
 }
@@ -181,7 +182,7 @@ export function validateLookupUserName(raw: unknown): string {
 // ---------------------------------------------------------------------------------------------
 // authentication
 
-export type InputAuthType = 'password' | 'iam';
+export type InputAuthType = "password" | "iam";
 
 export interface ParsedAuth {
   type: InputAuthType;
@@ -191,7 +192,7 @@ export interface ParsedAuth {
 export const PASSWORD_MIN_LENGTH = 16;
 export const PASSWORD_MAX_LENGTH = 128;
 /** The characters a password may not contain besides non-printable and non-ASCII ones (and space). */
-export const PASSWORD_FORBIDDEN_CHARACTERS = [',', '"', '/', '@'] as const;
+export const PASSWORD_FORBIDDEN_CHARACTERS = [",", '"', "/", "@"] as const;
 
 /**
  * The password rule: 16–128 characters, each one printable ASCII other than space
@@ -222,46 +223,46 @@ export function passwordProblem(password: string): string | undefined {
  * - a password breaking the password rule (`passwordProblem`) → InvalidParameterValueException
  */
 export function validateAuthenticationMode(raw: unknown): ParsedAuth {
-  if (raw === undefined || raw === null) throw invalidValue('The parameter AuthenticationMode must be provided.');
-  if (typeof raw !== 'object' || Array.isArray(raw)) throw invalidValue('The parameter AuthenticationMode is invalid.');
+  if (raw === undefined || raw === null) throw invalidValue("The parameter AuthenticationMode must be provided.");
+  if (typeof raw !== "object" || Array.isArray(raw)) throw invalidValue("The parameter AuthenticationMode is invalid.");
   const mode = raw as { Type?: unknown; Passwords?: unknown };
-  if (mode.Type === undefined || mode.Type === null) throw invalidValue('The parameter AuthenticationMode.Type must be provided.');
-  if (mode.Type !== 'password' && mode.Type !== 'iam') {
+  if (mode.Type === undefined || mode.Type === null) throw invalidValue("The parameter AuthenticationMode.Type must be provided.");
+  if (mode.Type !== "password" && mode.Type !== "iam") {
     throw invalidValue(`Invalid authentication type: ${String(mode.Type)}. Valid values are: password, iam.`);
   }
   let passwords: string[] = [];
   if (mode.Passwords !== undefined && mode.Passwords !== null) {
-    if (!Array.isArray(mode.Passwords) || mode.Passwords.some((p) => typeof p !== 'string')) {
-      throw invalidValue('The parameter AuthenticationMode.Passwords must be a list of strings.');
+    if (!Array.isArray(mode.Passwords) || mode.Passwords.some((p) => typeof p !== "string")) {
+      throw invalidValue("The parameter AuthenticationMode.Passwords must be a list of strings.");
     }
     passwords = mode.Passwords as string[];
   }
-  if (mode.Type === 'iam') {
-    if (passwords.length > 0) throw invalidCombination('Passwords are not allowed when the authentication type is iam.');
-    return { type: 'iam', passwords: [] };
+  if (mode.Type === "iam") {
+    if (passwords.length > 0) throw invalidCombination("Passwords are not allowed when the authentication type is iam.");
+    return { type: "iam", passwords: [] };
   }
-  if (passwords.length === 0) throw invalidCombination('At least one password is required when the authentication type is password.');
-  if (passwords.length > 2) throw invalidValue('A user can have at most 2 passwords.');
+  if (passwords.length === 0) throw invalidCombination("At least one password is required when the authentication type is password.");
+  if (passwords.length > 2) throw invalidValue("A user can have at most 2 passwords.");
   for (const p of passwords) {
     const problem = passwordProblem(p);
     if (problem) throw invalidValue(problem);
   }
-  return { type: 'password', passwords: [...passwords] };
+  return { type: "password", passwords: [...passwords] };
 }
 
 // ---------------------------------------------------------------------------------------------
 // access strings
 
-const FORBIDDEN_WORDS = new Set(['nopass', 'resetpass', 'reset']);
-const KEYWORDS = new Set(['on', 'off', 'allkeys', 'resetkeys', 'allchannels', 'resetchannels', 'allcommands', 'nocommands']);
+const FORBIDDEN_WORDS = new Set(["nopass", "resetpass", "reset"]);
+const KEYWORDS = new Set(["on", "off", "allkeys", "resetkeys", "allchannels", "resetchannels", "allcommands", "nocommands"]);
 
 /** How stored access strings are written back: as MemoryDB rewrites them, or as Redis `ACL LIST` prints them. */
-export type AccessStringMode = 'memorydb' | 'acl-list';
-export const ACCESS_STRING_MODES: readonly AccessStringMode[] = ['memorydb', 'acl-list'];
+export type AccessStringMode = "memorydb" | "acl-list";
+export const ACCESS_STRING_MODES: readonly AccessStringMode[] = ["memorydb", "acl-list"];
 
 /** A validated access string: the effective `on`/`off` (if any) and the other rules, canonically cased, in order. */
 export interface ParsedAccessString {
-  enabled: 'on' | 'off' | undefined;
+  enabled: "on" | "off" | undefined;
   rules: string[];
   /** Uses Redis 7 syntax (`%R~`/`%W~`/`%RW~` key permissions, `+cmd|sub` sub-command rules). */
   redis7: boolean;
@@ -284,43 +285,43 @@ const PATTERN_AFTER_ALL_CHANNELS =
  * `resetchannels` in between: Redis's ACLSetSelector refuses those (EEXIST / EISDIR).
  */
 export function parseAccessString(raw: unknown): ParsedAccessString {
-  if (typeof raw !== 'string' || raw.trim().length === 0) {
-    throw invalidValue('The parameter AccessString must be provided and must not be blank.');
+  if (typeof raw !== "string" || raw.trim().length === 0) {
+    throw invalidValue("The parameter AccessString must be provided and must not be blank.");
   }
   const tokens = raw.trim().split(/\s+/);
-  let enabled: 'on' | 'off' | undefined;
+  let enabled: "on" | "off" | undefined;
   let allKeys = false;
   let allChannels = false;
   let redis7 = false;
   const rules: string[] = [];
   for (const original of tokens) {
     const lower = original.toLowerCase();
-    if (original.startsWith('>') || original.startsWith('<') || original.startsWith('#') || original.startsWith('!')) {
-      throw invalidValue('Access string must not contain passwords or password hashes.');
+    if (original.startsWith(">") || original.startsWith("<") || original.startsWith("#") || original.startsWith("!")) {
+      throw invalidValue("Access string must not contain passwords or password hashes.");
     }
     if (FORBIDDEN_WORDS.has(lower)) throw invalidValue(`Access string must not contain '${lower}'.`);
-    if (lower === 'on' || lower === 'off') {
+    if (lower === "on" || lower === "off") {
       enabled = lower;
       continue;
     }
     if (KEYWORDS.has(lower)) {
-      if (lower === 'allkeys') allKeys = true;
-      else if (lower === 'resetkeys') allKeys = false;
-      else if (lower === 'allchannels') allChannels = true;
-      else if (lower === 'resetchannels') allChannels = false;
+      if (lower === "allkeys") allKeys = true;
+      else if (lower === "resetkeys") allKeys = false;
+      else if (lower === "allchannels") allChannels = true;
+      else if (lower === "resetchannels") allChannels = false;
       rules.push(lower);
       continue;
     }
     if (/^(%(R|W|RW)~|~)\S+$/i.test(original)) {
       if (allKeys) throw invalidValue(`Invalid access string: ${PATTERN_AFTER_ALL_KEYS}.`);
-      if (original === '~*') allKeys = true;
-      if (original.startsWith('%')) redis7 = true;
-      rules.push(original.startsWith('%') ? original.replace(/^%(rw|r|w)~/i, (_m, p: string) => `%${p.toUpperCase()}~`) : original);
+      if (original === "~*") allKeys = true;
+      if (original.startsWith("%")) redis7 = true;
+      rules.push(original.startsWith("%") ? original.replace(/^%(rw|r|w)~/i, (_m, p: string) => `%${p.toUpperCase()}~`) : original);
       continue;
     }
     if (/^&\S+$/.test(original)) {
       if (allChannels) throw invalidValue(`Invalid access string: ${PATTERN_AFTER_ALL_CHANNELS}.`);
-      if (original === '&*') allChannels = true;
+      if (original === "&*") allChannels = true;
       rules.push(original);
       continue;
     }
@@ -329,7 +330,7 @@ export function parseAccessString(raw: unknown): ParsedAccessString {
       continue;
     }
     if (/^[+-][A-Za-z][A-Za-z0-9_.:-]*(\|[A-Za-z0-9_.:-]+)?$/.test(original)) {
-      if (original.includes('|')) redis7 = true;
+      if (original.includes("|")) redis7 = true;
       rules.push(original.toLowerCase());
       continue;
     }
@@ -355,34 +356,33 @@ export function parseAccessString(raw: unknown): ParsedAccessString {
  * `acl-list`, as Redis 7 `ACL LIST` / `ACL GETUSER` describe a user (`describeAcl`).
  * Both forms mean exactly what the input means.
  */
-export function normaliseAccessString(raw: unknown, mode: AccessStringMode = 'memorydb'): string {
+export function normaliseAccessString(raw: unknown, mode: AccessStringMode = "memorydb"): string {
   const parsed = parseAccessString(raw);
-  return mode === 'acl-list' ? describeAcl(aclModel(parsed)) : memorydbForm(parsed);
+  return mode === "acl-list" ? describeAcl(aclModel(parsed)) : memorydbForm(parsed);
 }
 
 function memorydbForm(parsed: ParsedAccessString): string {
   const rest = [...parsed.rules];
-  const isChannelRule = (t: string): boolean => t.startsWith('&') || t === 'allchannels' || t === 'resetchannels';
-  const isCommandRule = (t: string): boolean =>
-    t.startsWith('+') || t.startsWith('-') || t === 'allcommands' || t === 'nocommands';
-  const isBaseline = (t: string): boolean => t === '+@all' || t === '-@all' || t === 'allcommands' || t === 'nocommands';
+  const isChannelRule = (t: string): boolean => t.startsWith("&") || t === "allchannels" || t === "resetchannels";
+  const isCommandRule = (t: string): boolean => t.startsWith("+") || t.startsWith("-") || t === "allcommands" || t === "nocommands";
+  const isBaseline = (t: string): boolean => t === "+@all" || t === "-@all" || t === "allcommands" || t === "nocommands";
 
   let firstCommand = rest.findIndex(isCommandRule);
   if (!rest.some(isChannelRule)) {
-    if (firstCommand < 0) rest.push('resetchannels');
+    if (firstCommand < 0) rest.push("resetchannels");
     else {
-      rest.splice(firstCommand, 0, 'resetchannels');
+      rest.splice(firstCommand, 0, "resetchannels");
       firstCommand++;
     }
   }
-  if (firstCommand < 0) rest.push('-@all');
-  else if (!isBaseline(rest[firstCommand]!)) rest.splice(firstCommand, 0, '-@all');
-  return [parsed.enabled ?? 'off', ...rest].join(' ');
+  if (firstCommand < 0) rest.push("-@all");
+  else if (!isBaseline(rest[firstCommand]!)) rest.splice(firstCommand, 0, "-@all");
+  return [parsed.enabled ?? "off", ...rest].join(" ");
 }
 
 /** A user's permissions as Redis 7 holds them (the root selector of src/acl.c). */
 export interface AclModel {
-  enabled: 'on' | 'off';
+  enabled: "on" | "off";
   allKeys: boolean;
   /** Key patterns in insertion order; a repeated pattern ORs its permissions into the first. */
   keys: Array<{ pattern: string; read: boolean; write: boolean }>;
@@ -405,7 +405,7 @@ export interface AclModel {
  */
 export function aclModel(parsed: ParsedAccessString): AclModel {
   const model: AclModel = {
-    enabled: parsed.enabled ?? 'off',
+    enabled: parsed.enabled ?? "off",
     allKeys: false,
     keys: [],
     allChannels: false,
@@ -414,33 +414,33 @@ export function aclModel(parsed: ParsedAccessString): AclModel {
     commandRules: [],
   };
   for (const rule of parsed.rules) {
-    if (rule === 'allkeys' || rule === '~*') {
+    if (rule === "allkeys" || rule === "~*") {
       model.allKeys = true;
       model.keys = [];
-    } else if (rule === 'resetkeys') {
+    } else if (rule === "resetkeys") {
       model.allKeys = false;
       model.keys = [];
-    } else if (rule.startsWith('~') || rule.startsWith('%')) {
+    } else if (rule.startsWith("~") || rule.startsWith("%")) {
       const m = /^(?:%(R|W|RW)~|~)(.+)$/.exec(rule)!;
-      const read = m[1] === undefined || m[1].includes('R');
-      const write = m[1] === undefined || m[1].includes('W');
+      const read = m[1] === undefined || m[1].includes("R");
+      const write = m[1] === undefined || m[1].includes("W");
       const existing = model.keys.find((k) => k.pattern === m[2]);
       if (existing) {
         existing.read ||= read;
         existing.write ||= write;
       } else model.keys.push({ pattern: m[2]!, read, write });
-    } else if (rule === 'allchannels' || rule === '&*') {
+    } else if (rule === "allchannels" || rule === "&*") {
       model.allChannels = true;
       model.channels = [];
-    } else if (rule === 'resetchannels') {
+    } else if (rule === "resetchannels") {
       model.allChannels = false;
       model.channels = [];
-    } else if (rule.startsWith('&')) {
+    } else if (rule.startsWith("&")) {
       if (!model.channels.includes(rule.slice(1))) model.channels.push(rule.slice(1));
-    } else if (rule === '+@all' || rule === 'allcommands') {
+    } else if (rule === "+@all" || rule === "allcommands") {
       model.allCommands = true;
       model.commandRules = [];
-    } else if (rule === '-@all' || rule === 'nocommands') {
+    } else if (rule === "-@all" || rule === "nocommands") {
       model.allCommands = false;
       model.commandRules = [];
     } else {
@@ -460,20 +460,20 @@ export function aclModel(parsed: ParsedAccessString): AclModel {
  */
 export function describeAcl(model: AclModel): string {
   const out: string[] = [model.enabled];
-  if (model.allKeys) out.push('~*');
-  else for (const k of model.keys) out.push(`${k.read && k.write ? '~' : k.read ? '%R~' : '%W~'}${k.pattern}`);
-  if (model.allChannels) out.push('&*');
-  else out.push('resetchannels', ...model.channels.map((c) => `&${c}`));
-  out.push(model.allCommands ? '+@all' : '-@all', ...model.commandRules);
-  return out.join(' ');
+  if (model.allKeys) out.push("~*");
+  else for (const k of model.keys) out.push(`${k.read && k.write ? "~" : k.read ? "%R~" : "%W~"}${k.pattern}`);
+  if (model.allChannels) out.push("&*");
+  else out.push("resetchannels", ...model.channels.map((c) => `&${c}`));
+  out.push(model.allCommands ? "+@all" : "-@all", ...model.commandRules);
+  return out.join(" ");
 }
 
 /** MinimumEngineVersion the emulated service reports for a user. */
 export function minimumEngineVersion(authType: string, redis7Syntax: boolean): string {
-  if (authType === 'iam') return '7.0';
+  if (authType === "iam") return "7.0";
   // Redis 7 syntax (key permissions, sub-command rules) needs 7.0 too, in whichever form it is stored.
-  if (redis7Syntax) return '7.0';
-  return '6.2';
+  if (redis7Syntax) return "7.0";
+  return "6.2";
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -489,31 +489,31 @@ export interface TagInput {
 /** Validates a Tags list (Key 1–128 chars, not `aws:`-prefixed; Value ≤ 256 chars, may be absent). */
 export function validateTags(raw: unknown, required: boolean): TagInput[] {
   if (raw === undefined || raw === null) {
-    if (required) throw invalidValue('The parameter Tags must be provided.');
+    if (required) throw invalidValue("The parameter Tags must be provided.");
     return [];
   }
-  if (!Array.isArray(raw)) throw invalidValue('The parameter Tags must be a list.');
-  if (required && raw.length === 0) throw invalidValue('The parameter Tags must contain at least one tag.');
+  if (!Array.isArray(raw)) throw invalidValue("The parameter Tags must be a list.");
+  if (required && raw.length === 0) throw invalidValue("The parameter Tags must contain at least one tag.");
   const out: TagInput[] = [];
   for (const t of raw as unknown[]) {
-    if (typeof t !== 'object' || t === null) throw invalidValue('Invalid tag.');
+    if (typeof t !== "object" || t === null) throw invalidValue("Invalid tag.");
     const { Key, Value } = t as { Key?: unknown; Value?: unknown };
-    if (typeof Key !== 'string' || Key.length < 1 || Key.length > 128) {
-      throw invalidValue('Tag keys must be between 1 and 128 characters long.');
+    if (typeof Key !== "string" || Key.length < 1 || Key.length > 128) {
+      throw invalidValue("Tag keys must be between 1 and 128 characters long.");
     }
-    if (Key.toLowerCase().startsWith('aws:')) throw invalidValue("Tag keys must not start with 'aws:'.");
-    if (Value !== undefined && Value !== null && typeof Value !== 'string') throw invalidValue('Tag values must be strings.');
-    if (typeof Value === 'string' && Value.length > 256) throw invalidValue('Tag values must be at most 256 characters long.');
-    out.push({ key: Key, value: typeof Value === 'string' ? Value : undefined });
+    if (Key.toLowerCase().startsWith("aws:")) throw invalidValue("Tag keys must not start with 'aws:'.");
+    if (Value !== undefined && Value !== null && typeof Value !== "string") throw invalidValue("Tag values must be strings.");
+    if (typeof Value === "string" && Value.length > 256) throw invalidValue("Tag values must be at most 256 characters long.");
+    out.push({ key: Key, value: typeof Value === "string" ? Value : undefined });
   }
   return out;
 }
 
 /** Validates a TagKeys list for UntagResource. */
 export function validateTagKeys(raw: unknown): string[] {
-  if (!Array.isArray(raw) || raw.length === 0) throw invalidValue('The parameter TagKeys must contain at least one key.');
+  if (!Array.isArray(raw) || raw.length === 0) throw invalidValue("The parameter TagKeys must contain at least one key.");
   for (const k of raw as unknown[]) {
-    if (typeof k !== 'string' || k.length < 1 || k.length > 128) throw invalidValue('Tag keys must be between 1 and 128 characters long.');
+    if (typeof k !== "string" || k.length < 1 || k.length > 128) throw invalidValue("Tag keys must be between 1 and 128 characters long.");
   }
   return raw as string[];
 }
@@ -522,27 +522,27 @@ export function validateTagKeys(raw: unknown): string[] {
 // ARNs
 
 const NOT_FOUND_BY_RESOURCE: Record<string, string> = {
-  user: 'UserNotFoundFault',
-  acl: 'ACLNotFoundFault',
-  cluster: 'ClusterNotFoundFault',
-  parametergroup: 'ParameterGroupNotFoundFault',
-  subnetgroup: 'SubnetGroupNotFoundFault',
-  snapshot: 'SnapshotNotFoundFault',
-  reservednode: 'ReservedNodeNotFoundFault',
-  multiregioncluster: 'MultiRegionClusterNotFoundFault',
+  user: "UserNotFoundFault",
+  acl: "ACLNotFoundFault",
+  cluster: "ClusterNotFoundFault",
+  parametergroup: "ParameterGroupNotFoundFault",
+  subnetgroup: "SubnetGroupNotFoundFault",
+  snapshot: "SnapshotNotFoundFault",
+  reservednode: "ReservedNodeNotFoundFault",
+  multiregioncluster: "MultiRegionClusterNotFoundFault",
 };
 
 /** Parses a MemoryDB ARN; returns the user name, or throws InvalidARNFault / the resource kind's NotFound fault. */
 export function parseUserArn(raw: unknown, region: string, accountId: string): string {
-  if (typeof raw !== 'string' || raw.length === 0) throw invalidValue('The parameter ResourceArn must be provided.');
+  if (typeof raw !== "string" || raw.length === 0) throw invalidValue("The parameter ResourceArn must be provided.");
   const m = /^arn:(aws[a-z-]*):memorydb:([a-z0-9-]*):([0-9]*):([a-z]+)\/(.+)$/.exec(raw);
-  if (!m) throw new ApiError('InvalidARNFault', `Invalid ARN: ${raw}`);
+  if (!m) throw new ApiError("InvalidARNFault", `Invalid ARN: ${raw}`);
   const [, , arnRegion, account, kind, name] = m;
   if (arnRegion !== region || account !== accountId) {
-    throw new ApiError('InvalidARNFault', `The ARN ${raw} does not belong to this account and region.`);
+    throw new ApiError("InvalidARNFault", `The ARN ${raw} does not belong to this account and region.`);
   }
   const notFound = NOT_FOUND_BY_RESOURCE[kind!];
-  if (!notFound) throw new ApiError('InvalidARNFault', `Invalid ARN: ${raw}`);
-  if (kind !== 'user') throw new ApiError(notFound, `${kind} ${name} not found.`);
+  if (!notFound) throw new ApiError("InvalidARNFault", `Invalid ARN: ${raw}`);
+  if (kind !== "user") throw new ApiError(notFound, `${kind} ${name} not found.`);
   return name!;
 }

@@ -1,6 +1,7 @@
 // The MemoryDB clients of the regions in use.
-import type { MemoryDB } from "./memorydb.ts";
+
 import type { MemoryDBApi } from "./api.ts";
+import type { MemoryDB } from "./memorydb.ts";
 
 /**
  * One MemoryDB client per region, created on first use. At most `max` are kept (the least

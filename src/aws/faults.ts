@@ -42,18 +42,42 @@ const NO_SUCH_HOST = "ENOTFOUND";
 /** Problems an administrator must fix, each with its own condition reason. */
 const ADMIN_PROBLEMS: Record<string, { reason: string; fix: string }> = {
   AccessDenied: { reason: "AccessDenied", fix: "an administrator must allow this call in the operator's IAM policy (docs/install.md)" },
-  AccessDeniedException: { reason: "AccessDenied", fix: "an administrator must allow this call in the operator's IAM policy (docs/install.md)" },
-  ExpiredToken: { reason: "InvalidCredentials", fix: "the operator's AWS credentials expired; an administrator must fix its AWS identity (IRSA, EKS Pod Identity or environment)" },
-  ExpiredTokenException: { reason: "InvalidCredentials", fix: "the operator's AWS credentials expired; an administrator must fix its AWS identity (IRSA, EKS Pod Identity or environment)" },
-  UnrecognizedClientException: { reason: "InvalidCredentials", fix: "AWS does not recognise the operator's credentials; an administrator must fix its AWS identity (IRSA, EKS Pod Identity or environment)" },
-  InvalidClientTokenId: { reason: "InvalidCredentials", fix: "AWS does not recognise the operator's credentials; an administrator must fix its AWS identity (IRSA, EKS Pod Identity or environment)" },
-  InvalidSignatureException: { reason: "InvalidCredentials", fix: "AWS rejected the request signature; an administrator must check the operator's AWS credentials and clock" },
-  CredentialsProviderError: { reason: "NoCredentials", fix: "the operator found no AWS credentials; an administrator must give it an AWS identity (IRSA, EKS Pod Identity or environment)" },
+  AccessDeniedException: {
+    reason: "AccessDenied",
+    fix: "an administrator must allow this call in the operator's IAM policy (docs/install.md)",
+  },
+  ExpiredToken: {
+    reason: "InvalidCredentials",
+    fix: "the operator's AWS credentials expired; an administrator must fix its AWS identity (IRSA, EKS Pod Identity or environment)",
+  },
+  ExpiredTokenException: {
+    reason: "InvalidCredentials",
+    fix: "the operator's AWS credentials expired; an administrator must fix its AWS identity (IRSA, EKS Pod Identity or environment)",
+  },
+  UnrecognizedClientException: {
+    reason: "InvalidCredentials",
+    fix: "AWS does not recognise the operator's credentials; an administrator must fix its AWS identity (IRSA, EKS Pod Identity or environment)",
+  },
+  InvalidClientTokenId: {
+    reason: "InvalidCredentials",
+    fix: "AWS does not recognise the operator's credentials; an administrator must fix its AWS identity (IRSA, EKS Pod Identity or environment)",
+  },
+  InvalidSignatureException: {
+    reason: "InvalidCredentials",
+    fix: "AWS rejected the request signature; an administrator must check the operator's AWS credentials and clock",
+  },
+  CredentialsProviderError: {
+    reason: "NoCredentials",
+    fix: "the operator found no AWS credentials; an administrator must give it an AWS identity (IRSA, EKS Pod Identity or environment)",
+  },
   ServiceLinkedRoleNotFoundFault: {
     reason: "ServiceLinkedRoleNotFound",
     fix: "MemoryDB's service-linked role is missing in this account; an administrator must create it (aws iam create-service-linked-role --aws-service-name memorydb.amazonaws.com)",
   },
-  ENOTFOUND: { reason: "RegionUnreachable", fix: "the region's MemoryDB endpoint does not resolve; check spec.region (or the endpoint override)" },
+  ENOTFOUND: {
+    reason: "RegionUnreachable",
+    fix: "the region's MemoryDB endpoint does not resolve; check spec.region (or the endpoint override)",
+  },
 };
 
 /** An AWS call that failed, with the service's error code and how to treat it. */

@@ -69,7 +69,10 @@ export class MemoryDB implements MemoryDBApi {
   /** The listing's page size, until MemoryDB refuses it (shared by every view of the client). */
   readonly #pageSize: { value: number | undefined };
 
-  constructor(options: MemoryDBOptions, shared?: { client: MemoryDBClient; signal: AbortSignal | undefined; pageSize: { value: number | undefined } }) {
+  constructor(
+    options: MemoryDBOptions,
+    shared?: { client: MemoryDBClient; signal: AbortSignal | undefined; pageSize: { value: number | undefined } },
+  ) {
     this.#options = options;
     this.#signal = shared?.signal;
     this.#pageSize = shared?.pageSize ?? { value: 100 };
@@ -127,7 +130,9 @@ export class MemoryDB implements MemoryDBApi {
 
   async describeUser(userName: string): Promise<ObservedUser | undefined> {
     try {
-      const out = await this.#call("DescribeUsers", () => this.#client.send(new DescribeUsersCommand({ UserName: userName }), this.#sendOptions));
+      const out = await this.#call("DescribeUsers", () =>
+        this.#client.send(new DescribeUsersCommand({ UserName: userName }), this.#sendOptions),
+      );
       const user = out.Users?.find((u) => u.Name?.toLowerCase() === userName.toLowerCase());
       return user ? toObserved(user, "DescribeUsers") : undefined;
     } catch (err) {
@@ -137,31 +142,37 @@ export class MemoryDB implements MemoryDBApi {
   }
 
   async createUser(input: CreateUserInput): Promise<ObservedUser> {
-    const out = await this.#call("CreateUser", () =>
-      this.#client.send(
-        new CreateUserCommand({
-          UserName: input.userName,
-          AccessString: input.accessString,
-          AuthenticationMode: authenticationMode(input.authType, input.passwords),
-          Tags: Object.entries(input.tags).map(([Key, Value]) => ({ Key, Value })),
-        }), this.#sendOptions,
-      ),
+    const out = await this.#call(
+      "CreateUser",
+      () =>
+        this.#client.send(
+          new CreateUserCommand({
+            UserName: input.userName,
+            AccessString: input.accessString,
+            AuthenticationMode: authenticationMode(input.authType, input.passwords),
+            Tags: Object.entries(input.tags).map(([Key, Value]) => ({ Key, Value })),
+          }),
+          this.#sendOptions,
+        ),
       input.passwords,
     );
     return toObserved(out.User, "CreateUser");
   }
 
   async updateUser(input: UpdateUserInput): Promise<ObservedUser> {
-    const out = await this.#call("UpdateUser", () =>
-      this.#client.send(
-        new UpdateUserCommand({
-          UserName: input.userName,
-          ...(input.accessString === undefined ? {} : { AccessString: input.accessString }),
-          ...(input.authentication === undefined
-            ? {}
-            : { AuthenticationMode: authenticationMode(input.authentication.type, input.authentication.passwords) }),
-        }), this.#sendOptions,
-      ),
+    const out = await this.#call(
+      "UpdateUser",
+      () =>
+        this.#client.send(
+          new UpdateUserCommand({
+            UserName: input.userName,
+            ...(input.accessString === undefined ? {} : { AccessString: input.accessString }),
+            ...(input.authentication === undefined
+              ? {}
+              : { AuthenticationMode: authenticationMode(input.authentication.type, input.authentication.passwords) }),
+          }),
+          this.#sendOptions,
+        ),
       input.authentication?.passwords,
     );
     return toObserved(out.User, "UpdateUser");
@@ -179,14 +190,19 @@ export class MemoryDB implements MemoryDBApi {
 
   async tagResource(arn: string, tags: Record<string, string>): Promise<void> {
     await this.#tagCall("TagResource", () =>
-      this.#client.send(new TagResourceCommand({ ResourceArn: arn, Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })) }), this.#sendOptions),
+      this.#client.send(
+        new TagResourceCommand({ ResourceArn: arn, Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })) }),
+        this.#sendOptions,
+      ),
     );
   }
 
   /** Removing a tag that is already gone is success: the call is retried after crashes. */
   async untagResource(arn: string, keys: string[]): Promise<void> {
     try {
-      await this.#tagCall("UntagResource", () => this.#client.send(new UntagResourceCommand({ ResourceArn: arn, TagKeys: keys }), this.#sendOptions));
+      await this.#tagCall("UntagResource", () =>
+        this.#client.send(new UntagResourceCommand({ ResourceArn: arn, TagKeys: keys }), this.#sendOptions),
+      );
     } catch (err) {
       if (err instanceof AwsFault && err.code === "TagNotFoundFault") return;
       throw err;

@@ -5,8 +5,8 @@
 // twice at once and backs off per key.
 import { randomUUID } from "node:crypto";
 import type { KubeConfig } from "@kubernetes/client-node";
-import { objectKey, type KubeObject, Reflector, type ReflectorOptions } from "../kube/reflector.ts";
-import { type WatchTimings } from "../kube/watch-timings.ts";
+import { type KubeObject, objectKey, Reflector, type ReflectorOptions } from "../kube/reflector.ts";
+import type { WatchTimings } from "../kube/watch-timings.ts";
 import type { Logger } from "../observability/log.ts";
 import type { Metrics, ReconcileResult } from "../observability/metrics.ts";
 import type { Retry } from "../reconcile/outcome.ts";
@@ -70,13 +70,23 @@ export class Controller<T extends KubeObject> {
   constructor(options: ControllerOptions) {
     this.#options = options;
     this.queue = new WorkQueue(
-      { concurrency: options.concurrency, baseDelayMs: options.retryBaseDelayMs, maxDelayMs: options.retryMaxDelayMs, ...(options.clock ? { clock: options.clock } : {}) },
+      {
+        concurrency: options.concurrency,
+        baseDelayMs: options.retryBaseDelayMs,
+        maxDelayMs: options.retryMaxDelayMs,
+        ...(options.clock ? { clock: options.clock } : {}),
+      },
       options.metrics?.queueObserver(),
     );
   }
 
   #reflector<S extends KubeObject>(source: Source<S>, handler: ReflectorOptions<S>["handler"]): Reflector<S> {
-    return new Reflector<S>(this.#options.kc, { ...source, handler, logger: this.#options.logger, ...(this.#options.timings ? { timings: this.#options.timings } : {}) });
+    return new Reflector<S>(this.#options.kc, {
+      ...source,
+      handler,
+      logger: this.#options.logger,
+      ...(this.#options.timings ? { timings: this.#options.timings } : {}),
+    });
   }
 
   /** The primary resource: reconciled when an update passes `when`; deletions go to onRemoved. */
@@ -245,7 +255,12 @@ export class Controller<T extends KubeObject> {
   #unexpected(key: string, err: unknown): void {
     this.#options.metrics?.reconciled("error");
     const delay = this.queue.addRateLimited(key);
-    this.#options.logger.error("unexpected error processing a resource, retrying", { key, error: (err as Error)?.message ?? String(err), stack: (err as Error)?.stack, retryInMs: delay });
+    this.#options.logger.error("unexpected error processing a resource, retrying", {
+      key,
+      error: (err as Error)?.message ?? String(err),
+      stack: (err as Error)?.stack,
+      retryInMs: delay,
+    });
   }
 
   /**

@@ -77,7 +77,10 @@ export class WorkQueue {
   /** Queue `key` after `delayMs`; an earlier pending time for the key wins. */
   addAfter(key: string, delayMs: number): void {
     if (this.#stopping) return;
-    if (delayMs <= 0) return this.add(key);
+    if (delayMs <= 0) {
+      this.add(key);
+      return;
+    }
     const at = this.#clock.now() + delayMs;
     const pending = this.#timers.get(key);
     if (pending && pending.at <= at) return;

@@ -52,8 +52,8 @@ export class FieldIndex<T extends KubeObject> {
     const values = this.#extract(obj);
     this.#byKey.set(key, values);
     for (const v of values) {
-      let keys = this.#byValue.get(v);
-      if (!keys) this.#byValue.set(v, (keys = new Set()));
+      const keys = this.#byValue.get(v) ?? new Set<string>();
+      this.#byValue.set(v, keys);
       keys.add(key);
     }
   }

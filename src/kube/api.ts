@@ -76,14 +76,23 @@ export class KubeApi {
           : await this.#custom.listNamespacedCustomObject({ ...common, namespace }, requestOptions(call))
       ) as { items: MemoryDBUser[] | null; metadata: { resourceVersion: string; continue?: string } };
       // Go serialises an empty list's items as null.
-      return { items: list.items ?? [], resourceVersion: list.metadata.resourceVersion, continueToken: list.metadata.continue || undefined };
+      return {
+        items: list.items ?? [],
+        resourceVersion: list.metadata.resourceVersion,
+        continueToken: list.metadata.continue || undefined,
+      };
     } catch (err) {
       throw new KubeError(`list MemoryDBUsers${namespace ? ` in ${namespace}` : ""}`, err);
     }
   }
 
   /** Merge-patch the status subresource; answers the updated object, undefined if it is gone. */
-  async patchUserStatus(namespace: string, name: string, status: MergePatch<MemoryDBUserStatus>, call?: CallOptions): Promise<MemoryDBUser | undefined> {
+  async patchUserStatus(
+    namespace: string,
+    name: string,
+    status: MergePatch<MemoryDBUserStatus>,
+    call?: CallOptions,
+  ): Promise<MemoryDBUser | undefined> {
     try {
       return (await this.#custom.patchNamespacedCustomObjectStatus(
         { group: GROUP, version: VERSION, namespace, plural: PLURAL, name, body: { status } },
@@ -129,7 +138,11 @@ export class KubeApi {
       // Go serialises an empty list's items as null.
       return {
         items: (list.items ?? []).map((s) => ({
-          metadata: { name: s.metadata?.name ?? "", namespace: s.metadata?.namespace ?? "", resourceVersion: s.metadata?.resourceVersion ?? "" },
+          metadata: {
+            name: s.metadata?.name ?? "",
+            namespace: s.metadata?.namespace ?? "",
+            resourceVersion: s.metadata?.resourceVersion ?? "",
+          },
         })),
         resourceVersion: list.metadata?.resourceVersion ?? "",
         continueToken: list.metadata?._continue || undefined,
@@ -150,9 +163,18 @@ export class KubeApi {
   }
 
   /** Creates a Secret; resolves to false when one of that name exists already. */
-  async createSecret(namespace: string, name: string, data: Record<string, string>, labels: Record<string, string>, call?: CallOptions): Promise<boolean> {
+  async createSecret(
+    namespace: string,
+    name: string,
+    data: Record<string, string>,
+    labels: Record<string, string>,
+    call?: CallOptions,
+  ): Promise<boolean> {
     try {
-      await this.#core.createNamespacedSecret({ namespace, body: { metadata: { name, namespace, labels }, type: "Opaque", data } }, requestOptions(call));
+      await this.#core.createNamespacedSecret(
+        { namespace, body: { metadata: { name, namespace, labels }, type: "Opaque", data } },
+        requestOptions(call),
+      );
       return true;
     } catch (err) {
       if (httpStatus(err) === 409) return false;
@@ -173,29 +195,32 @@ export class KubeApi {
   async createEvent(event: EventInput, call?: CallOptions): Promise<void> {
     const meta = event.regarding.metadata;
     try {
-      await this.#events.createNamespacedEvent({
-        namespace: meta.namespace,
-        body: {
-          apiVersion: "events.k8s.io/v1",
-          kind: "Event",
-          metadata: { generateName: eventNamePrefix(meta.name), namespace: meta.namespace },
-          eventTime: new V1MicroTime(),
-          reportingController: REPORTING_CONTROLLER,
-          reportingInstance: this.#instance,
-          action: event.action,
-          reason: event.reason,
-          type: event.type,
-          note: event.note.slice(0, 1024),
-          regarding: {
-            apiVersion: event.regarding.apiVersion,
-            kind: event.regarding.kind,
-            name: meta.name,
-            namespace: meta.namespace,
-            ...(meta.uid ? { uid: meta.uid } : {}),
-            ...(meta.resourceVersion ? { resourceVersion: meta.resourceVersion } : {}),
+      await this.#events.createNamespacedEvent(
+        {
+          namespace: meta.namespace,
+          body: {
+            apiVersion: "events.k8s.io/v1",
+            kind: "Event",
+            metadata: { generateName: eventNamePrefix(meta.name), namespace: meta.namespace },
+            eventTime: new V1MicroTime(),
+            reportingController: REPORTING_CONTROLLER,
+            reportingInstance: this.#instance,
+            action: event.action,
+            reason: event.reason,
+            type: event.type,
+            note: event.note.slice(0, 1024),
+            regarding: {
+              apiVersion: event.regarding.apiVersion,
+              kind: event.regarding.kind,
+              name: meta.name,
+              namespace: meta.namespace,
+              ...(meta.uid ? { uid: meta.uid } : {}),
+              ...(meta.resourceVersion ? { resourceVersion: meta.resourceVersion } : {}),
+            },
           },
         },
-      }, requestOptions(call));
+        requestOptions(call),
+      );
     } catch (err) {
       throw new KubeError(`create Event for ${meta.namespace}/${meta.name}`, err);
     }

@@ -65,7 +65,14 @@ export async function retryUntilSettled<T>(
       options.onRetry(err, delay);
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, delay);
-        options.signal?.addEventListener("abort", () => (clearTimeout(timer), resolve()), { once: true });
+        options.signal?.addEventListener(
+          "abort",
+          () => {
+            clearTimeout(timer);
+            resolve();
+          },
+          { once: true },
+        );
       });
       if (options.signal?.aborted) throw new Error(`${step}: stopped while retrying`);
     }

@@ -4,10 +4,11 @@
 // bounded number of times; what is finally dropped is counted. Repeats of the same Event are
 // suppressed for a while, so a resource that keeps failing the same way does not flood the
 // namespace.
-import { type EventInput, type KubeApi } from "./api.ts";
-import { type CallOptions, KubeError } from "./request.ts";
-import { transientStatus } from "./backoff.ts";
+
 import type { Logger } from "../observability/log.ts";
+import type { EventInput, KubeApi } from "./api.ts";
+import { transientStatus } from "./backoff.ts";
+import { type CallOptions, KubeError } from "./request.ts";
 
 export type EventSink = Pick<KubeApi, "createEvent">;
 

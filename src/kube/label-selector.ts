@@ -1,9 +1,7 @@
 // Kubernetes label selectors (the `labelSelector` query syntax), evaluated locally: the
 // operator checks a Secret it reads against the same selector its watch asks the server for.
 
-type Requirement =
-  | { key: string; op: "exists" | "absent" }
-  | { key: string; op: "in" | "notIn"; values: readonly string[] };
+type Requirement = { key: string; op: "exists" | "absent" } | { key: string; op: "in" | "notIn"; values: readonly string[] };
 
 export interface LabelSelector {
   /** The selector as given, for the API server and for messages. */
@@ -11,12 +9,15 @@ export interface LabelSelector {
   matches(labels: Readonly<Record<string, string>> | undefined): boolean;
 }
 
-const KEY = String.raw`[A-Za-z0-9][-A-Za-z0-9_./]*`;
-const VALUE = String.raw`[-A-Za-z0-9_.]*`;
+const KEY = "[A-Za-z0-9][-A-Za-z0-9_./]*";
+const VALUE = "[-A-Za-z0-9_.]*";
 const FORMS: Array<[RegExp, (m: RegExpMatchArray) => Requirement]> = [
   [new RegExp(`^(${KEY})\\s*(?:==|=)\\s*(${VALUE})$`), (m) => ({ key: m[1]!, op: "in", values: [m[2]!] })],
   [new RegExp(`^(${KEY})\\s*!=\\s*(${VALUE})$`), (m) => ({ key: m[1]!, op: "notIn", values: [m[2]!] })],
-  [new RegExp(`^(${KEY})\\s+(in|notin)\\s*\\(([^)]*)\\)$`), (m) => ({ key: m[1]!, op: m[2] === "in" ? "in" : "notIn", values: m[3]!.split(",").map((v) => v.trim()) })],
+  [
+    new RegExp(`^(${KEY})\\s+(in|notin)\\s*\\(([^)]*)\\)$`),
+    (m) => ({ key: m[1]!, op: m[2] === "in" ? "in" : "notIn", values: m[3]!.split(",").map((v) => v.trim()) }),
+  ],
   [new RegExp(`^!\\s*(${KEY})$`), (m) => ({ key: m[1]!, op: "absent" })],
   [new RegExp(`^(${KEY})$`), (m) => ({ key: m[1]!, op: "exists" })],
 ];
@@ -62,6 +63,8 @@ export function parseLabelSelector(text: string): LabelSelector {
             return has && r.values.includes(labels[r.key]!);
           case "notIn":
             return !has || !r.values.includes(labels[r.key]!);
+          default:
+            return false;
         }
       }),
   };

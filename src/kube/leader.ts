@@ -4,9 +4,9 @@
 // record last change, and the renew deadline from its last successful renew, so neither clock
 // skew between candidates nor a step of the wall clock can make two leaders or a false loss.
 // The wall clock only fills the Lease's timestamps, which are for people.
-import { CoordinationV1Api, type KubeConfig, V1MicroTime, type V1Lease } from "@kubernetes/client-node";
-import { httpStatus, KubeError, requestOptions } from "./request.ts";
+import { CoordinationV1Api, type KubeConfig, type V1Lease, V1MicroTime } from "@kubernetes/client-node";
 import type { Logger } from "../observability/log.ts";
+import { httpStatus, KubeError, requestOptions } from "./request.ts";
 
 export interface LeaderElectionOptions {
   namespace: string;
@@ -56,7 +56,11 @@ export class LeaderElector {
   /** Campaign until leading, then renew until stopped or leadership is lost. */
   async run(callbacks: LeaderCallbacks): Promise<void> {
     let acquired = false;
-    while (!this.#stopped && !(acquired = await this.#tryAcquireOrRenew())) await this.#sleep(this.#jittered());
+    while (!this.#stopped) {
+      acquired = await this.#tryAcquireOrRenew();
+      if (acquired) break;
+      await this.#sleep(this.#jittered());
+    }
     if (this.#stopped) {
       // Stopped while an acquire was in flight: hand back what it may have won.
       if (acquired) await this.#release();
@@ -70,21 +74,24 @@ export class LeaderElector {
     // A watchdog, not the renew loop, enforces the deadline: a renew request that hangs (a
     // partitioned network) must not keep this replica leading past it.
     const lost = new Promise<void>((resolve) => {
-      const watchdog = setInterval(() => {
-        if (this.#stopped) {
-          clearInterval(watchdog);
-          resolve();
-        } else if (performance.now() - lastRenew >= this.#options.renewDeadlineMs) {
-          clearInterval(watchdog);
-          this.#leading = false;
-          callbacks.onChange?.(false);
-          this.#log.error("leadership lost: the lease could not be renewed within the renew deadline");
-          callbacks.onStoppedLeading();
-          this.#stopped = true;
-          this.#wake?.();
-          resolve();
-        }
-      }, Math.max(10, Math.floor(this.#options.retryPeriodMs / 4)));
+      const watchdog = setInterval(
+        () => {
+          if (this.#stopped) {
+            clearInterval(watchdog);
+            resolve();
+          } else if (performance.now() - lastRenew >= this.#options.renewDeadlineMs) {
+            clearInterval(watchdog);
+            this.#leading = false;
+            callbacks.onChange?.(false);
+            this.#log.error("leadership lost: the lease could not be renewed within the renew deadline");
+            callbacks.onStoppedLeading();
+            this.#stopped = true;
+            this.#wake?.();
+            resolve();
+          }
+        },
+        Math.max(10, Math.floor(this.#options.retryPeriodMs / 4)),
+      );
       watchdog.unref();
     });
     const renewing = (async () => {
@@ -119,7 +126,10 @@ export class LeaderElector {
       const lease = await this.#api.readNamespacedLease({ namespace: this.#options.namespace, name: this.#options.name }, this.#bounded());
       if (lease.spec?.holderIdentity !== this.#options.identity) return;
       lease.spec = { ...lease.spec, holderIdentity: "", leaseDurationSeconds: 1, renewTime: new V1MicroTime() };
-      await this.#api.replaceNamespacedLease({ namespace: this.#options.namespace, name: this.#options.name, body: lease }, this.#bounded());
+      await this.#api.replaceNamespacedLease(
+        { namespace: this.#options.namespace, name: this.#options.name, body: lease },
+        this.#bounded(),
+      );
       this.#log.info("released the lease");
     } catch (err) {
       this.#log.warn("could not release the lease", { error: new KubeError("release the Lease", err).message });
@@ -183,9 +193,7 @@ export class LeaderElector {
       lease.spec = {
         ...lease.spec,
         ...spec,
-        ...(record.holder === identity
-          ? {}
-          : { acquireTime: new V1MicroTime(now.getTime()), leaseTransitions: transitions + 1 }),
+        ...(record.holder === identity ? {} : { acquireTime: new V1MicroTime(now.getTime()), leaseTransitions: transitions + 1 }),
       };
       // The resourceVersion read above makes this a compare-and-swap: a 409 means someone else won.
       await this.#api.replaceNamespacedLease({ namespace, name, body: lease }, this.#bounded());

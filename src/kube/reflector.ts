@@ -6,8 +6,8 @@
 import { type KubeConfig, type RequestContext, Watch } from "@kubernetes/client-node";
 import type { Logger } from "../observability/log.ts";
 import type { ListPage } from "./api.ts";
-import type { CallOptions } from "./request.ts";
 import { Backoff } from "./backoff.ts";
+import type { CallOptions } from "./request.ts";
 import { WATCH_TIMINGS, type WatchTimings } from "./watch-timings.ts";
 
 export interface KubeObject {
@@ -231,7 +231,8 @@ export class Reflector<T extends KubeObject> {
         if (err && (err as Error).name === "TimeoutError" && accepted) return end({ kind: "ended", why: "quiet for the idle timeout" });
         if (err) return end({ kind: "failed", error: err });
         // A watch the server accepts and closes at once without a word is a fault.
-        if (events === 0 && performance.now() - started < 1000) return end({ kind: "failed", error: new Error("watch closed immediately") });
+        if (events === 0 && performance.now() - started < 1000)
+          return end({ kind: "failed", error: new Error("watch closed immediately") });
         end({ kind: "ended", why: "closed by the server" });
       };
       const watching = watcher.watch(
@@ -247,7 +248,10 @@ export class Reflector<T extends KubeObject> {
           this.#contact();
           events++;
           if (type === "ERROR") {
-            inStream = obj.code === 410 ? { kind: "expired" } : { kind: "failed", error: new Error(`watch error: ${JSON.stringify(obj).slice(0, 300)}`) };
+            inStream =
+              obj.code === 410
+                ? { kind: "expired" }
+                : { kind: "failed", error: new Error(`watch error: ${JSON.stringify(obj).slice(0, 300)}`) };
             return;
           }
           if (obj.metadata?.resourceVersion) onVersion(obj.metadata.resourceVersion);
@@ -265,18 +269,15 @@ export class Reflector<T extends KubeObject> {
         },
         finish,
       );
-      watching.then(
-        (request) => {
-          // The server answered 200 unless the request already ended in an error. Not contact
-          // yet: a server that cannot encode the events answers 200 and closes the stream.
-          if (finished) return;
-          accepted = true;
-          abort = () => request.abort();
-          if (this.#stopped) abort();
-          else this.#stop.signal.addEventListener("abort", abort, { once: true });
-        },
-        finish,
-      );
+      watching.then((request) => {
+        // The server answered 200 unless the request already ended in an error. Not contact
+        // yet: a server that cannot encode the events answers 200 and closes the stream.
+        if (finished) return;
+        accepted = true;
+        abort = () => request.abort();
+        if (this.#stopped) abort();
+        else this.#stop.signal.addEventListener("abort", abort, { once: true });
+      }, finish);
     });
   }
 }

@@ -1,6 +1,13 @@
 // How the operator calls the Kubernetes API with client-node: per-call options (an AbortSignal,
 // a header) and errors reduced to what matters (status, the server's message, Retry-After).
-import { ApiException, type ConfigurationOptions, Observable, type RequestContext, type ResponseContext, setHeaderOptions } from "@kubernetes/client-node";
+import {
+  ApiException,
+  type ConfigurationOptions,
+  Observable,
+  type RequestContext,
+  type ResponseContext,
+  setHeaderOptions,
+} from "@kubernetes/client-node";
 
 /** HTTP status of a failed Kubernetes call, if it got an answer. */
 export function httpStatus(err: unknown): number | undefined {
@@ -64,4 +71,6 @@ export function requestOptions(call: CallOptions | undefined, header?: [string, 
 }
 
 /** A JSON merge patch (RFC 7386) of a `T`: absent fields are left alone, `null` removes one. */
-export type MergePatch<T> = { [K in keyof T]?: (T[K] extends readonly unknown[] ? T[K] : T[K] extends object ? MergePatch<T[K]> : T[K]) | null };
+export type MergePatch<T> = {
+  [K in keyof T]?: (T[K] extends readonly unknown[] ? T[K] : T[K] extends object ? MergePatch<T[K]> : T[K]) | null;
+};

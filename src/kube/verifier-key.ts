@@ -2,9 +2,9 @@
 // on first start (by whichever replica gets there first), read on every start after that.
 import { randomBytes } from "node:crypto";
 import type { Logger } from "../observability/log.ts";
-import { type KubeApi } from "./api.ts";
-import { KubeError } from "./request.ts";
+import type { KubeApi } from "./api.ts";
 import { retryUntilSettled, transientStatus } from "./backoff.ts";
+import { KubeError } from "./request.ts";
 
 export const VERIFIER_KEY_FIELD = "key";
 
@@ -41,7 +41,8 @@ export async function loadVerifierKey(
     {
       transient: (err) => err instanceof KubeError && transientStatus(err.status),
       signal,
-      onRetry: (err, delayMs) => logger.warn("cannot read the password verifier key yet, retrying", { error: (err as Error).message, retryInMs: delayMs }),
+      onRetry: (err, delayMs) =>
+        logger.warn("cannot read the password verifier key yet, retrying", { error: (err as Error).message, retryInMs: delayMs }),
     },
   );
 }

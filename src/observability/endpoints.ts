@@ -30,7 +30,9 @@ export async function serve(address: BindAddress, endpoints: Endpoints): Promise
     const check = endpoints.checks?.[path];
     if (check) {
       const problem = check();
-      res.writeHead(problem === undefined ? 200 : 500, { "Content-Type": "text/plain" }).end(problem === undefined ? "ok\n" : `${problem}\n`);
+      res
+        .writeHead(problem === undefined ? 200 : 500, { "Content-Type": "text/plain" })
+        .end(problem === undefined ? "ok\n" : `${problem}\n`);
       return;
     }
     if (path === "/metrics" && endpoints.metrics) {

@@ -32,16 +32,10 @@ export function createLogger(options: {
   /** Where lines go; default stdout. Tests pass a stream to capture them. */
   stream?: NodeJS.WritableStream;
 }): Logger {
-  const transport = options.stream
-    ? new winston.transports.Stream({ stream: options.stream })
-    : new winston.transports.Console();
+  const transport = options.stream ? new winston.transports.Stream({ stream: options.stream }) : new winston.transports.Console();
   return winston.createLogger({
     level: options.level,
-    format: winston.format.combine(
-      redact(),
-      winston.format.timestamp(),
-      options.format === "json" ? winston.format.json() : text,
-    ),
+    format: winston.format.combine(redact(), winston.format.timestamp(), options.format === "json" ? winston.format.json() : text),
     transports: [transport],
   });
 }

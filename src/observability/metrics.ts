@@ -34,9 +34,24 @@ export class Metrics {
     labelNames: ["controller"],
     registers: [this.registry],
   });
-  readonly #depth = new Gauge({ name: "workqueue_depth", help: "Current depth of workqueue", labelNames: ["name"], registers: [this.registry] });
-  readonly #adds = new Counter({ name: "workqueue_adds_total", help: "Total number of adds handled by workqueue", labelNames: ["name"], registers: [this.registry] });
-  readonly #retries = new Counter({ name: "workqueue_retries_total", help: "Total number of retries handled by workqueue", labelNames: ["name"], registers: [this.registry] });
+  readonly #depth = new Gauge({
+    name: "workqueue_depth",
+    help: "Current depth of workqueue",
+    labelNames: ["name"],
+    registers: [this.registry],
+  });
+  readonly #adds = new Counter({
+    name: "workqueue_adds_total",
+    help: "Total number of adds handled by workqueue",
+    labelNames: ["name"],
+    registers: [this.registry],
+  });
+  readonly #retries = new Counter({
+    name: "workqueue_retries_total",
+    help: "Total number of retries handled by workqueue",
+    labelNames: ["name"],
+    registers: [this.registry],
+  });
   readonly #leader = new Gauge({
     name: "leader_election_master_status",
     help: "Gauge of if the reporting system is master of the relevant lease, 0 indicates backup, 1 indicates master",
@@ -73,7 +88,8 @@ export class Metrics {
 
   constructor() {
     // Series exist from the start (as controller-runtime does), so rate() and alerts see zeros.
-    for (const result of ["success", "error", "requeue", "requeue_after"] as const) this.#reconcileTotal.inc({ controller: CONTROLLER, result }, 0);
+    for (const result of ["success", "error", "requeue", "requeue_after"] as const)
+      this.#reconcileTotal.inc({ controller: CONTROLLER, result }, 0);
     this.#reconcileErrors.inc({ controller: CONTROLLER }, 0);
     this.#adds.inc({ name: CONTROLLER }, 0);
     this.#retries.inc({ name: CONTROLLER }, 0);

@@ -34,5 +34,7 @@ function globMatches(glob: string, name: string): boolean {
 }
 
 export function adoptionGranted(grants: readonly AdoptionGrant[], namespace: string, userName: string): boolean {
-  return grants.some((g) => (g.namespace === "*" || g.namespace === namespace) && (g.userNames === undefined || globMatches(g.userNames, userName)));
+  return grants.some(
+    (g) => (g.namespace === "*" || g.namespace === namespace) && (g.userNames === undefined || globMatches(g.userNames, userName)),
+  );
 }

@@ -1,11 +1,12 @@
 // The apply half of a reconcile: make MemoryDB hold what the resource asks for. Read what is
 // needed (and no more: see knowledge.ts), decide (decide.ts), act, report.
-import { AwsFault } from "../aws/faults.ts";
+
 import type { MemoryDBApi } from "../aws/api.ts";
+import { AwsFault } from "../aws/faults.ts";
 import type { SecretData } from "../kube/api.ts";
 import { OWNERSHIP_TAG_KEY, type PasswordSource, type PendingPasswords } from "../model.ts";
 import type { Redacted } from "../redacted.ts";
-import { acceptedAccessString, type Action, decide, diffTags, mutates, type Observation, updateReason, wasInSync } from "./decide.ts";
+import { type Action, acceptedAccessString, decide, diffTags, mutates, type Observation, updateReason, wasInSync } from "./decide.ts";
 import { describeIdentityChange, tagQuotaProblem } from "./desired.ts";
 import { claimedByAnother, conflict, failedFromFault, type Outcome, outcomeOfState, type Retry, retryFor } from "./outcome.ts";
 import { earlierClaimant, type Ownership, ownershipFromTags, presumablyOurs } from "./ownership.ts";
@@ -89,7 +90,10 @@ export function regionRefused(turn: Turn): Outcome | undefined {
   };
 }
 
-async function applyWith(turn: Turn, secrets: Map<string, SecretData | undefined>): Promise<{ outcome: Outcome; passwordSecrets?: PasswordSource[] | undefined }> {
+async function applyWith(
+  turn: Turn,
+  secrets: Map<string, SecretData | undefined>,
+): Promise<{ outcome: Outcome; passwordSecrets?: PasswordSource[] | undefined }> {
   const { user, desired, knowledge, deps } = turn;
   const resolution = resolvePasswords(user.metadata.namespace, desired.passwordRefs, secrets, deps.secretSelector);
   if (!resolution.ok) {
@@ -141,7 +145,11 @@ async function applyWith(turn: Turn, secrets: Map<string, SecretData | undefined
  * Describe the user and decide. Ownership is presumed from the status for a read-only "in sync";
  * before any change it is read from the user's tags.
  */
-async function assess(turn: Turn, api: MemoryDBApi, observation: Pick<Observation, "passwords" | "acceptedAccessString" | "accessStringPending">): Promise<Assessment> {
+async function assess(
+  turn: Turn,
+  api: MemoryDBApi,
+  observation: Pick<Observation, "passwords" | "acceptedAccessString" | "accessStringPending">,
+): Promise<Assessment> {
   const { user, desired, knowledge } = turn;
   const observed = await api.describeUser(desired.userName);
   const decideWith = (ownership: Ownership, tags: Record<string, string> | undefined): Assessment => {
@@ -168,11 +176,18 @@ async function act(turn: Turn, assessment: Assessment, passwords: Redacted[], se
     case "create": {
       log.info("creating MemoryDB user", { userName: desired.userName, region: desired.region });
       await recordSending(turn, "CreateUser", sending);
-      const created = await api.createUser({ userName: desired.userName, accessString: desired.accessString, authType: desired.authType, passwords, tags: desired.tags });
+      const created = await api.createUser({
+        userName: desired.userName,
+        accessString: desired.accessString,
+        authType: desired.authType,
+        passwords,
+        tags: desired.tags,
+      });
       knowledge.mutated();
       knowledge.accessStringSent(desired.accessString);
       knowledge.tagsMatched(desired);
-      if (user.status?.arn) turn.event("Normal", "Recreated", "CreateUser", `MemoryDB user "${created.name}" was deleted outside Kubernetes; created it again`);
+      if (user.status?.arn)
+        turn.event("Normal", "Recreated", "CreateUser", `MemoryDB user "${created.name}" was deleted outside Kubernetes; created it again`);
       else turn.event("Normal", "Created", "CreateUser", `created MemoryDB user "${created.name}"`);
       return outcomeOfState(created, "Creating", true);
     }
@@ -196,13 +211,25 @@ async function act(turn: Turn, assessment: Assessment, passwords: Redacted[], se
         if (Object.keys(set).length > 0) await api.tagResource(current.arn, set);
         knowledge.tagsMatched(desired);
         if (!action.adopt) {
-          const note = [Object.keys(set).length > 0 ? `set ${Object.keys(set).join(", ")}` : "", remove.length > 0 ? `removed ${remove.join(", ")}` : ""].filter((s) => s).join("; ");
-          turn.event("Normal", wasInSync(user) ? "DriftCorrected" : "Updated", "TagResource", `tags of MemoryDB user "${current.name}": ${note}`);
+          const note = [
+            Object.keys(set).length > 0 ? `set ${Object.keys(set).join(", ")}` : "",
+            remove.length > 0 ? `removed ${remove.join(", ")}` : "",
+          ]
+            .filter((s) => s)
+            .join("; ");
+          turn.event(
+            "Normal",
+            wasInSync(user) ? "DriftCorrected" : "Updated",
+            "TagResource",
+            `tags of MemoryDB user "${current.name}": ${note}`,
+          );
         }
       }
       const changes = action.changes;
       if (Object.keys(changes).length > 0) {
-        const fields = Object.keys(changes).map((k) => (k === "authType" ? "authentication type" : k === "accessString" ? "access string" : k));
+        const fields = Object.keys(changes).map((k) =>
+          k === "authType" ? "authentication type" : k === "accessString" ? "access string" : k,
+        );
         log.info("updating MemoryDB user", { userName: desired.userName, changed: fields.join(", ") });
         if (changes.passwords) {
           await recordSending(turn, "UpdateUser", sending);
@@ -238,7 +265,8 @@ async function act(turn: Turn, assessment: Assessment, passwords: Redacted[], se
     case "inSync":
       // Found with this resource's ownership tag holding what a CreateUser sent: the user this
       // resource created (the answer was lost, or the operator stopped before the status write).
-      if (assessment.passwords.state === "created") turn.event("Normal", "Created", "CreateUser", `created MemoryDB user "${observed!.name}"`);
+      if (assessment.passwords.state === "created")
+        turn.event("Normal", "Created", "CreateUser", `created MemoryDB user "${observed!.name}"`);
       return { kind: "ready", observed: observed! };
   }
 }

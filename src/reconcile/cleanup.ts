@@ -33,7 +33,9 @@ export async function cleanup(turn: Turn): Promise<Cleanup> {
   };
   // "Deleted" only for a user this resource had: one that never existed was not deleted.
   const gone = () =>
-    user.status?.arn === undefined ? done(undefined, `no MemoryDB user "${desired.userName}" to delete`) : done("Deleted", `MemoryDB user "${desired.userName}" is deleted`);
+    user.status?.arn === undefined
+      ? done(undefined, `no MemoryDB user "${desired.userName}" to delete`)
+      : done("Deleted", `MemoryDB user "${desired.userName}" is deleted`);
   const api = turn.api();
   let outcome: Outcome;
   try {
@@ -43,7 +45,9 @@ export async function cleanup(turn: Turn): Promise<Cleanup> {
     const action = decideDeletion(desired, observed, ownership);
     switch (action.type) {
       case "release":
-        return action.why === "gone" ? gone() : done("Released", `MemoryDB user "${desired.userName}" is not managed by this resource; left untouched`);
+        return action.why === "gone"
+          ? gone()
+          : done("Released", `MemoryDB user "${desired.userName}" is not managed by this resource; left untouched`);
       case "retain":
         // Mark where it was retained from before dropping the ownership tag: this namespace may
         // adopt it back without a grant (a crash in between leaves it still owned).
@@ -54,7 +58,13 @@ export async function cleanup(turn: Turn): Promise<Cleanup> {
         log.info("deleting MemoryDB user", { userName: desired.userName });
         if (!(await api.deleteUser(desired.userName))) return gone();
         knowledge.mutated();
-        outcome = { kind: "progressing", observed: { ...observed!, status: "deleting" }, reason: "Deleting", message: "MemoryDB is deleting the user", applied: true };
+        outcome = {
+          kind: "progressing",
+          observed: { ...observed!, status: "deleting" },
+          reason: "Deleting",
+          message: "MemoryDB is deleting the user",
+          applied: true,
+        };
         break;
       }
       case "wait":

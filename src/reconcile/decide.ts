@@ -26,7 +26,9 @@ export interface TagChanges {
 export function diffTags(desired: Record<string, string>, observed: Record<string, string>): TagChanges | undefined {
   const set = Object.fromEntries(Object.entries(desired).filter(([k, v]) => observed[k] !== v));
   // `aws:` tags belong to AWS and cannot be removed.
-  const remove = Object.keys(observed).filter((k) => !(k in desired) && !k.toLowerCase().startsWith("aws:")).sort();
+  const remove = Object.keys(observed)
+    .filter((k) => !(k in desired) && !k.toLowerCase().startsWith("aws:"))
+    .sort();
   return Object.keys(set).length > 0 || remove.length > 0 ? { set, remove } : undefined;
 }
 
@@ -100,7 +102,8 @@ export function decide(desired: DesiredUser, obs: Observation): Action {
   // only with an administrator's grant unless it was this namespace's already.
   const adopt = ownership.kind !== "ours";
   if (adopt && !desired.adoptExisting) return { type: "conflict", reason: "UserAlreadyExists", ownership };
-  if (adopt && !desired.adoptionGranted && !formerlyThisNamespaces(ownership, desired)) return { type: "conflict", reason: "AdoptionNotAllowed", ownership };
+  if (adopt && !desired.adoptionGranted && !formerlyThisNamespaces(ownership, desired))
+    return { type: "conflict", reason: "AdoptionNotAllowed", ownership };
   if (observed.status !== "active") return { type: "wait", state: observed.status };
   // An adopted user's passwords are unknown: set them.
   const changes = diffUser(desired, observed, !passwordsHeld(obs.passwords, ownership) || adopt, obs);
@@ -118,10 +121,7 @@ export function acceptedAccessString(user: MemoryDBUser, desired: DesiredUser): 
 /** What deleting the resource means for its MemoryDB user. */
 export type DeletionAction =
   /** Nothing (left) to do in MemoryDB: drop the finalizer. */
-  | { type: "release"; why: "gone" | "notOurs" }
-  | { type: "delete" }
-  | { type: "retain" }
-  | { type: "wait"; state: string };
+  { type: "release"; why: "gone" | "notOurs" } | { type: "delete" } | { type: "retain" } | { type: "wait"; state: string };
 
 export function decideDeletion(desired: DesiredUser, observed: ObservedUser | undefined, ownership: Ownership): DeletionAction {
   if (observed === undefined) return { type: "release", why: "gone" };
@@ -141,7 +141,11 @@ export function passwordsHeld(passwords: PasswordKnowledge, ownership: Ownership
 }
 
 /** The Event reason for an UpdateUser the operator made. */
-export function updateReason(user: MemoryDBUser, changes: UserChanges, passwords: PasswordKnowledge): "PasswordRotated" | "DriftCorrected" | "Updated" {
+export function updateReason(
+  user: MemoryDBUser,
+  changes: UserChanges,
+  passwords: PasswordKnowledge,
+): "PasswordRotated" | "DriftCorrected" | "Updated" {
   const rotated = (passwords.state === "changed" || passwords.state === "uncertain") && passwords.rotated;
   if (changes.passwords && rotated && changes.accessString === undefined && changes.authType === undefined) return "PasswordRotated";
   return wasInSync(user) && passwords.state === "same" ? "DriftCorrected" : "Updated";

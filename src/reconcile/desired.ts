@@ -68,8 +68,7 @@ export function desiredUser(user: MemoryDBUser, defaults: Defaults): DesiredUser
     region: user.spec.region ?? defaults.region,
     accessString: user.spec.accessString,
     authType,
-    passwordRefs:
-      authType === "password" ? (user.spec.authenticationMode.passwords ?? []).map((p) => p.secretKeyRef) : [],
+    passwordRefs: authType === "password" ? (user.spec.authenticationMode.passwords ?? []).map((p) => p.secretKeyRef) : [],
     tags: { ...defaults.tags, ...user.spec.tags, [OWNERSHIP_TAG_KEY]: ownerTag },
     ownerTag,
     ownerTagName: ownershipTagValue(defaults.clusterId, namespace, name),

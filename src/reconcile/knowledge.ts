@@ -64,7 +64,10 @@ export class ResourceKnowledge {
     const rv = before.metadata.resourceVersion ?? "";
     const last = this.#lastWrite;
     // Every version this reconcile's writes replaced, the intermediate ones included.
-    const chained = last && (last.object.metadata.resourceVersion === rv || last.over.includes(rv)) ? [...last.over, last.object.metadata.resourceVersion ?? ""].slice(-8) : [];
+    const chained =
+      last && (last.object.metadata.resourceVersion === rv || last.over.includes(rv))
+        ? [...last.over, last.object.metadata.resourceVersion ?? ""].slice(-8)
+        : [];
     this.#lastWrite = { over: [...new Set([...chained, rv])], object: after };
   }
 
@@ -92,7 +95,11 @@ export class ResourceKnowledge {
 
   tagsDue(desired: DesiredUser): boolean {
     const checked = this.#tagsChecked;
-    return checked === undefined || checked.hash !== tagsHash(desired.tags) || this.#options.now() - checked.at >= this.#options.tagResyncPeriodMs;
+    return (
+      checked === undefined ||
+      checked.hash !== tagsHash(desired.tags) ||
+      this.#options.now() - checked.at >= this.#options.tagResyncPeriodMs
+    );
   }
 
   tagsMatched(desired: DesiredUser): void {
@@ -106,7 +113,10 @@ export class ResourceKnowledge {
    */
   spreadTagChecks(user: MemoryDBUser, desired: DesiredUser): void {
     if (this.#tagsChecked !== undefined || !wasInSync(user)) return;
-    this.#tagsChecked = { at: this.#options.now() - Math.floor(this.#options.random() * this.#options.tagResyncPeriodMs), hash: tagsHash(desired.tags) };
+    this.#tagsChecked = {
+      at: this.#options.now() - Math.floor(this.#options.random() * this.#options.tagResyncPeriodMs),
+      hash: tagsHash(desired.tags),
+    };
   }
 
   // --- the access string: MemoryDB's form of what was sent is learnt once the user is active ---
@@ -134,7 +144,13 @@ export class ResourceKnowledge {
    * with no tag check due (ownership is then presumed, which is enough only to conclude "in sync").
    */
   trustedSnapshot(user: MemoryDBUser, desired: DesiredUser): ObservedUser | undefined {
-    const snap = this.#options.directory?.lookup(desired.region, desired.userName, this.#lastMutation, this.#options.snapshotMaxAgeMs, this.#options.now());
+    const snap = this.#options.directory?.lookup(
+      desired.region,
+      desired.userName,
+      this.#lastMutation,
+      this.#options.snapshotMaxAgeMs,
+      this.#options.now(),
+    );
     if (!snap || !presumablyOurs(user, snap) || this.tagsDue(desired)) return undefined;
     return snap;
   }
@@ -144,12 +160,17 @@ export class ResourceKnowledge {
    * applied, the last reconcile found the user in sync, and the snapshot shows it still is.
    * Nothing to read, nothing to write.
    */
-  inSyncWithoutReads(user: MemoryDBUser, desired: DesiredUser, secretVersion: ((namespace: string, name: string) => string | undefined) | undefined): boolean {
+  inSyncWithoutReads(
+    user: MemoryDBUser,
+    desired: DesiredUser,
+    secretVersion: ((namespace: string, name: string) => string | undefined) | undefined,
+  ): boolean {
     if (!secretVersion || this.terminal || describeIdentityChange(user, desired) || !wasInSync(user)) return false;
     // Keep lastSyncTime from growing older than promised.
     if (!(this.#options.now() - Date.parse(user.status?.lastSyncTime ?? "") < SYNC_TIME_REFRESH_MS)) return false;
     const versions = new Map(desired.passwordRefs.map((r) => [r.name, secretVersion(user.metadata.namespace, r.name)]));
-    if (desired.authType === "password" && !sameSources(passwordSources(desired.passwordRefs, versions), user.status?.passwordSecrets)) return false;
+    if (desired.authType === "password" && !sameSources(passwordSources(desired.passwordRefs, versions), user.status?.passwordSecrets))
+      return false;
     const snap = this.trustedSnapshot(user, desired);
     if (!snap) return false;
     const observation = {

@@ -51,7 +51,12 @@ export function failedFromFault(fault: AwsFault): Outcome {
   const message = `MemoryDB ${fault.operation} failed: ${fault.detail}`;
   switch (fault.kind) {
     case "terminal":
-      return { kind: "failed", reason: fault.reason, message: `${message} (fix the spec or the Secret; not retried until one changes)`, retry: "untilInputsChange" };
+      return {
+        kind: "failed",
+        reason: fault.reason,
+        message: `${message} (fix the spec or the Secret; not retried until one changes)`,
+        retry: "untilInputsChange",
+      };
     case "slow":
       return { kind: "failed", reason: fault.reason, message: fault.fix ? `${message}: ${fault.fix}` : message, retry: "slow" };
     case "transient":
@@ -59,7 +64,11 @@ export function failedFromFault(fault: AwsFault): Outcome {
   }
 }
 
-export function conflict(desired: Pick<DesiredUser, "userName" | "namespaceScope">, reason: ConflictReason, ownership: Exclude<Ownership, { kind: "ours" }>): Outcome {
+export function conflict(
+  desired: Pick<DesiredUser, "userName" | "namespaceScope">,
+  reason: ConflictReason,
+  ownership: Exclude<Ownership, { kind: "ours" }>,
+): Outcome {
   const user = `MemoryDB user "${desired.userName}"`;
   const whose =
     ownership.kind === "foreign"
@@ -82,7 +91,10 @@ export function conflict(desired: Pick<DesiredUser, "userName" | "namespaceScope
 }
 
 export function claimedByAnother(desired: Pick<DesiredUser, "userName" | "region" | "namespaceScope">, claimant: MemoryDBUser): Outcome {
-  const who = claimant.metadata.namespace === desired.namespaceScope.split("/")[1] ? `MemoryDBUser ${claimant.metadata.namespace}/${claimant.metadata.name}` : "another MemoryDBUser in this cluster";
+  const who =
+    claimant.metadata.namespace === desired.namespaceScope.split("/")[1]
+      ? `MemoryDBUser ${claimant.metadata.namespace}/${claimant.metadata.name}`
+      : "another MemoryDBUser in this cluster";
   return {
     kind: "failed",
     reason: "UserNameConflict",

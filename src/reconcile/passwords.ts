@@ -1,8 +1,9 @@
 // Passwords come from Secrets in the resource's own namespace. MemoryDB's rules for them, and
 // their resolution, are pure: the reconciler fetches the Secrets, this decides what they mean.
-import type { PasswordSource, SecretKeyRef } from "../model.ts";
+
 import type { SecretData } from "../kube/api.ts";
 import type { LabelSelector } from "../kube/label-selector.ts";
+import type { PasswordSource, SecretKeyRef } from "../model.ts";
 import { Redacted } from "../redacted.ts";
 
 /** MemoryDB's password rules (docs/aws-api.md), checked before any call so the message can be precise. */
@@ -88,7 +89,9 @@ export function passwordSources(refs: readonly SecretKeyRef[], versions: Readonl
 export function sameSources(a: readonly PasswordSource[] | undefined, b: readonly PasswordSource[] | undefined): boolean {
   const x = a ?? [];
   const y = b ?? [];
-  return x.length === y.length && x.every((s, i) => s.name === y[i]?.name && s.key === y[i]?.key && s.resourceVersion === y[i]?.resourceVersion);
+  return (
+    x.length === y.length && x.every((s, i) => s.name === y[i]?.name && s.key === y[i]?.key && s.resourceVersion === y[i]?.resourceVersion)
+  );
 }
 
 /**

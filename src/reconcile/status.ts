@@ -1,7 +1,15 @@
 // Status and conditions: what the resource's status says after a reconcile, and the merge patch
 // that writes it (pure).
 import type { MergePatch } from "../kube/request.ts";
-import type { AcceptedAccessString, Condition, ConditionStatus, ConditionType, MemoryDBUserStatus, ObservedUser, PasswordSource } from "../model.ts";
+import type {
+  AcceptedAccessString,
+  Condition,
+  ConditionStatus,
+  ConditionType,
+  MemoryDBUserStatus,
+  ObservedUser,
+  PasswordSource,
+} from "../model.ts";
 import type { Outcome } from "./outcome.ts";
 
 /** A condition as a reconcile decides it; the transition time is filled in by setCondition. */
@@ -26,12 +34,9 @@ export function setCondition(
   const next: Condition = {
     ...update,
     ...(generation === undefined ? {} : { observedGeneration: generation }),
-    lastTransitionTime:
-      existing && existing.status === update.status ? existing.lastTransitionTime : now.toISOString(),
+    lastTransitionTime: existing && existing.status === update.status ? existing.lastTransitionTime : now.toISOString(),
   };
-  return [...(conditions ?? []).filter((c) => c.type !== update.type), next].sort((a, b) =>
-    a.type.localeCompare(b.type),
-  );
+  return [...(conditions ?? []).filter((c) => c.type !== update.type), next].sort((a, b) => a.type.localeCompare(b.type));
 }
 
 export function findCondition(conditions: readonly Condition[] | undefined, type: ConditionType): Condition | undefined {
@@ -59,7 +64,12 @@ export function conditionsFor(outcome: Outcome, previous: MemoryDBUserStatus | u
   switch (outcome.kind) {
     case "ready":
       return [
-        { type: "Ready", status: "True", reason: "Available", message: `MemoryDB user "${outcome.observed.name}" is active and matches the spec` },
+        {
+          type: "Ready",
+          status: "True",
+          reason: "Available",
+          message: `MemoryDB user "${outcome.observed.name}" is active and matches the spec`,
+        },
         { type: "Synced", status: "True", reason: "ReconcileSuccess", message: "the spec is applied to MemoryDB" },
       ];
     case "progressing":

@@ -1,13 +1,14 @@
 // One reconcile of one resource ("a turn"): what its steps work with, and the two ways it speaks
 // to Kubernetes besides its own calls: the status it writes and the Events it records.
-import type { UserDirectory } from "../aws/directory.ts";
+
 import type { MemoryDBApi } from "../aws/api.ts";
+import type { UserDirectory } from "../aws/directory.ts";
 import type { KubeApi } from "../kube/api.ts";
-import type { CallOptions } from "../kube/request.ts";
 import type { EventRecorder } from "../kube/events.ts";
 import type { LabelSelector } from "../kube/label-selector.ts";
-import type { Logger } from "../observability/log.ts";
+import type { CallOptions } from "../kube/request.ts";
 import type { MemoryDBUser } from "../model.ts";
+import type { Logger } from "../observability/log.ts";
 import type { Defaults, DesiredUser } from "./desired.ts";
 import type { ResourceKnowledge } from "./knowledge.ts";
 import type { Outcome, Retry } from "./outcome.ts";
@@ -58,7 +59,14 @@ export class Turn {
   /** The resource as this turn last knew it; its own writes replace it. */
   #user: MemoryDBUser;
 
-  constructor(deps: ReconcilerDeps, user: MemoryDBUser, desired: DesiredUser, knowledge: ResourceKnowledge, log: Logger, context: ReconcileContext) {
+  constructor(
+    deps: ReconcilerDeps,
+    user: MemoryDBUser,
+    desired: DesiredUser,
+    knowledge: ResourceKnowledge,
+    log: Logger,
+    context: ReconcileContext,
+  ) {
     this.deps = deps;
     this.#user = user;
     this.desired = desired;

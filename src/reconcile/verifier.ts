@@ -78,6 +78,7 @@ export function passwordKnowledge(
   const removed = (applied ?? []).some((a) => !current.some((c) => refKey(c) === refKey(a)));
   if (!removed && entries.every((e) => e === "same")) return { state: "same" };
   const rotated = entries.includes("rotated");
-  if (pending && sameVerifiers(current, pending.secrets)) return pending.operation === "CreateUser" ? { state: "created" } : { state: "uncertain", rotated };
+  if (pending && sameVerifiers(current, pending.secrets))
+    return pending.operation === "CreateUser" ? { state: "created" } : { state: "uncertain", rotated };
   return entries.includes("unknown") ? { state: "unknown" } : { state: "changed", rotated };
 }

@@ -1,20 +1,23 @@
 // The Argo CD health check (deploy/argocd/.../health.lua), run with real Lua interpreters on the
 // cases of its health_test.yaml (Argo CD's own test format): lua5.1 is the dialect Argo CD's
 // gopher-lua speaks, lua5.4 the one Debian ships by default. CI installs both (.ci/run).
-import { expect } from "chai";
+
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { Ajv } from "ajv";
+import { expect } from "chai";
 import * as yaml from "js-yaml";
 import { DEPLOY, REPO } from "./manifests.ts";
 
 const HEALTH_DIR = join(DEPLOY, "argocd", "memorydb.operators.dev", "MemoryDBUser");
 const script = readFileSync(join(HEALTH_DIR, "health.lua"), "utf8");
-const cases = (yaml.load(readFileSync(join(HEALTH_DIR, "health_test.yaml"), "utf8")) as {
-  tests: Array<{ inputPath: string; healthStatus: { status: string; message: string } }>;
-}).tests;
+const cases = (
+  yaml.load(readFileSync(join(HEALTH_DIR, "health_test.yaml"), "utf8")) as {
+    tests: Array<{ inputPath: string; healthStatus: { status: string; message: string } }>;
+  }
+).tests;
 
 /** A JSON value as a Lua table constructor (null becomes nil, i.e. absent). */
 function toLua(value: unknown): string {
@@ -89,7 +92,17 @@ describe("Argo CD health check for MemoryDBUser", () => {
         return (obj.status?.conditions ?? []).filter((x: any) => x.type === "Ready").map((x: any) => x.reason as string);
       }),
     );
-    for (const r of ["Available", "Creating", "Modifying", "Deleting", "SecretNotFound", "InvalidPassword", "UserAlreadyExists", "InvalidParameterValueException", "UserQuotaExceededFault"]) {
+    for (const r of [
+      "Available",
+      "Creating",
+      "Modifying",
+      "Deleting",
+      "SecretNotFound",
+      "InvalidPassword",
+      "UserAlreadyExists",
+      "InvalidParameterValueException",
+      "UserQuotaExceededFault",
+    ]) {
       expect(reasons, r).to.include(r);
     }
   });
@@ -123,7 +136,11 @@ describe("Argo CD health check for MemoryDBUser", () => {
   it("toLua escapes strings Lua would misread", () => {
     if (!hasLua("lua5.4")) throw new Error("lua5.4 is not installed: apt-get install lua5.4 (.ci/run does)");
     const tricky = { a: 'quote " backslash \\ newline \n1 tab \t9 ünïcode', list: [1, "x", { b: true }], n: null };
-    const out = execFileSync("lua5.4", ["-e", `local t = ${toLua(tricky)} io.write(t.a, "|", #t.list, "|", tostring(t.list[3].b), "|", tostring(t.n))`], { encoding: "utf8" });
+    const out = execFileSync(
+      "lua5.4",
+      ["-e", `local t = ${toLua(tricky)} io.write(t.a, "|", #t.list, "|", tostring(t.list[3].b), "|", tostring(t.n))`],
+      { encoding: "utf8" },
+    );
     expect(out).to.equal(`${tricky.a}|3|true|nil`);
   });
 });

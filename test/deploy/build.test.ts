@@ -1,9 +1,10 @@
 // The image runs the compiled build (`node dist/main.js`): it must compile and start.
-import { expect } from "chai";
+
 import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { expect } from "chai";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const OUT = join(ROOT, ".local", "build-test");
@@ -14,9 +15,16 @@ describe("production build", function () {
 
   it("compiles src/ to JavaScript that starts with plain node (no type stripping)", () => {
     rmSync(OUT, { recursive: true, force: true });
-    execFileSync(process.execPath, [join(ROOT, "node_modules", "typescript", "bin", "tsc"), "-p", join(ROOT, "tsconfig.build.json"), "--outDir", OUT], { cwd: ROOT });
+    execFileSync(
+      process.execPath,
+      [join(ROOT, "node_modules", "typescript", "bin", "tsc"), "-p", join(ROOT, "tsconfig.build.json"), "--outDir", OUT],
+      { cwd: ROOT },
+    );
     expect(existsSync(join(OUT, "main.js"))).to.equal(true);
-    const run = spawnSync(process.execPath, ["--no-experimental-strip-types", join(OUT, "main.js"), "--help"], { cwd: ROOT, encoding: "utf8" });
+    const run = spawnSync(process.execPath, ["--no-experimental-strip-types", join(OUT, "main.js"), "--help"], {
+      cwd: ROOT,
+      encoding: "utf8",
+    });
     expect(run.status).to.equal(2);
     expect(run.stderr).to.include("Usage: memorydb-user-operator");
   });

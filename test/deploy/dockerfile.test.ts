@@ -2,9 +2,10 @@
 // a version, production dependencies only in the final stage, numeric non-root user, exec-form
 // entry point running the compiled operator, OCI labels, and a build context that holds what the
 // COPY instructions need.
-import { expect } from "chai";
+
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { expect } from "chai";
 import { REPO } from "./manifests.ts";
 
 interface Instruction {
@@ -75,10 +76,10 @@ function inContext(path: string, ignore: readonly string[]): boolean {
       `^${glob
         .replace(/\/$/, "")
         .replace(/[.+^${}()|[\]\\]/g, "\\$&")
-        .replace(/\*\*/g, "\u0000")
+        .replace(/\*\*/g, "\u{e000}")
         .replace(/\*/g, "[^/]*")
         .replace(/\?/g, "[^/]")
-        .replace(/\u0000/g, ".*")}$`,
+        .replace(/\u{e000}/gu, ".*")}$`,
     );
   const parts = path.split("/");
   let included = true;
@@ -133,7 +134,8 @@ function lint(text: string): string[] {
     argv = undefined;
   }
   if (!Array.isArray(argv)) problems.push("ENTRYPOINT is missing or not in exec form");
-  else if (!/(^|\/)node$/.test(String(argv[0])) || !argv.includes("dist/main.js")) problems.push("ENTRYPOINT does not run node dist/main.js");
+  else if (!/(^|\/)node$/.test(String(argv[0])) || !argv.includes("dist/main.js"))
+    problems.push("ENTRYPOINT does not run node dist/main.js");
   if (of("CMD").some((i) => !i.args.startsWith("["))) problems.push("CMD in shell form");
   const stop = of("STOPSIGNAL").at(-1);
   if (stop && stop.args !== "SIGTERM") problems.push(`STOPSIGNAL ${stop.args}`);
@@ -156,7 +158,8 @@ function lint(text: string): string[] {
   for (const key of ["title", "description", "licenses", "version", "revision"]) {
     if (!l[`org.opencontainers.image.${key}`]) problems.push(`no org.opencontainers.image.${key} label`);
   }
-  if (l["org.opencontainers.image.licenses"] && l["org.opencontainers.image.licenses"] !== pkg.license) problems.push("licenses label differs from package.json");
+  if (l["org.opencontainers.image.licenses"] && l["org.opencontainers.image.licenses"] !== pkg.license)
+    problems.push("licenses label differs from package.json");
   const version = of("ARG").find((i) => i.args.startsWith("VERSION="));
   if (version && version.args !== `VERSION=${pkg.version}`) problems.push("VERSION default differs from package.json");
 
@@ -183,14 +186,25 @@ describe("Dockerfile", () => {
   });
 
   it("runs what the build compiles: dist/main.js from src/main.ts", () => {
-    const build = JSON.parse(readFileSync(join(REPO, "tsconfig.build.json"), "utf8")) as { compilerOptions: { outDir: string; rootDir: string } };
+    const build = JSON.parse(readFileSync(join(REPO, "tsconfig.build.json"), "utf8")) as {
+      compilerOptions: { outDir: string; rootDir: string };
+    };
     expect(build.compilerOptions).to.include({ outDir: "dist", rootDir: "src" });
     expect(existsSync(join(REPO, "src", "main.ts"))).to.equal(true);
   });
 
   it("keeps the repository's other files out of the build context", () => {
     expect(inContext("src/main.ts", dockerignore)).to.equal(true);
-    for (const path of [".git", "node_modules", "dist", "test/unit/config.test.ts", "deploy/base/deployment.yaml", "kubeconfig", ".local/x", "docs"]) {
+    for (const path of [
+      ".git",
+      "node_modules",
+      "dist",
+      "test/unit/config.test.ts",
+      "deploy/base/deployment.yaml",
+      "kubeconfig",
+      ".local/x",
+      "docs",
+    ]) {
       expect(inContext(path, dockerignore), path).to.equal(false);
     }
   });
@@ -205,13 +219,16 @@ describe("Dockerfile", () => {
       ["shell-form entry point", (t) => t.replace(/^ENTRYPOINT .*$/m, "ENTRYPOINT node dist/main.js"), /exec form/],
       ["dev dependencies shipped", (t) => t.replace("npm ci --omit=dev", "npm ci"), /--omit=dev/],
       ["no labels", (t) => t.replace(/^LABEL [\s\S]*?\n(?=ENV)/m, ""), /org\.opencontainers\.image\.title/],
-      ["single stage", () => "FROM node:24-slim\nUSER 1000\nENTRYPOINT [\"node\", \"dist/main.js\"]\n", /not multi-stage/],
+      ["single stage", () => 'FROM node:24-slim\nUSER 1000\nENTRYPOINT ["node", "dist/main.js"]\n', /not multi-stage/],
       ["copy of an ignored file", (t) => t.replace("COPY src ./src", "COPY src ./src\nCOPY test ./test"), /excluded by \.dockerignore/],
     ];
     for (const [what, mutate, problem] of variants) {
       it(`catches: ${what}`, () => {
         const problems = lint(mutate(dockerfile));
-        expect(problems.some((p) => problem.test(p)), problems.join("; ")).to.equal(true);
+        expect(
+          problems.some((p) => problem.test(p)),
+          problems.join("; "),
+        ).to.equal(true);
       });
     }
   });

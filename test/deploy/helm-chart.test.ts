@@ -3,13 +3,14 @@
 // reads exists and every value is read; templates are balanced and include only defined
 // templates; the RBAC, environment and pod security match the kustomize base's; crds/ is the
 // repository's crds/.
-import { expect } from "chai";
+
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Ajv } from "ajv";
+import { expect } from "chai";
 import * as yaml from "js-yaml";
-import { CHART, DEPLOY, kustomize, only, podSecurityProblems, REPO } from "./manifests.ts";
 import { KUBE_SYSTEM_RULE, leaderElectionRules, normalizeRules, OPERATOR_ENV, RECONCILE_RULES, type Rule } from "./expected.ts";
+import { CHART, DEPLOY, kustomize, only, podSecurityProblems, REPO } from "./manifests.ts";
 
 type Json = Record<string, any>;
 
@@ -17,7 +18,11 @@ const values = yaml.load(readFileSync(join(CHART, "values.yaml"), "utf8")) as Js
 const schema = JSON.parse(readFileSync(join(CHART, "values.schema.json"), "utf8")) as Json;
 const chart = yaml.load(readFileSync(join(CHART, "Chart.yaml"), "utf8")) as Json;
 const templateDir = join(CHART, "templates");
-const templates = Object.fromEntries(readdirSync(templateDir).sort().map((f) => [f, readFileSync(join(templateDir, f), "utf8")]));
+const templates = Object.fromEntries(
+  readdirSync(templateDir)
+    .sort()
+    .map((f) => [f, readFileSync(join(templateDir, f), "utf8")]),
+);
 const allTemplateText = Object.values(templates).join("\n");
 
 const ajv = new Ajv({ allErrors: true, strict: false });
@@ -52,7 +57,9 @@ function hasPath(obj: Json, path: string): boolean {
 /** The chart's `define` blocks by name, with their bodies. */
 function defines(): Map<string, string> {
   const out = new Map<string, string>();
-  for (const m of allTemplateText.matchAll(/\{\{-?\s*define\s+"([^"]+)"\s*-?\}\}([\s\S]*?)\{\{-?\s*end\s*-?\}\}\s*(?=\{\{-?\s*define|\{\{\/\*|$)/g)) {
+  for (const m of allTemplateText.matchAll(
+    /\{\{-?\s*define\s+"([^"]+)"\s*-?\}\}([\s\S]*?)\{\{-?\s*end\s*-?\}\}\s*(?=\{\{-?\s*define|\{\{\/\*|$)/g,
+  )) {
     out.set(m[1]!, m[2]!);
   }
   return out;
@@ -72,10 +79,13 @@ describe("Helm chart deploy/helm/memorydb-user-operator", () => {
         ["region", (v) => (v.aws.region = "US East")],
         ["endpoint", (v) => (v.aws.endpoint = "memorydb.local:8080")],
         ["region endpoint key", (v) => (v.aws.regionEndpoints = { "not-a-region": "https://x" })],
-        ["both endpoint and region endpoints", (v) => {
-          v.aws.endpoint = "https://a";
-          v.aws.regionEndpoints = { "us-east-1": "https://b" };
-        }],
+        [
+          "both endpoint and region endpoints",
+          (v) => {
+            v.aws.endpoint = "https://a";
+            v.aws.regionEndpoints = { "us-east-1": "https://b" };
+          },
+        ],
         ["tag resync period", (v) => (v.reconcile.tagResyncPeriod = "hourly")],
         ["deletion policy", (v) => (v.deletionPolicy = "Orphan")],
         ["log level", (v) => (v.log.level = "trace")],
@@ -152,7 +162,14 @@ describe("Helm chart deploy/helm/memorydb-user-operator", () => {
         "metrics.service.create": "metrics.service.enabled",
       };
       for (const [theirs, ours] of Object.entries(ack)) expect(hasPath(values, ours), `${theirs} -> ${ours}`).to.equal(true);
-      for (const extra of ["metrics.serviceMonitor.enabled", "extraEnv", "log.format", "clusterId", "podSecurityContext", "securityContext"]) {
+      for (const extra of [
+        "metrics.serviceMonitor.enabled",
+        "extraEnv",
+        "log.format",
+        "clusterId",
+        "podSecurityContext",
+        "securityContext",
+      ]) {
         expect(hasPath(values, extra), extra).to.equal(true);
       }
     });
@@ -234,7 +251,10 @@ describe("Helm chart deploy/helm/memorydb-user-operator", () => {
     });
 
     it("default to the restricted Pod Security Standard with a read-only root filesystem", () => {
-      const pod = { securityContext: values.podSecurityContext, containers: [{ name: "operator", securityContext: values.securityContext }] };
+      const pod = {
+        securityContext: values.podSecurityContext,
+        containers: [{ name: "operator", securityContext: values.securityContext }],
+      };
       expect(podSecurityProblems(pod)).to.deep.equal([]);
       expect(templates["deployment.yaml"]).to.include("toYaml .Values.podSecurityContext").and.include("toYaml .Values.securityContext");
     });
@@ -252,7 +272,9 @@ describe("Helm chart deploy/helm/memorydb-user-operator", () => {
   describe("chart", () => {
     it("crds/ is identical to the repository's crds/ (run deploy/sync.sh after changing crds/)", () => {
       const ours = readdirSync(join(CHART, "crds")).sort();
-      const source = readdirSync(join(REPO, "crds")).filter((f) => f.endsWith(".yaml")).sort();
+      const source = readdirSync(join(REPO, "crds"))
+        .filter((f) => f.endsWith(".yaml"))
+        .sort();
       expect(ours).to.deep.equal(source);
       for (const f of source) {
         expect(readFileSync(join(CHART, "crds", f), "utf8"), f).to.equal(readFileSync(join(REPO, "crds", f), "utf8"));

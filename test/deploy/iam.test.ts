@@ -2,9 +2,10 @@
 // resources the Service Authorization Reference allows for it and narrowed only by condition keys
 // it supports; the owned-only variant lets the operator touch only users carrying its ownership
 // tag with its cluster id; the trust policies name the operator's ServiceAccount.
-import { expect } from "chai";
+
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { expect } from "chai";
 import { DEPLOY, kustomize, only, REPO } from "./manifests.ts";
 
 type Conditions = Record<string, Record<string, string | string[]>>;
@@ -43,12 +44,24 @@ const OWNER = "memorydb.operators.dev/owner";
  * supports `aws:ResourceTag/${TagKey}`.
  */
 const SAR: Record<string, { resources: string[]; conditionKeys: string[]; dependent: string[] }> = {
-  "memorydb:CreateUser": { resources: [], conditionKeys: ["aws:RequestTag/${TagKey}", "aws:TagKeys", "memorydb:UserAuthenticationMode"], dependent: ["memorydb:TagResource"] },
+  "memorydb:CreateUser": {
+    resources: [],
+    conditionKeys: ["aws:RequestTag/${TagKey}", "aws:TagKeys", "memorydb:UserAuthenticationMode"],
+    dependent: ["memorydb:TagResource"],
+  },
   "memorydb:DescribeUsers": { resources: ["user*"], conditionKeys: ["aws:ResourceTag/${TagKey}"], dependent: [] },
-  "memorydb:UpdateUser": { resources: ["user*"], conditionKeys: ["aws:ResourceTag/${TagKey}", "memorydb:UserAuthenticationMode"], dependent: [] },
+  "memorydb:UpdateUser": {
+    resources: ["user*"],
+    conditionKeys: ["aws:ResourceTag/${TagKey}", "memorydb:UserAuthenticationMode"],
+    dependent: [],
+  },
   "memorydb:DeleteUser": { resources: ["user*"], conditionKeys: ["aws:ResourceTag/${TagKey}"], dependent: [] },
   "memorydb:ListTags": { resources: ["user"], conditionKeys: ["aws:ResourceTag/${TagKey}"], dependent: [] },
-  "memorydb:TagResource": { resources: ["user"], conditionKeys: ["aws:TagKeys", "aws:RequestTag/${TagKey}", "aws:ResourceTag/${TagKey}"], dependent: [] },
+  "memorydb:TagResource": {
+    resources: ["user"],
+    conditionKeys: ["aws:TagKeys", "aws:RequestTag/${TagKey}", "aws:ResourceTag/${TagKey}"],
+    dependent: [],
+  },
   "memorydb:UntagResource": { resources: ["user"], conditionKeys: ["aws:TagKeys", "aws:ResourceTag/${TagKey}"], dependent: [] },
 };
 /** Global condition keys the policies may use with any action. */
@@ -57,17 +70,34 @@ const GLOBAL_KEYS = ["aws:RequestedRegion"];
 const supportsKey = (action: string, key: string): boolean => {
   const entry = SAR[action]!;
   const keys = [...entry.conditionKeys, ...(entry.resources.length > 0 ? ["aws:ResourceTag/${TagKey}"] : []), ...GLOBAL_KEYS];
-  return keys.some((k) => (k.endsWith("/${TagKey}") ? key.startsWith(k.slice(0, -"${TagKey}".length)) && key.length > k.length - "${TagKey}".length : k === key));
+  return keys.some((k) =>
+    k.endsWith("/${TagKey}") ? key.startsWith(k.slice(0, -"${TagKey}".length)) && key.length > k.length - "${TagKey}".length : k === key,
+  );
 };
 
 // ---------------------------------------------------------------------------------------------
 // A small evaluator of identity-based Allow statements (the operators the policies use), to check
 // what the policies let through, request by request.
 
-const PLACEHOLDERS: Record<string, string> = { "<REGION>": "us-east-1", "<ACCOUNT_ID>": "123456789012", "<CLUSTER_ID>": "cluster-a", "<CLUSTER_NAME>": "my-cluster" };
+const PLACEHOLDERS: Record<string, string> = {
+  "<REGION>": "us-east-1",
+  "<ACCOUNT_ID>": "123456789012",
+  "<CLUSTER_ID>": "cluster-a",
+  "<CLUSTER_NAME>": "my-cluster",
+};
 const fill = (s: string): string => s.replace(/<[A-Z_]+>/g, (p) => PLACEHOLDERS[p] ?? p);
 const glob = (pattern: string, value: string): boolean =>
-  new RegExp(`^${pattern.split("*").map((part) => part.split("?").map((x) => x.replace(/[.+^${}()|[\]\\]/g, "\\$&")).join(".")).join(".*")}$`).test(value);
+  new RegExp(
+    `^${pattern
+      .split("*")
+      .map((part) =>
+        part
+          .split("?")
+          .map((x) => x.replace(/[.+^${}()|[\]\\]/g, "\\$&"))
+          .join("."),
+      )
+      .join(".*")}$`,
+  ).test(value);
 
 interface Request {
   action: string;
@@ -121,7 +151,10 @@ describe("deploy/iam", () => {
         expect([...actions].sort()).to.deep.equal(OPERATOR_ACTIONS);
         for (const s of policy.Statement) {
           expect(s.Effect, s.Sid).to.equal("Allow");
-          expect(Object.keys(s).filter((k) => k.startsWith("Not") || k === "Principal"), s.Sid).to.deep.equal([]);
+          expect(
+            Object.keys(s).filter((k) => k.startsWith("Not") || k === "Principal"),
+            s.Sid,
+          ).to.deep.equal([]);
         }
       });
 
@@ -136,7 +169,10 @@ describe("deploy/iam", () => {
               // listed without a UserName once per resync: no user ARN to match, so "*" (read-only, never returns passwords)
               expect(list(s.Resource), `${s.Sid} ${action}`).to.deep.equal(["*"]);
             } else {
-              expect(entry.resources.map((r) => r.replace("*", "")), action).to.include("user");
+              expect(
+                entry.resources.map((r) => r.replace("*", "")),
+                action,
+              ).to.include("user");
               expect(list(s.Resource), `${s.Sid} ${action}`).to.deep.equal([USER_ARN]);
             }
           }
@@ -169,14 +205,32 @@ describe("deploy/iam", () => {
         expect(allows(policy, { action: "memorydb:DescribeUsers", resource: arn("app-user"), context: inRegion() })).to.equal(true);
         expect(allows(policy, { action: "memorydb:ListTags", resource: arn("foreign"), context: inRegion() })).to.equal(true);
         expect(allows(policy, { action: "memorydb:DescribeUsers", resource: "*", context: inRegion({}, "eu-west-1") })).to.equal(false);
-        expect(allows(policy, { action: "memorydb:ListTags", resource: arn("app-user", "eu-west-1"), context: inRegion({}, "eu-west-1") })).to.equal(false);
-        expect(allows(policy, { action: "memorydb:ListTags", resource: arn("app-user", "us-east-1", "999999999999"), context: inRegion() })).to.equal(false);
-        expect(allows(policy, { action: "memorydb:ListTags", resource: "arn:aws:memorydb:us-east-1:123456789012:acl/open-access", context: inRegion() })).to.equal(false);
-        expect(allows(policy, { action: "memorydb:CreateUser", resource: "*", context: inRegion({ [`aws:RequestTag/${OWNER}`]: mine }, "eu-west-1") })).to.equal(false);
+        expect(
+          allows(policy, { action: "memorydb:ListTags", resource: arn("app-user", "eu-west-1"), context: inRegion({}, "eu-west-1") }),
+        ).to.equal(false);
+        expect(
+          allows(policy, { action: "memorydb:ListTags", resource: arn("app-user", "us-east-1", "999999999999"), context: inRegion() }),
+        ).to.equal(false);
+        expect(
+          allows(policy, {
+            action: "memorydb:ListTags",
+            resource: "arn:aws:memorydb:us-east-1:123456789012:acl/open-access",
+            context: inRegion(),
+          }),
+        ).to.equal(false);
+        expect(
+          allows(policy, {
+            action: "memorydb:CreateUser",
+            resource: "*",
+            context: inRegion({ [`aws:RequestTag/${OWNER}`]: mine }, "eu-west-1"),
+          }),
+        ).to.equal(false);
       });
 
       it("refuses CreateUser without the ownership tag (the operator always sends it)", () => {
-        expect(allows(policy, { action: "memorydb:CreateUser", resource: "*", context: inRegion({ "aws:RequestTag/team": "payments" }) })).to.equal(false);
+        expect(
+          allows(policy, { action: "memorydb:CreateUser", resource: "*", context: inRegion({ "aws:RequestTag/team": "payments" }) }),
+        ).to.equal(false);
         expect(allows(policy, { action: "memorydb:CreateUser", resource: "*", context: inRegion() })).to.equal(false);
       });
     });
@@ -214,7 +268,11 @@ describe("deploy/iam", () => {
 
     it("CreateUser only with the request tag owner = <CLUSTER_ID>/...", () => {
       const create = (owner: string | undefined) =>
-        allows(policy, { action: "memorydb:CreateUser", resource: "*", context: inRegion(owner === undefined ? {} : { [`aws:RequestTag/${OWNER}`]: owner }) });
+        allows(policy, {
+          action: "memorydb:CreateUser",
+          resource: "*",
+          context: inRegion(owner === undefined ? {} : { [`aws:RequestTag/${OWNER}`]: owner }),
+        });
       expect(create(mine)).to.equal(true);
       expect(create(theirs)).to.equal(false);
       expect(create("cluster-ab/team-a/app-user")).to.equal(false);
@@ -228,7 +286,13 @@ describe("deploy/iam", () => {
         expect(allows(policy, { action, resource: arn("app-user"), context: inRegion(owned(undefined)) }), action).to.equal(false);
       }
       // Retain: removing the ownership tag from an owned user
-      expect(allows(policy, { action: "memorydb:UntagResource", resource: arn("app-user"), context: inRegion({ ...owned(mine), "aws:TagKeys": OWNER }) })).to.equal(true);
+      expect(
+        allows(policy, {
+          action: "memorydb:UntagResource",
+          resource: arn("app-user"),
+          context: inRegion({ ...owned(mine), "aws:TagKeys": OWNER }),
+        }),
+      ).to.equal(true);
     });
 
     it("TagResource: tag-on-create and adoption of an unowned user only with our owner tag; owned users freely, but never handed to another owner", () => {
@@ -236,7 +300,10 @@ describe("deploy/iam", () => {
         allows(policy, {
           action: "memorydb:TagResource",
           resource: arn("app-user"),
-          context: inRegion({ ...owned(resourceOwner), ...Object.fromEntries(Object.entries(requestTags).map(([k, v]) => [`aws:RequestTag/${k}`, v])) }),
+          context: inRegion({
+            ...owned(resourceOwner),
+            ...Object.fromEntries(Object.entries(requestTags).map(([k, v]) => [`aws:RequestTag/${k}`, v])),
+          }),
         });
       expect(tag(undefined, { [OWNER]: mine }), "adopt an unowned user").to.equal(true);
       expect(tag(undefined, { team: "payments" }), "tag an unowned user without taking it").to.equal(false);
@@ -290,7 +357,9 @@ describe("deploy/iam", () => {
     };
     expect(assume(ok)).to.equal(true);
     expect(assume({ ...ok, "aws:SourceAccount": "999999999999" })).to.equal(false);
-    expect(assume({ ...ok, "aws:SourceArn": "arn:aws:eks:us-east-1:123456789012:podidentityassociation/other-cluster/a-1" })).to.equal(false);
+    expect(assume({ ...ok, "aws:SourceArn": "arn:aws:eks:us-east-1:123456789012:podidentityassociation/other-cluster/a-1" })).to.equal(
+      false,
+    );
     expect(assume({ ...ok, "aws:RequestTag/kubernetes-service-account": "default" })).to.equal(false);
   });
 });

@@ -1,23 +1,13 @@
 // deploy/ kustomizations: they render, validate against the Kubernetes schemas, grant exactly
 // the operator's API calls, run it under the restricted Pod Security Standard, and configure it
 // with settings it accepts.
-import { expect } from "chai";
+
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
+import { expect } from "chai";
 import * as yaml from "js-yaml";
 import { DEFAULT_VERIFIER_SECRET, loadConfig } from "../../src/config.ts";
-import {
-  DEPLOY,
-  find,
-  type KubeObject,
-  kustomizationDirs,
-  kustomize,
-  only,
-  podSecurityProblems,
-  REPO,
-  schemaErrors,
-} from "./manifests.ts";
 import {
   durationSeconds,
   HEALTH_PORT,
@@ -26,10 +16,11 @@ import {
   METRICS_PORT,
   normalizeRules,
   OPERATOR_ENV,
-  verifierKeyRules,
   RECONCILE_RULES,
   type Rule,
+  verifierKeyRules,
 } from "./expected.ts";
+import { DEPLOY, find, type KubeObject, kustomizationDirs, kustomize, only, podSecurityProblems, REPO, schemaErrors } from "./manifests.ts";
 import { clusterScopedRbac, namespacedRbac } from "./rbac.ts";
 
 const CRD_NAME = "memorydb.operators.dev_memorydbusers.yaml";
@@ -55,7 +46,10 @@ function checkBindings(objects: KubeObject[]): void {
   for (const binding of objects.filter((o) => o.kind === "RoleBinding" || o.kind === "ClusterRoleBinding")) {
     const id = `${binding.kind} ${binding.metadata.namespace ?? ""}/${binding.metadata.name}`;
     const ns = binding.roleRef.kind === "Role" ? binding.metadata.namespace : undefined;
-    expect(find(objects, binding.roleRef.kind, binding.roleRef.name, ns), `${id} refers to a missing ${binding.roleRef.kind}`).to.have.length(1);
+    expect(
+      find(objects, binding.roleRef.kind, binding.roleRef.name, ns),
+      `${id} refers to a missing ${binding.roleRef.kind}`,
+    ).to.have.length(1);
     expect(binding.subjects, id).to.deep.equal([{ kind: "ServiceAccount", name: SA, namespace: OPERATOR_NS }]);
   }
 }
@@ -90,9 +84,24 @@ describe("deploy/base (cluster-scoped install)", () => {
   it("has the namespace, ServiceAccount, RBAC, Deployment, metrics Service and the CRD", () => {
     const kinds = objects.map((o) => o.kind).sort();
     expect(kinds).to.deep.equal(
-      ["ClusterRole", "ClusterRoleBinding", "ConfigMap", "CustomResourceDefinition", "Deployment", "Namespace", "Role", "Role", "RoleBinding", "RoleBinding", "Service", "ServiceAccount"].sort(),
+      [
+        "ClusterRole",
+        "ClusterRoleBinding",
+        "ConfigMap",
+        "CustomResourceDefinition",
+        "Deployment",
+        "Namespace",
+        "Role",
+        "Role",
+        "RoleBinding",
+        "RoleBinding",
+        "Service",
+        "ServiceAccount",
+      ].sort(),
     );
-    for (const o of objects.filter((o) => !["Namespace", "ClusterRole", "ClusterRoleBinding", "CustomResourceDefinition"].includes(o.kind))) {
+    for (const o of objects.filter(
+      (o) => !["Namespace", "ClusterRole", "ClusterRoleBinding", "CustomResourceDefinition"].includes(o.kind),
+    )) {
       expect(o.metadata.namespace, `${o.kind} ${o.metadata.name}`).to.equal(OPERATOR_NS);
     }
   });
@@ -107,8 +116,12 @@ describe("deploy/base (cluster-scoped install)", () => {
   it("grants exactly the operator's API calls: reconcile rules cluster-wide, the kube-system lookup, the leader Lease, the verifier key", () => {
     expect(normalizeRules(only(objects, "ClusterRole", SA).rules)).to.deep.equal(normalizeRules([...RECONCILE_RULES, KUBE_SYSTEM_RULE]));
     const leaseName = operatorEnv(objects).LEADER_ELECTION_ID ?? "memorydb-user-operator";
-    expect(normalizeRules(only(objects, "Role", `${SA}-leader-election`, OPERATOR_NS).rules)).to.deep.equal(normalizeRules(leaderElectionRules(leaseName)));
-    expect(normalizeRules(only(objects, "Role", `${SA}-verifier-key`, OPERATOR_NS).rules)).to.deep.equal(normalizeRules(verifierKeyRules(DEFAULT_VERIFIER_SECRET)));
+    expect(normalizeRules(only(objects, "Role", `${SA}-leader-election`, OPERATOR_NS).rules)).to.deep.equal(
+      normalizeRules(leaderElectionRules(leaseName)),
+    );
+    expect(normalizeRules(only(objects, "Role", `${SA}-verifier-key`, OPERATOR_NS).rules)).to.deep.equal(
+      normalizeRules(verifierKeyRules(DEFAULT_VERIFIER_SECRET)),
+    );
     checkBindings(objects);
   });
 
@@ -187,8 +200,12 @@ describe("deploy/overlays/namespaced (namespaced install)", () => {
     const roles = find(objects, "Role").filter((r) => r.metadata.namespace !== OPERATOR_NS);
     expect(roles.map((r) => r.metadata.namespace).sort()).to.deep.equal([...watched].sort());
     for (const role of roles) expect(normalizeRules(role.rules)).to.deep.equal(normalizeRules(RECONCILE_RULES));
-    expect(normalizeRules(only(objects, "Role", `${SA}-leader-election`, OPERATOR_NS).rules)).to.deep.equal(normalizeRules(leaderElectionRules("memorydb-user-operator")));
-    expect(normalizeRules(only(objects, "Role", `${SA}-verifier-key`, OPERATOR_NS).rules)).to.deep.equal(normalizeRules(verifierKeyRules(DEFAULT_VERIFIER_SECRET)));
+    expect(normalizeRules(only(objects, "Role", `${SA}-leader-election`, OPERATOR_NS).rules)).to.deep.equal(
+      normalizeRules(leaderElectionRules("memorydb-user-operator")),
+    );
+    expect(normalizeRules(only(objects, "Role", `${SA}-verifier-key`, OPERATOR_NS).rules)).to.deep.equal(
+      normalizeRules(verifierKeyRules(DEFAULT_VERIFIER_SECRET)),
+    );
     checkBindings(objects);
   });
 
@@ -207,9 +224,21 @@ describe("test/deploy/rbac.ts", () => {
   it("returns the cluster-scoped and namespaced RBAC with the operator's ServiceAccount", () => {
     const cluster = clusterScopedRbac();
     expect(cluster.serviceAccount).to.deep.equal({ namespace: OPERATOR_NS, name: SA });
-    expect(cluster.objects.map((o) => o.kind).sort()).to.deep.equal(["ClusterRole", "ClusterRoleBinding", "Role", "Role", "RoleBinding", "RoleBinding"]);
+    expect(cluster.objects.map((o) => o.kind).sort()).to.deep.equal([
+      "ClusterRole",
+      "ClusterRoleBinding",
+      "Role",
+      "Role",
+      "RoleBinding",
+      "RoleBinding",
+    ]);
     const namespaced = namespacedRbac(["apps", "payments"]);
-    expect(namespaced.objects.filter((o) => o.kind === "Role").map((o) => o.metadata.namespace).sort()).to.deep.equal(["apps", OPERATOR_NS, OPERATOR_NS, "payments"]);
+    expect(
+      namespaced.objects
+        .filter((o) => o.kind === "Role")
+        .map((o) => o.metadata.namespace)
+        .sort(),
+    ).to.deep.equal(["apps", OPERATOR_NS, OPERATOR_NS, "payments"]);
     expect(namespaced.objects.flatMap(schemaErrors)).to.deep.equal([]);
   });
 });

@@ -5,10 +5,10 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import * as yaml from "js-yaml";
-import { ConfigMap, Namespace, Service, ServiceAccount } from "kubernetes-models/v1";
+import { CustomResourceDefinition } from "kubernetes-models/apiextensions.k8s.io/v1";
 import { Deployment } from "kubernetes-models/apps/v1";
 import { ClusterRole, ClusterRoleBinding, Role, RoleBinding } from "kubernetes-models/rbac.authorization.k8s.io/v1";
-import { CustomResourceDefinition } from "kubernetes-models/apiextensions.k8s.io/v1";
+import { ConfigMap, Namespace, Service, ServiceAccount } from "kubernetes-models/v1";
 
 export type KubeObject = {
   apiVersion: string;
@@ -80,7 +80,10 @@ export function schemaErrors(obj: KubeObject): string[] {
 
 export function find(objects: KubeObject[], kind: string, name?: string, namespace?: string): KubeObject[] {
   return objects.filter(
-    (o) => o.kind === kind && (name === undefined || o.metadata.name === name) && (namespace === undefined || o.metadata.namespace === namespace),
+    (o) =>
+      o.kind === kind &&
+      (name === undefined || o.metadata.name === name) &&
+      (namespace === undefined || o.metadata.namespace === namespace),
   );
 }
 

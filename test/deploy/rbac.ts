@@ -4,7 +4,7 @@
 //   const { serviceAccount, objects } = namespacedRbac(["team-a"]);
 //   // create `objects` on the API server, then run the operator as `serviceAccount`
 //   // with POD_NAMESPACE=serviceAccount.namespace (the leader election Lease lives there).
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import * as yaml from "js-yaml";
@@ -54,13 +54,20 @@ export function namespacedRbac(watchNamespaces?: readonly string[]): RbacBundle 
       mkdirSync(join(dir, ns));
       writeFileSync(
         join(dir, ns, "kustomization.yaml"),
-        yaml.dump({ apiVersion: "kustomize.config.k8s.io/v1beta1", kind: "Kustomization", namespace: ns, resources: [relative(join(dir, ns), join(overlay, "watched-namespace"))] }),
+        yaml.dump({
+          apiVersion: "kustomize.config.k8s.io/v1beta1",
+          kind: "Kustomization",
+          namespace: ns,
+          resources: [relative(join(dir, ns), join(overlay, "watched-namespace"))],
+        }),
       );
       resources.push(ns);
     }
     k.resources = resources;
     for (const gen of k.configMapGenerator ?? []) {
-      gen.literals = (gen.literals as string[]).map((l) => (l.startsWith("WATCH_NAMESPACES=") ? `WATCH_NAMESPACES=${watchNamespaces.join(",")}` : l));
+      gen.literals = (gen.literals as string[]).map((l) =>
+        l.startsWith("WATCH_NAMESPACES=") ? `WATCH_NAMESPACES=${watchNamespaces.join(",")}` : l,
+      );
     }
     writeFileSync(join(dir, "kustomization.yaml"), yaml.dump(k));
     return bundle(kustomize(dir));

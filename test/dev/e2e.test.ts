@@ -26,7 +26,9 @@ function requireKubectl(): void {
   try {
     execFileSync("kubectl", ["version", "--client"], { stdio: ["ignore", "pipe", "pipe"] });
   } catch (err) {
-    throw new Error(`\n\n*** kubectl is not on PATH (or does not run): npm run e2e drives the REAL kubectl. Install it; this test is never skipped. (${(err as Error).message}) ***\n`);
+    throw new Error(
+      `\n\n*** kubectl is not on PATH (or does not run): npm run e2e drives the REAL kubectl. Install it; this test is never skipped. (${(err as Error).message}) ***\n`,
+    );
   }
 }
 
@@ -56,7 +58,10 @@ describe("npm run e2e against npm run dev", function () {
   let kc: KubeConfig;
   const customApi = () => kc.makeApiClient(CustomObjectsApi);
 
-  function runE2E(args: string[], opts: { env?: Record<string, string>; onLine?: (line: string, child: ReturnType<typeof spawn>) => void } = {}): Promise<Result> {
+  function runE2E(
+    args: string[],
+    opts: { env?: Record<string, string>; onLine?: (line: string, child: ReturnType<typeof spawn>) => void } = {},
+  ): Promise<Result> {
     return new Promise((resolve, reject) => {
       const child = spawn(process.execPath, [RUNNER, "--kubeconfig", kubeconfig, "--secret-labels", SECRET_LABEL, ...args], {
         cwd: ROOT,
@@ -82,8 +87,11 @@ describe("npm run e2e against npm run dev", function () {
   /** kubectl against the dev API server, asynchronously: the server runs in this process. */
   function kubectl(args: string[]): Promise<string> {
     return new Promise((resolve, reject) => {
-      execFile("kubectl", ["--kubeconfig", kubeconfig, ...args], { encoding: "utf8", env: { ...process.env, HOME: dir } }, (err, stdout, stderr) =>
-        err ? reject(new Error(`kubectl ${args.join(" ")}: ${stderr}`)) : resolve(stdout),
+      execFile(
+        "kubectl",
+        ["--kubeconfig", kubeconfig, ...args],
+        { encoding: "utf8", env: { ...process.env, HOME: dir } },
+        (err, stdout, stderr) => (err ? reject(new Error(`kubectl ${args.join(" ")}: ${stderr}`)) : resolve(stdout)),
       );
     });
   }
@@ -93,7 +101,13 @@ describe("npm run e2e against npm run dev", function () {
     expect((await kubectl(["get", "mdbu", "-A", "-o", "name"])).trim(), "MemoryDBUsers left").to.equal("");
     expect(await kubectl(["get", "ns", "-o", "name"]), "namespaces left").not.to.include(prefix);
     expect(await kubectl(["get", "secrets", "-A", "-o", "name"]), "Secrets left").not.to.include(prefix);
-    expect(env.emulator!.users().map((u) => u.name).filter((n) => n.startsWith(prefix)), "MemoryDB users left").to.deep.equal([]);
+    expect(
+      env
+        .emulator!.users()
+        .map((u) => u.name)
+        .filter((n) => n.startsWith(prefix)),
+      "MemoryDB users left",
+    ).to.deep.equal([]);
   }
 
   function expectNoPasswords(out: string): void {
@@ -103,11 +117,15 @@ describe("npm run e2e against npm run dev", function () {
     }
   }
 
-  before(async function () {
+  before(async () => {
     requireKubectl();
     dir = await mkdtemp(join(tmpdir(), "mdbu-e2e-test-"));
     kubeconfig = join(dir, "kubeconfig");
-    env = await DevEnv.start({ kubeconfigPath: kubeconfig, seedAdoptable: false, operatorEnv: { POLL_INTERVAL: "100ms", SECRET_LABEL_SELECTOR: SECRET_LABEL } });
+    env = await DevEnv.start({
+      kubeconfigPath: kubeconfig,
+      seedAdoptable: false,
+      operatorEnv: { POLL_INTERVAL: "100ms", SECRET_LABEL_SELECTOR: SECRET_LABEL },
+    });
     // Short, but not zero: the runner must wait through `modifying` and `deleting`.
     env.emulator!.modifyingMs = 150;
     env.emulator!.deletingMs = 150;
@@ -124,7 +142,7 @@ describe("npm run e2e against npm run dev", function () {
     stopWatch = () => req.abort();
   });
 
-  after(async function () {
+  after(async () => {
     stopWatch?.();
     await env?.stop();
     if (dir) await rm(dir, { recursive: true, force: true });
@@ -137,27 +155,51 @@ describe("npm run e2e against npm run dev", function () {
     const prefix = prefixOf(r.out);
     expect(r.out).to.include(`e2e: MemoryDB checked through the MemoryDB emulator at ${env.emulator!.endpoint}`);
     const got = results(r.out);
-    expect(got.map((x) => x.step), tail).to.deep.equal([...STEPS.map((s) => s.name), "cleanup"]);
-    expect(got.filter((x) => x.verdict !== "PASS"), tail).to.deep.equal([]);
+    expect(
+      got.map((x) => x.step),
+      tail,
+    ).to.deep.equal([...STEPS.map((s) => s.name), "cleanup"]);
+    expect(
+      got.filter((x) => x.verdict !== "PASS"),
+      tail,
+    ).to.deep.equal([]);
     expect(r.out.trimEnd().split("\n").at(-1)).to.equal(`e2e: ${STEPS.length + 1} passed, 0 failed`);
     // One or more values per step went through Secrets; all must have been seen to mean anything.
     expect(secretValues.size).to.be.at.least(15);
     expectNoPasswords(r.out);
-    expect(env.operatorLines.filter((l) => [...secretValues].some((v) => l.includes(v))), "passwords in the operator's log").to.deep.equal([]);
+    expect(
+      env.operatorLines.filter((l) => [...secretValues].some((v) => l.includes(v))),
+      "passwords in the operator's log",
+    ).to.deep.equal([]);
     await expectNothingLeft(prefix);
   });
 
   it("checks MemoryDB through the AWS SDK with --aws-region and --memorydb-endpoint, in parallel", async () => {
     const r = await runE2E(
-      ["--aws-region", env.emulator!.region, "--memorydb-endpoint", env.emulator!.endpoint, "--steps", "password-2,tags,retain,conflict,missing-secret", "--parallel", "3", "--timeout", "60s"],
+      [
+        "--aws-region",
+        env.emulator!.region,
+        "--memorydb-endpoint",
+        env.emulator!.endpoint,
+        "--steps",
+        "password-2,tags,retain,conflict,missing-secret",
+        "--parallel",
+        "3",
+        "--timeout",
+        "60s",
+      ],
       { env: { AWS_ACCESS_KEY_ID: "AKIDE2ETEST", AWS_SECRET_ACCESS_KEY: "e2e-test-secret", AWS_EC2_METADATA_DISABLED: "true" } },
     );
     expect(r.code, r.out).to.equal(0);
-    expect(r.out).to.include(`e2e: MemoryDB checked through MemoryDB in ${env.emulator!.region} at ${env.emulator!.endpoint} (DescribeUsers, ListTags)`);
-    // Parallel steps finish in any order.
-    expect(results(r.out).map((x) => `${x.verdict} ${x.step}`).sort()).to.deep.equal(
-      ["PASS cleanup", "PASS conflict", "PASS missing-secret", "PASS password-2", "PASS retain", "PASS tags"],
+    expect(r.out).to.include(
+      `e2e: MemoryDB checked through MemoryDB in ${env.emulator!.region} at ${env.emulator!.endpoint} (DescribeUsers, ListTags)`,
     );
+    // Parallel steps finish in any order.
+    expect(
+      results(r.out)
+        .map((x) => `${x.verdict} ${x.step}`)
+        .sort(),
+    ).to.deep.equal(["PASS cleanup", "PASS conflict", "PASS missing-secret", "PASS password-2", "PASS retain", "PASS tags"]);
     expect(r.out.trimEnd().split("\n").at(-1)).to.equal("e2e: 6 passed, 0 failed");
     expectNoPasswords(r.out);
     await expectNothingLeft(prefixOf(r.out));
@@ -189,14 +231,18 @@ describe("npm run e2e against npm run dev", function () {
   }
 
   const mdbu = (prefix: string, name: string) =>
-    customApi().getNamespacedCustomObject({ group: "memorydb.operators.dev", version: "v1alpha1", namespace: prefix, plural: "memorydbusers", name }).then(
-      () => true,
-      () => false,
-    );
+    customApi()
+      .getNamespacedCustomObject({ group: "memorydb.operators.dev", version: "v1alpha1", namespace: prefix, plural: "memorydbusers", name })
+      .then(
+        () => true,
+        () => false,
+      );
 
   it("on SIGINT stops, switches a Retain resource to Delete, cleans up everything and exits 130", async () => {
     // Interrupted while the step waits for its Retain resource to be Ready: the cleanup must not keep the user.
-    const r = await interruptWhen(["--emulator-url", env.emulator!.endpoint, "--steps", "retain,delete"], (prefix) => mdbu(prefix, `${prefix}-retain`));
+    const r = await interruptWhen(["--emulator-url", env.emulator!.endpoint, "--steps", "retain,delete"], (prefix) =>
+      mdbu(prefix, `${prefix}-retain`),
+    );
     expect(r.sent, r.out).to.equal(true);
     expect(r.code, r.out).to.equal(130);
     expect(r.out).to.include("e2e: SIGINT: stopping the steps and cleaning up");

@@ -135,26 +135,37 @@ export class StepContext {
       const r = await probe();
       if ("ok" in r) return r.ok;
       last = r.wait;
-      if (Date.now() >= this.deadline) throw new Error(`timed out after ${Math.round(this.env.timeoutMs / 1000)}s waiting for ${what}; last seen: ${last}`);
+      if (Date.now() >= this.deadline)
+        throw new Error(`timed out after ${Math.round(this.env.timeoutMs / 1000)}s waiting for ${what}; last seen: ${last}`);
       await sleep(Math.min(POLL_MS, Math.max(10, this.remainingMs())), this.signal);
     }
   }
 
   async kubectl(args: string[], input?: string): Promise<string> {
     this.#check();
-    return this.cluster.ok(args, { signal: this.signal, timeoutMs: this.remainingMs() + 15_000, ...(input === undefined ? {} : { input }) });
+    return this.cluster.ok(args, {
+      signal: this.signal,
+      timeoutMs: this.remainingMs() + 15_000,
+      ...(input === undefined ? {} : { input }),
+    });
   }
 
   async applySecret(name: string, values: Record<string, string>): Promise<void> {
     this.#check();
-    const run = await this.cluster.apply([secretManifest(this.ns, name, this.env.prefix, values, this.env.secretLabels)], { signal: this.signal, timeoutMs: this.remainingMs() + 15_000 });
+    const run = await this.cluster.apply([secretManifest(this.ns, name, this.env.prefix, values, this.env.secretLabels)], {
+      signal: this.signal,
+      timeoutMs: this.remainingMs() + 15_000,
+    });
     if (run.code !== 0) throw new Error(`kubectl apply of Secret ${name} failed: ${run.stderr.trim()}`);
   }
 
   async applyUser(name: string, spec: UserSpec): Promise<void> {
     this.#check();
     this.users.set(name, spec.userName);
-    const run = await this.cluster.apply([userManifest(this.ns, name, this.env.prefix, spec)], { signal: this.signal, timeoutMs: this.remainingMs() + 15_000 });
+    const run = await this.cluster.apply([userManifest(this.ns, name, this.env.prefix, spec)], {
+      signal: this.signal,
+      timeoutMs: this.remainingMs() + 15_000,
+    });
     if (run.code !== 0) throw new Error(`kubectl apply of MemoryDBUser ${name} failed: ${run.stderr.trim()}`);
   }
 
@@ -226,7 +237,10 @@ export class StepContext {
   /** `kubectl delete`, which waits until the finalizer is gone (or the step's time is up). */
   async deleteUser(name: string): Promise<void> {
     const seconds = Math.max(1, Math.floor(this.remainingMs() / 1000));
-    const run = await this.cluster.kubectl(["delete", "mdbu", name, "-n", this.ns, `--timeout=${seconds}s`], { signal: this.signal, timeoutMs: seconds * 1000 + 15_000 });
+    const run = await this.cluster.kubectl(["delete", "mdbu", name, "-n", this.ns, `--timeout=${seconds}s`], {
+      signal: this.signal,
+      timeoutMs: seconds * 1000 + 15_000,
+    });
     if (run.code !== 0) {
       const state = describeUser(await this.cluster.getUser(this.ns, name));
       throw new Error(`kubectl delete mdbu/${name} failed (${run.stderr.trim()}); last seen: ${state}`);
@@ -259,7 +273,9 @@ export async function removeUsers(ctx: StepContext, names: string[]): Promise<vo
   }
   await ctx.kubectl(["delete", "mdbu", ...existing.map((u) => u.metadata.name), "-n", ns, "--ignore-not-found", "--wait=false"]);
   await ctx.until(`the deletion of MemoryDBUser(s) ${existing.map((u) => u.metadata.name).join(", ")}`, async () => {
-    const left = (await Promise.all(existing.map((u) => cluster.getUser(ns, u.metadata.name)))).filter((u): u is MdbUser => u !== undefined);
+    const left = (await Promise.all(existing.map((u) => cluster.getUser(ns, u.metadata.name)))).filter(
+      (u): u is MdbUser => u !== undefined,
+    );
     return left.length === 0 ? { ok: true } : { wait: left.map((u) => `${u.metadata.name}: ${describeUser(u)}`).join(" || ") };
   });
 }

@@ -166,7 +166,10 @@ export class Cluster {
         killedFor = why;
         child.kill("SIGTERM");
       };
-      const timer = opts.timeoutMs === undefined ? undefined : setTimeout(() => kill(`timed out after ${Math.round(opts.timeoutMs! / 1000)}s`), opts.timeoutMs);
+      const timer =
+        opts.timeoutMs === undefined
+          ? undefined
+          : setTimeout(() => kill(`timed out after ${Math.round(opts.timeoutMs! / 1000)}s`), opts.timeoutMs);
       const onAbort = () => kill("interrupted");
       opts.signal?.addEventListener("abort", onAbort, { once: true });
       child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));
@@ -211,7 +214,13 @@ export class Cluster {
 
   async listUsers(namespace: string, labelSelector: string): Promise<MdbUser[]> {
     try {
-      const list = (await this.#custom.listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural: PLURAL, labelSelector })) as { items: MdbUser[] };
+      const list = (await this.#custom.listNamespacedCustomObject({
+        group: GROUP,
+        version: VERSION,
+        namespace,
+        plural: PLURAL,
+        labelSelector,
+      })) as { items: MdbUser[] };
       return list.items;
     } catch (err) {
       throw describeApiError(`list MemoryDBUsers in ${namespace}`, err);
@@ -251,7 +260,10 @@ export class Cluster {
   async eventsWithPrefix(namespace: string, prefix: string): Promise<string[]> {
     try {
       const list = await this.#core.listNamespacedEvent({ namespace });
-      return list.items.filter((e) => e.involvedObject?.name?.startsWith(prefix)).map((e) => e.metadata?.name ?? "").filter((n) => n);
+      return list.items
+        .filter((e) => e.involvedObject?.name?.startsWith(prefix))
+        .map((e) => e.metadata?.name ?? "")
+        .filter((n) => n);
     } catch (err) {
       throw describeApiError(`list Events in ${namespace}`, err);
     }
@@ -268,7 +280,10 @@ export class Cluster {
   async namespace(name: string): Promise<{ terminating: boolean; labels: Record<string, string> } | undefined> {
     try {
       const ns = await this.#core.readNamespace({ name });
-      return { terminating: ns.metadata?.deletionTimestamp !== undefined || ns.status?.phase === "Terminating", labels: ns.metadata?.labels ?? {} };
+      return {
+        terminating: ns.metadata?.deletionTimestamp !== undefined || ns.status?.phase === "Terminating",
+        labels: ns.metadata?.labels ?? {},
+      };
     } catch (err) {
       if (notFound(err)) return undefined;
       throw describeApiError(`get namespace ${name}`, err);

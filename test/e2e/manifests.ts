@@ -25,9 +25,21 @@ export function namespaceManifest(name: string, prefix: string): object {
 }
 
 /** A Secret whose values go in `data`, base64-encoded (no plain value in kubectl's annotation). */
-export function secretManifest(namespace: string, name: string, prefix: string, values: Record<string, string>, extraLabels: Record<string, string> = {}): object {
+export function secretManifest(
+  namespace: string,
+  name: string,
+  prefix: string,
+  values: Record<string, string>,
+  extraLabels: Record<string, string> = {},
+): object {
   const data = Object.fromEntries(Object.entries(values).map(([k, v]) => [k, Buffer.from(v, "utf8").toString("base64")]));
-  return { apiVersion: "v1", kind: "Secret", metadata: { name, namespace, labels: { ...extraLabels, ...labels(prefix) } }, type: "Opaque", data };
+  return {
+    apiVersion: "v1",
+    kind: "Secret",
+    metadata: { name, namespace, labels: { ...extraLabels, ...labels(prefix) } },
+    type: "Opaque",
+    data,
+  };
 }
 
 export function userManifest(namespace: string, name: string, prefix: string, spec: UserSpec): object {
@@ -43,7 +55,9 @@ export function userManifest(namespace: string, name: string, prefix: string, sp
       ...(spec.adoptExisting === undefined ? {} : { adoptExisting: spec.adoptExisting }),
       authenticationMode: {
         type,
-        ...(type === "password" ? { passwords: (spec.passwords ?? []).map((p) => ({ secretKeyRef: { name: p.secret, key: p.key } })) } : {}),
+        ...(type === "password"
+          ? { passwords: (spec.passwords ?? []).map((p) => ({ secretKeyRef: { name: p.secret, key: p.key } })) }
+          : {}),
       },
       ...(spec.tags === undefined ? {} : { tags: spec.tags }),
     },

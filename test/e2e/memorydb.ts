@@ -70,7 +70,8 @@ export class EmulatorView implements MemoryDBView {
 
   async check(): Promise<void> {
     const body = await this.#get<{ users?: unknown }>("/_emulator/users");
-    if (!Array.isArray(body.users)) throw new Error(`${this.#url}/_emulator/users does not answer {users: [...]}: is this the project's MemoryDB emulator?`);
+    if (!Array.isArray(body.users))
+      throw new Error(`${this.#url}/_emulator/users does not answer {users: [...]}: is this the project's MemoryDB emulator?`);
   }
 
   async #users(): Promise<EmulatedUser[]> {
@@ -80,7 +81,14 @@ export class EmulatorView implements MemoryDBView {
   async user(name: string): Promise<UserState | undefined> {
     const u = (await this.#users()).find((x) => x.name === name);
     if (!u) return undefined;
-    return { name: u.name, status: u.status, accessString: u.accessString, authType: u.authType, passwordCount: u.authType === "password" ? u.passwordCount : undefined, tags: u.tags };
+    return {
+      name: u.name,
+      status: u.status,
+      accessString: u.accessString,
+      authType: u.authType,
+      passwordCount: u.authType === "password" ? u.passwordCount : undefined,
+      tags: u.tags,
+    };
   }
 
   async usersWithPrefix(prefix: string): Promise<string[]> {

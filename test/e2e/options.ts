@@ -99,7 +99,10 @@ export function parseOptions(argv: string[], known: readonly string[]): Options 
   if (timeoutMs < 1000) throw new UsageError("--timeout must be at least 1s");
   let steps: string[] | undefined;
   if (str("steps") !== undefined) {
-    const wanted = str("steps")!.split(",").map((s) => s.trim()).filter((s) => s !== "");
+    const wanted = str("steps")!
+      .split(",")
+      .map((s) => s.trim())
+      .filter((s) => s !== "");
     const unknown = wanted.filter((s) => !known.includes(s));
     if (unknown.length > 0) throw new UsageError(`--steps: unknown step(s) ${unknown.join(", ")} (known: ${known.join(", ")})`);
     if (wanted.length === 0) throw new UsageError("--steps: no step named");
@@ -114,7 +117,10 @@ export function parseOptions(argv: string[], known: readonly string[]): Options 
   const memorydbEndpoint = str("memorydb-endpoint");
   if (emulatorUrl !== undefined && awsRegion !== undefined) throw new UsageError("--emulator-url and --aws-region exclude each other");
   if (memorydbEndpoint !== undefined && awsRegion === undefined) throw new UsageError("--memorydb-endpoint needs --aws-region");
-  for (const [flag, url] of [["--emulator-url", emulatorUrl], ["--memorydb-endpoint", memorydbEndpoint]] as const) {
+  for (const [flag, url] of [
+    ["--emulator-url", emulatorUrl],
+    ["--memorydb-endpoint", memorydbEndpoint],
+  ] as const) {
     if (url === undefined) continue;
     try {
       new URL(url);
@@ -122,7 +128,8 @@ export function parseOptions(argv: string[], known: readonly string[]): Options 
       throw new UsageError(`${flag}: "${url}" is not a URL`);
     }
   }
-  if (awsRegion !== undefined && !/^[a-z]{2}(-[a-z]+)+-\d+$/.test(awsRegion)) throw new UsageError(`--aws-region: "${awsRegion}" is not a region`);
+  if (awsRegion !== undefined && !/^[a-z]{2}(-[a-z]+)+-\d+$/.test(awsRegion))
+    throw new UsageError(`--aws-region: "${awsRegion}" is not a region`);
   const secretLabels: Record<string, string> = {};
   for (const pair of (str("secret-labels") ?? "").split(",").filter((p) => p.trim() !== "")) {
     const m = /^([A-Za-z0-9][-A-Za-z0-9_./]*)=([-A-Za-z0-9_.]*)$/.exec(pair.trim());

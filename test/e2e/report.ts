@@ -63,7 +63,10 @@ export class Reporter {
   fail(step: string, reason: string): void {
     this.failed++;
     // One line per step: a multi-line kubectl error is folded, and a huge one cut.
-    const folded = reason.replace(/\s*\n\s*/g, " | ").replace(/\s+/g, " ").trim();
+    const folded = reason
+      .replace(/\s*\n\s*/g, " | ")
+      .replace(/\s+/g, " ")
+      .trim();
     this.line(`FAIL ${step}: ${folded.length > 3000 ? `${folded.slice(0, 3000)}…` : folded}`);
   }
 

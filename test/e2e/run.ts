@@ -5,9 +5,9 @@ import { checkNothingLeft, type Env, Interrupted, removeUsers, runSelector, Step
 import { Cluster, GROUP, PLURAL, VERSION } from "./kube.ts";
 import { namespaceManifest } from "./manifests.ts";
 import { AwsView, EmulatorView, type MemoryDBView } from "./memorydb.ts";
-import { type Options, parseOptions, usage, UsageError } from "./options.ts";
+import { type Options, parseOptions, UsageError, usage } from "./options.ts";
 import { Redactor, Reporter } from "./report.ts";
-import { type Step, STEPS } from "./steps.ts";
+import { STEPS, type Step } from "./steps.ts";
 
 /** Knows every password generated, for everything printed, up to an unexpected crash. */
 const redactor = new Redactor();
@@ -78,7 +78,10 @@ async function cleanUpRun(env: Env, createdNamespace: boolean, report: Reporter)
     await checkNothingLeft(ctx, [...ctx.users.values()]);
     if (env.memorydb) {
       const stray = await env.memorydb.usersWithPrefix(prefix);
-      if (stray.length > 0) throw new Error(`MemoryDB still has users of this run: ${stray.join(", ")} (the operator did not delete them; delete them by hand)`);
+      if (stray.length > 0)
+        throw new Error(
+          `MemoryDB still has users of this run: ${stray.join(", ")} (the operator did not delete them; delete them by hand)`,
+        );
     }
     if (createdNamespace) {
       await ctx.kubectl(["delete", "namespace", namespace, "--ignore-not-found", "--wait=false"]);
@@ -86,7 +89,8 @@ async function cleanUpRun(env: Env, createdNamespace: boolean, report: Reporter)
       // forever; everything of ours in it is gone already, so a bounded wait is enough.
       const bound = Date.now() + Math.min(env.timeoutMs, 15_000);
       while ((await cluster.namespace(namespace)) && Date.now() < bound) await new Promise((r) => setTimeout(r, 500));
-      if (await cluster.namespace(namespace)) report.line(`e2e: note: namespace ${namespace} is still terminating (deleted; the cluster removes it)`);
+      if (await cluster.namespace(namespace))
+        report.line(`e2e: note: namespace ${namespace} is still terminating (deleted; the cluster removes it)`);
     } else {
       await ctx.kubectl(["delete", "secret", "-n", namespace, "-l", runSelector(prefix), "--ignore-not-found", "--wait=false"]);
       for (const e of await cluster.eventsWithPrefix(namespace, `${prefix}-`)) await cluster.deleteEvent(namespace, e);
@@ -97,18 +101,29 @@ async function cleanUpRun(env: Env, createdNamespace: boolean, report: Reporter)
   }
 }
 
-async function preflight(cluster: Cluster, view: MemoryDBView | undefined, opts: Options, namespace: string, prefix: string, signal: AbortSignal): Promise<boolean> {
+async function preflight(
+  cluster: Cluster,
+  view: MemoryDBView | undefined,
+  opts: Options,
+  namespace: string,
+  prefix: string,
+  signal: AbortSignal,
+): Promise<boolean> {
   // The group's own discovery document: `kubectl api-resources` fails on a cluster where some
   // unrelated aggregated API (metrics-server, say) is down.
   const discovery = await cluster.kubectl(["get", "--raw", `/apis/${GROUP}/${VERSION}`], { signal, timeoutMs: 60_000 });
   let served = false;
   try {
-    served = discovery.code === 0 && ((JSON.parse(discovery.stdout) as { resources?: Array<{ name: string }> }).resources ?? []).some((r) => r.name === PLURAL);
+    served =
+      discovery.code === 0 &&
+      ((JSON.parse(discovery.stdout) as { resources?: Array<{ name: string }> }).resources ?? []).some((r) => r.name === PLURAL);
   } catch {
     // not a discovery document: reported below
   }
   if (!served) {
-    throw new Error(`the cluster does not serve ${PLURAL}.${GROUP}/${VERSION}: install the CRD (kubectl apply -f crds/) and the operator (${discovery.stderr.trim() || "not in discovery"})`);
+    throw new Error(
+      `the cluster does not serve ${PLURAL}.${GROUP}/${VERSION}: install the CRD (kubectl apply -f crds/) and the operator (${discovery.stderr.trim() || "not in discovery"})`,
+    );
   }
   await view?.check();
   if (opts.namespace !== undefined) {
@@ -125,7 +140,10 @@ async function preflight(cluster: Cluster, view: MemoryDBView | undefined, opts:
 async function main(): Promise<number> {
   let opts: Options;
   try {
-    opts = parseOptions(process.argv.slice(2), STEPS.map((s) => s.name));
+    opts = parseOptions(
+      process.argv.slice(2),
+      STEPS.map((s) => s.name),
+    );
   } catch (err) {
     if (!(err instanceof UsageError)) throw err;
     process.stderr.write(`e2e: ${err.message}\n\n${usage(STEPS)}`);
@@ -161,16 +179,34 @@ async function main(): Promise<number> {
   let view: MemoryDBView | undefined;
   try {
     cluster = new Cluster(opts.kubeconfig, opts.context);
-    view = opts.emulatorUrl ? new EmulatorView(opts.emulatorUrl) : opts.awsRegion ? new AwsView(opts.awsRegion, opts.memorydbEndpoint) : undefined;
+    view = opts.emulatorUrl
+      ? new EmulatorView(opts.emulatorUrl)
+      : opts.awsRegion
+        ? new AwsView(opts.awsRegion, opts.memorydbEndpoint)
+        : undefined;
   } catch (err) {
     report.fail("preflight", reasonOf(err));
     report.summary();
     return 1;
   }
-  report.line(`e2e: run ${prefix} against ${cluster.server}, namespace ${namespace}${opts.namespace ? " (given with --namespace)" : " (created for the run)"}`);
-  report.line(`e2e: MemoryDB checked through ${view ? view.description : "the Kubernetes resources only (no --emulator-url or --aws-region)"}`);
+  report.line(
+    `e2e: run ${prefix} against ${cluster.server}, namespace ${namespace}${opts.namespace ? " (given with --namespace)" : " (created for the run)"}`,
+  );
+  report.line(
+    `e2e: MemoryDB checked through ${view ? view.description : "the Kubernetes resources only (no --emulator-url or --aws-region)"}`,
+  );
 
-  const env: Env = { cluster, memorydb: view, redactor, prefix, namespace, timeoutMs: opts.timeoutMs, secretLabels: opts.secretLabels, runSignal: run.signal, cleanupSignal: cleanup.signal };
+  const env: Env = {
+    cluster,
+    memorydb: view,
+    redactor,
+    prefix,
+    namespace,
+    timeoutMs: opts.timeoutMs,
+    secretLabels: opts.secretLabels,
+    runSignal: run.signal,
+    cleanupSignal: cleanup.signal,
+  };
   let createdNamespace = false;
   try {
     createdNamespace = await preflight(cluster, view, opts, namespace, prefix, run.signal);

@@ -1,6 +1,6 @@
 // The steps. Each one is independent: its own MemoryDBUsers, Secrets and MemoryDB user names
 // under the run's prefix, created at its start and deleted by its cleanup.
-import { type StepContext, condition, describeUser, hasFinalizer, inSync } from "./context.ts";
+import { condition, describeUser, hasFinalizer, inSync, type StepContext } from "./context.ts";
 import { type MdbUser, OWNERSHIP_TAG } from "./kube.ts";
 import { type PasswordRef, type UserSpec, userManifest } from "./manifests.ts";
 import { MUTATING_OPS } from "./memorydb.ts";
@@ -22,7 +22,9 @@ function check(ok: boolean, message: string): asserts ok {
 /** JSON with object keys sorted: API servers return fields in their own order. */
 function canonical(value: unknown): string {
   return JSON.stringify(value, (_k, v: unknown) =>
-    v !== null && typeof v === "object" && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : 1))) : v,
+    v !== null && typeof v === "object" && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : 1)))
+      : v,
   );
 }
 
@@ -43,7 +45,10 @@ function ownedBy(tag: string | undefined, ns: string, user: MdbUser): boolean {
  */
 function follows(reported: string | undefined, desired: string): boolean {
   const have = new Set((reported ?? "").toLowerCase().split(/\s+/));
-  return desired.toLowerCase().split(/\s+/).every((t) => have.has(t));
+  return desired
+    .toLowerCase()
+    .split(/\s+/)
+    .every((t) => have.has(t));
 }
 
 const readOnly = (key: string) => `on ~${key}:* &* +@read`;
@@ -61,14 +66,26 @@ interface Expected {
 async function expectManaged(ctx: StepContext, name: string, user: MdbUser, want: Expected): Promise<void> {
   const s = user.status ?? {};
   equal(s.userName, want.userName, "status.userName");
-  check(new RegExp(`^arn:aws[a-z-]*:memorydb:[a-z0-9-]+:\\d{12}:user/${want.userName}$`).test(s.arn ?? ""), `status.arn: not the ARN of user ${want.userName}: ${JSON.stringify(s.arn)}`);
+  check(
+    new RegExp(`^arn:aws[a-z-]*:memorydb:[a-z0-9-]+:\\d{12}:user/${want.userName}$`).test(s.arn ?? ""),
+    `status.arn: not the ARN of user ${want.userName}: ${JSON.stringify(s.arn)}`,
+  );
   equal(s.status, "active", "status.status");
   equal(s.authentication?.type, want.type, "status.authentication.type");
-  equal(s.authentication?.passwordCount, want.type === "password" ? want.passwords.length : undefined, "status.authentication.passwordCount");
-  check(follows(s.accessString, want.accessString), `status.accessString ${JSON.stringify(s.accessString)} does not follow the spec's ${JSON.stringify(want.accessString)}`);
+  equal(
+    s.authentication?.passwordCount,
+    want.type === "password" ? want.passwords.length : undefined,
+    "status.authentication.passwordCount",
+  );
+  check(
+    follows(s.accessString, want.accessString),
+    `status.accessString ${JSON.stringify(s.accessString)} does not follow the spec's ${JSON.stringify(want.accessString)}`,
+  );
   check(hasFinalizer(user), `the finalizer memorydb.operators.dev/finalizer is missing: ${JSON.stringify(user.metadata.finalizers)}`);
   if (want.type === "password") {
-    const sources = await Promise.all(want.passwords.map(async (p) => ({ name: p.secret, key: p.key, resourceVersion: await ctx.secretVersion(p.secret) })));
+    const sources = await Promise.all(
+      want.passwords.map(async (p) => ({ name: p.secret, key: p.key, resourceVersion: await ctx.secretVersion(p.secret) })),
+    );
     // Compared on what the README promises; the operator may record more (a verifier of each password).
     const recorded = s.passwordSecrets?.map(({ name: n, key, resourceVersion }) => ({ name: n, key, resourceVersion }));
     equal(recorded, sources, "status.passwordSecrets (name, key and the Secret's current resourceVersion)");
@@ -84,7 +101,10 @@ async function expectManaged(ctx: StepContext, name: string, user: MdbUser, want
   equal(m.authType, want.type, "MemoryDB authentication type");
   equal(m.passwordCount, want.type === "password" ? want.passwords.length : undefined, "MemoryDB password count");
   const owner = m.tags[OWNERSHIP_TAG];
-  check(ownedBy(owner, ctx.ns, user), `MemoryDB ownership tag ${OWNERSHIP_TAG}=${JSON.stringify(owner)} does not name ${ctx.ns}/${name} (uid ${user.metadata.uid})`);
+  check(
+    ownedBy(owner, ctx.ns, user),
+    `MemoryDB ownership tag ${OWNERSHIP_TAG}=${JSON.stringify(owner)} does not name ${ctx.ns}/${name} (uid ${user.metadata.uid})`,
+  );
   for (const [k, v] of Object.entries(want.tags)) equal(m.tags[k], v, `MemoryDB tag ${k}`);
 }
 
@@ -104,7 +124,13 @@ async function createPasswordUser(ctx: StepContext, suffix: string, keys: string
   };
   await ctx.applyUser(name, spec);
   const user = await ctx.waitReady(name);
-  await expectManaged(ctx, name, user, { userName: name, accessString: spec.accessString, type: "password", passwords: spec.passwords!, tags: spec.tags ?? {} });
+  await expectManaged(ctx, name, user, {
+    userName: name,
+    accessString: spec.accessString,
+    type: "password",
+    passwords: spec.passwords!,
+    tags: spec.tags ?? {},
+  });
   await ctx.waitEvent(name, "Created", { test: (e) => e.message.includes(name) });
   return { name, secret, spec, user };
 }
@@ -130,7 +156,13 @@ const passwordTwo: Step = {
       const u = await ctx.user(name);
       return inSync(u) && u.status?.authentication?.passwordCount === 1 ? { ok: u } : { wait: describeUser(u) };
     });
-    await expectManaged(ctx, name, user, { userName: name, accessString: spec.accessString, type: "password", passwords: next.passwords!, tags: spec.tags ?? {} });
+    await expectManaged(ctx, name, user, {
+      userName: name,
+      accessString: spec.accessString,
+      type: "password",
+      passwords: next.passwords!,
+      tags: spec.tags ?? {},
+    });
     // Removing an entry is an update, not a rotation (README, Events).
     await ctx.waitEvent(name, "Updated", { seen });
   },
@@ -141,10 +173,22 @@ const iam: Step = {
   summary: "an IAM-authenticated user: Ready, authentication type iam, no passwords",
   async run(ctx) {
     const name = ctx.name("iam");
-    const spec: UserSpec = { userName: name, accessString: readOnly(name), deletionPolicy: "Delete", type: "iam", tags: { "e2e-step": ctx.step } };
+    const spec: UserSpec = {
+      userName: name,
+      accessString: readOnly(name),
+      deletionPolicy: "Delete",
+      type: "iam",
+      tags: { "e2e-step": ctx.step },
+    };
     await ctx.applyUser(name, spec);
     const user = await ctx.waitReady(name);
-    await expectManaged(ctx, name, user, { userName: name, accessString: spec.accessString, type: "iam", passwords: [], tags: spec.tags ?? {} });
+    await expectManaged(ctx, name, user, {
+      userName: name,
+      accessString: spec.accessString,
+      type: "iam",
+      passwords: [],
+      tags: spec.tags ?? {},
+    });
     await ctx.waitEvent(name, "Created", { test: (e) => e.message.includes(name) });
   },
 };
@@ -159,10 +203,18 @@ const update: Step = {
     await ctx.applyUser(name, changed);
     const user = await ctx.until<MdbUser>(`status.accessString of ${name} to follow the new access string`, async () => {
       const u = await ctx.user(name);
-      return inSync(u) && follows(u.status?.accessString, changed.accessString) ? { ok: u } : { wait: `${describeUser(u)}; status.accessString ${JSON.stringify(u.status?.accessString)}` };
+      return inSync(u) && follows(u.status?.accessString, changed.accessString)
+        ? { ok: u }
+        : { wait: `${describeUser(u)}; status.accessString ${JSON.stringify(u.status?.accessString)}` };
     });
     check(user.status?.accessString !== before.status?.accessString, "status.accessString did not change");
-    await expectManaged(ctx, name, user, { userName: name, accessString: changed.accessString, type: "password", passwords: changed.passwords!, tags: changed.tags ?? {} });
+    await expectManaged(ctx, name, user, {
+      userName: name,
+      accessString: changed.accessString,
+      type: "password",
+      passwords: changed.passwords!,
+      tags: changed.tags ?? {},
+    });
     await ctx.waitEvent(name, "Updated", { seen, test: (e) => /access string/i.test(e.message) });
   },
 };
@@ -178,19 +230,33 @@ const rotate: Step = {
     await ctx.applySecret(secret, { password: ctx.password() });
     const newVersion = await ctx.secretVersion(secret);
     check(newVersion !== oldVersion, `the Secret's resourceVersion did not move on (${newVersion})`);
-    const user = await ctx.until<MdbUser>(`status.passwordSecrets of ${name} to record the Secret's resourceVersion ${newVersion}`, async () => {
-      const u = await ctx.user(name);
-      const recorded = u.status?.passwordSecrets?.[0]?.resourceVersion;
-      return recorded === newVersion && inSync(u) ? { ok: u } : { wait: `${describeUser(u)}; status.passwordSecrets ${JSON.stringify(u.status?.passwordSecrets)}` };
-    });
+    const user = await ctx.until<MdbUser>(
+      `status.passwordSecrets of ${name} to record the Secret's resourceVersion ${newVersion}`,
+      async () => {
+        const u = await ctx.user(name);
+        const recorded = u.status?.passwordSecrets?.[0]?.resourceVersion;
+        return recorded === newVersion && inSync(u)
+          ? { ok: u }
+          : { wait: `${describeUser(u)}; status.passwordSecrets ${JSON.stringify(u.status?.passwordSecrets)}` };
+      },
+    );
     await ctx.waitEvent(name, "PasswordRotated", { seen });
-    await expectManaged(ctx, name, user, { userName: name, accessString: spec.accessString, type: "password", passwords: spec.passwords!, tags: spec.tags ?? {} });
+    await expectManaged(ctx, name, user, {
+      userName: name,
+      accessString: spec.accessString,
+      type: "password",
+      passwords: spec.passwords!,
+      tags: spec.tags ?? {},
+    });
     if (mark !== undefined) {
       // The emulator logs calls with passwords masked: the value cannot be compared, but an
       // UpdateUser carrying the password set must have reached MemoryDB.
       const calls = await ctx.memorydb!.callsSince(mark, spec.userName);
       const sent = calls.filter((c) => c.op === "UpdateUser" && c.error === undefined && c.passwordsSent === 1);
-      check(sent.length >= 1, `no successful UpdateUser with one password reached MemoryDB after the Secret changed; calls: ${JSON.stringify(calls)}`);
+      check(
+        sent.length >= 1,
+        `no successful UpdateUser with one password reached MemoryDB after the Secret changed; calls: ${JSON.stringify(calls)}`,
+      );
     }
   },
 };
@@ -207,11 +273,14 @@ const tags: Step = {
       await ctx.waitInSync(name);
       await ctx.waitEvent(name, "Updated", { seen, test: (e) => keys.every((k) => e.message.includes(k)) });
       if (!ctx.memorydb) return;
-      await ctx.waitMemoryDB(spec.userName, `to carry tags ${JSON.stringify(wanted)} and not ${removed.join(", ")}`, (u) =>
-        u !== undefined &&
-        Object.entries(wanted).every(([k, v]) => u.tags[k] === v) &&
-        removed.every((k) => !(k in u.tags)) &&
-        ownedBy(u.tags[OWNERSHIP_TAG], ctx.ns, user),
+      await ctx.waitMemoryDB(
+        spec.userName,
+        `to carry tags ${JSON.stringify(wanted)} and not ${removed.join(", ")}`,
+        (u) =>
+          u !== undefined &&
+          Object.entries(wanted).every(([k, v]) => u.tags[k] === v) &&
+          removed.every((k) => !(k in u.tags)) &&
+          ownedBy(u.tags[OWNERSHIP_TAG], ctx.ns, user),
       );
     };
     // Change one, remove one, add one.
@@ -229,7 +298,12 @@ const retain: Step = {
     const arn = user.status?.arn;
     const adopter = ctx.name("retain-adopt");
     const adopterSecret = `${adopter}-pw`;
-    const adopterSpec: UserSpec = { ...spec, adoptExisting: true, deletionPolicy: "Delete", passwords: [{ secret: adopterSecret, key: "password" }] };
+    const adopterSpec: UserSpec = {
+      ...spec,
+      adoptExisting: true,
+      deletionPolicy: "Delete",
+      passwords: [{ secret: adopterSecret, key: "password" }],
+    };
     let retained = false;
     let deletedAgain = false;
     // A retained user belongs to no resource: if the step stops before adopting it back and
@@ -253,7 +327,10 @@ const retain: Step = {
     if (ctx.memorydb) {
       const kept = await ctx.memorydb.user(spec.userName);
       check(kept !== undefined, `deletionPolicy Retain: MemoryDB user ${spec.userName} was deleted`);
-      check(!(OWNERSHIP_TAG in kept.tags), `the retained user still carries the ownership tag: ${JSON.stringify(kept.tags[OWNERSHIP_TAG])}`);
+      check(
+        !(OWNERSHIP_TAG in kept.tags),
+        `the retained user still carries the ownership tag: ${JSON.stringify(kept.tags[OWNERSHIP_TAG])}`,
+      );
     }
 
     const mark = ctx.memorydb ? await ctx.memorydb.mark() : undefined;
@@ -261,14 +338,23 @@ const retain: Step = {
     await ctx.applyUser(adopter, adopterSpec);
     const adopted = await ctx.waitReady(adopter);
     equal(adopted.status?.arn, arn, "the adopting resource's status.arn (the retained user's)");
-    await expectManaged(ctx, adopter, adopted, { userName: spec.userName, accessString: spec.accessString, type: "password", passwords: adopterSpec.passwords!, tags: spec.tags ?? {} });
+    await expectManaged(ctx, adopter, adopted, {
+      userName: spec.userName,
+      accessString: spec.accessString,
+      type: "password",
+      passwords: adopterSpec.passwords!,
+      tags: spec.tags ?? {},
+    });
     await ctx.waitEvent(adopter, "Adopted", { test: (e) => e.message.includes(spec.userName) });
     const created = (await ctx.cluster.events(ctx.ns, adopter)).filter((e) => e.reason === "Created");
     check(created.length === 0, `adoption created a user instead: ${JSON.stringify(created.map((e) => e.message))}`);
     if (mark !== undefined) {
       const calls = await ctx.memorydb!.callsSince(mark, spec.userName);
       check(!calls.some((c) => c.op === "CreateUser"), `adoption called CreateUser: ${JSON.stringify(calls)}`);
-      check(calls.some((c) => c.op === "UpdateUser" && c.error === undefined && c.passwordsSent === 1), `adoption did not set the password from the Secret: ${JSON.stringify(calls)}`);
+      check(
+        calls.some((c) => c.op === "UpdateUser" && c.error === undefined && c.passwordsSent === 1),
+        `adoption did not set the password from the Secret: ${JSON.stringify(calls)}`,
+      );
     }
 
     await ctx.deleteUser(adopter);
@@ -276,7 +362,10 @@ const retain: Step = {
     await ctx.waitEvent(adopter, "Deleted", { test: (e) => e.message.includes(spec.userName) });
     if (ctx.memorydb) {
       const left = await ctx.memorydb.user(spec.userName);
-      check(left === undefined, `MemoryDB user ${spec.userName} still exists (${left?.status}) after the adopting resource (Delete) was deleted`);
+      check(
+        left === undefined,
+        `MemoryDB user ${spec.userName} still exists (${left?.status}) after the adopting resource (Delete) was deleted`,
+      );
     }
   },
 };
@@ -304,7 +393,13 @@ const conflict: Step = {
     const first = ctx.name("conflict-a");
     const second = ctx.name("conflict-b");
     for (const n of [first, second]) await ctx.applySecret(`${n}-pw`, { password: ctx.password() });
-    const firstSpec: UserSpec = { userName, accessString: readOnly(userName), deletionPolicy: "Delete", passwords: [{ secret: `${first}-pw`, key: "password" }], tags: { "e2e-claim": "first" } };
+    const firstSpec: UserSpec = {
+      userName,
+      accessString: readOnly(userName),
+      deletionPolicy: "Delete",
+      passwords: [{ secret: `${first}-pw`, key: "password" }],
+      tags: { "e2e-claim": "first" },
+    };
     await ctx.applyUser(first, firstSpec);
     const before = await ctx.waitReady(first);
     const memoryBefore = ctx.memorydb ? await ctx.memorydb.user(userName) : undefined;
@@ -312,11 +407,20 @@ const conflict: Step = {
     const firstEvents = await ctx.eventNames(first);
 
     // Everything about the second differs, so any change it made would show.
-    const secondSpec: UserSpec = { userName, accessString: `on ~${second}:* &* +@all`, deletionPolicy: "Delete", passwords: [{ secret: `${second}-pw`, key: "password" }], tags: { "e2e-claim": "second" } };
+    const secondSpec: UserSpec = {
+      userName,
+      accessString: `on ~${second}:* &* +@all`,
+      deletionPolicy: "Delete",
+      passwords: [{ secret: `${second}-pw`, key: "password" }],
+      tags: { "e2e-claim": "second" },
+    };
     await ctx.applyUser(second, secondSpec);
     const loser = await ctx.waitReason(second, "UserNameConflict");
     const message = condition(loser, "Ready")?.message ?? "";
-    check(message.includes(`${ctx.ns}/${first}`), `the UserNameConflict message does not name ${ctx.ns}/${first}: ${JSON.stringify(message)}`);
+    check(
+      message.includes(`${ctx.ns}/${first}`),
+      `the UserNameConflict message does not name ${ctx.ns}/${first}: ${JSON.stringify(message)}`,
+    );
     check(loser.status?.arn === undefined, `the conflicting resource claims the user: status.arn ${loser.status?.arn}`);
     await ctx.waitEvent(second, "UserNameConflict", { type: "Warning" });
 
@@ -325,7 +429,10 @@ const conflict: Step = {
       check(inSync(winner), `${when}: the first resource is no longer Ready: ${describeUser(winner)}`);
       equal(winner.status?.accessString, before.status?.accessString, `${when}: the first resource's status.accessString`);
       const news = (await ctx.cluster.events(ctx.ns, first)).filter((e) => !firstEvents.has(e.name));
-      check(news.length === 0, `${when}: new Events on the first resource: ${JSON.stringify(news.map((e) => `${e.reason}: ${e.message}`))}`);
+      check(
+        news.length === 0,
+        `${when}: new Events on the first resource: ${JSON.stringify(news.map((e) => `${e.reason}: ${e.message}`))}`,
+      );
       if (!ctx.memorydb) return;
       const now = await ctx.memorydb.user(userName);
       equal(now, memoryBefore, `${when}: MemoryDB user ${userName}`);
@@ -351,20 +458,34 @@ const invalidPassword: Step = {
     const secret = `${name}-pw`;
     const short = ctx.password(15);
     await ctx.applySecret(secret, { password: short });
-    const spec: UserSpec = { userName: name, accessString: readOnly(name), deletionPolicy: "Delete", passwords: [{ secret, key: "password" }] };
+    const spec: UserSpec = {
+      userName: name,
+      accessString: readOnly(name),
+      deletionPolicy: "Delete",
+      passwords: [{ secret, key: "password" }],
+    };
     await ctx.applyUser(name, spec);
     const user = await ctx.waitReason(name, "InvalidPassword");
     const ready = condition(user, "Ready")?.message ?? "";
     check(ready.includes(secret), `the InvalidPassword message does not name the Secret ${secret}: "${ready}"`);
     const event = await ctx.waitEvent(name, "InvalidPassword", { type: "Warning" });
-    for (const [where, text] of [["the status", JSON.stringify(user.status)], ["the Event", event.message]] as const) {
+    for (const [where, text] of [
+      ["the status", JSON.stringify(user.status)],
+      ["the Event", event.message],
+    ] as const) {
       check(!text.includes(short), `${where} contains the password`);
     }
     if (ctx.memorydb) check((await ctx.memorydb.user(name)) === undefined, `MemoryDB user ${name} exists although its password is invalid`);
     // Terminal until an input changes: a valid value in the Secret is one.
     await ctx.applySecret(secret, { password: ctx.password() });
     const fixed = await ctx.waitReady(name);
-    await expectManaged(ctx, name, fixed, { userName: name, accessString: spec.accessString, type: "password", passwords: spec.passwords!, tags: {} });
+    await expectManaged(ctx, name, fixed, {
+      userName: name,
+      accessString: spec.accessString,
+      type: "password",
+      passwords: spec.passwords!,
+      tags: {},
+    });
   },
 };
 
@@ -374,7 +495,12 @@ const missingSecret: Step = {
   async run(ctx) {
     const name = ctx.name("nosecret");
     const secret = `${name}-pw`;
-    const spec: UserSpec = { userName: name, accessString: readOnly(name), deletionPolicy: "Delete", passwords: [{ secret, key: "password" }] };
+    const spec: UserSpec = {
+      userName: name,
+      accessString: readOnly(name),
+      deletionPolicy: "Delete",
+      passwords: [{ secret, key: "password" }],
+    };
     await ctx.applyUser(name, spec);
     const user = await ctx.waitReason(name, "SecretNotFound");
     const message = condition(user, "Ready")?.message ?? "";
@@ -383,7 +509,13 @@ const missingSecret: Step = {
     if (ctx.memorydb) check((await ctx.memorydb.user(name)) === undefined, `MemoryDB user ${name} exists although its Secret does not`);
     await ctx.applySecret(secret, { password: ctx.password() });
     const ready = await ctx.waitReady(name);
-    await expectManaged(ctx, name, ready, { userName: name, accessString: spec.accessString, type: "password", passwords: spec.passwords!, tags: {} });
+    await expectManaged(ctx, name, ready, {
+      userName: name,
+      accessString: spec.accessString,
+      type: "password",
+      passwords: spec.passwords!,
+      tags: {},
+    });
   },
 };
 
@@ -396,8 +528,18 @@ interface InvalidCase {
 }
 
 const INVALID: InvalidCase[] = [
-  { what: "an upper-case spec.userName", edit: (s, ctx) => (s.userName = ctx.name("UPPER")), field: "spec.userName", phrase: /should match/ },
-  { what: "a 41-character spec.userName", edit: (s, ctx) => (s.userName = ctx.name("x").padEnd(41, "x")), field: "spec.userName", phrase: /Too long|should be at most 40 chars long/ },
+  {
+    what: "an upper-case spec.userName",
+    edit: (s, ctx) => (s.userName = ctx.name("UPPER")),
+    field: "spec.userName",
+    phrase: /should match/,
+  },
+  {
+    what: "a 41-character spec.userName",
+    edit: (s, ctx) => (s.userName = ctx.name("x").padEnd(41, "x")),
+    field: "spec.userName",
+    phrase: /Too long|should be at most 40 chars long/,
+  },
   { what: "deletionPolicy Keep", edit: (s) => (s.deletionPolicy = "Keep"), field: "spec.deletionPolicy", phrase: /Unsupported value/ },
   {
     what: "three passwords",
@@ -413,23 +555,52 @@ const invalidSpec: Step = {
   summary: "specs the CRD's OpenAPI schema rejects (pattern, maxLength, enum, maxItems, required) never get stored",
   async run(ctx) {
     const base = (name: string) =>
-      userManifest(ctx.ns, name, ctx.env.prefix, { userName: name, accessString: readOnly(name), deletionPolicy: "Delete", passwords: [{ secret: "some-secret", key: "password" }] }) as Record<string, any>;
+      userManifest(ctx.ns, name, ctx.env.prefix, {
+        userName: name,
+        accessString: readOnly(name),
+        deletionPolicy: "Delete",
+        passwords: [{ secret: "some-secret", key: "password" }],
+      }) as Record<string, any>;
     // --validate=false: the API server must be the one refusing (kubectl may validate on the
     // client against an old server's OpenAPI v2). A server-side dry run proves the base is valid.
-    const control = await ctx.cluster.apply([base(ctx.name("valid"))], { extraArgs: ["--dry-run=server", "--validate=false"], signal: ctx.signal, timeoutMs: ctx.remainingMs() + 15_000 });
+    const control = await ctx.cluster.apply([base(ctx.name("valid"))], {
+      extraArgs: ["--dry-run=server", "--validate=false"],
+      signal: ctx.signal,
+      timeoutMs: ctx.remainingMs() + 15_000,
+    });
     check(control.code === 0, `the valid control manifest was refused by a server-side dry run: ${control.stderr.trim()}`);
     for (const [i, c] of INVALID.entries()) {
       const name = ctx.name(`invalid-${i + 1}`);
       const manifest = base(name);
       c.edit(manifest.spec, ctx);
       ctx.users.set(name, String(manifest.spec.userName ?? name));
-      const run = await ctx.cluster.apply([manifest], { extraArgs: ["--validate=false"], signal: ctx.signal, timeoutMs: ctx.remainingMs() + 15_000 });
+      const run = await ctx.cluster.apply([manifest], {
+        extraArgs: ["--validate=false"],
+        signal: ctx.signal,
+        timeoutMs: ctx.remainingMs() + 15_000,
+      });
       check(run.code !== 0, `${c.what} was accepted (kubectl: ${run.stdout.trim()})`);
       const err = run.stderr;
-      check(err.includes("is invalid") && err.includes(c.field) && c.phrase.test(err), `${c.what}: expected the API server to reject ${c.field} (${c.phrase}), kubectl said: ${err.trim()}`);
+      check(
+        err.includes("is invalid") && err.includes(c.field) && c.phrase.test(err),
+        `${c.what}: expected the API server to reject ${c.field} (${c.phrase}), kubectl said: ${err.trim()}`,
+      );
       check((await ctx.cluster.getUser(ctx.ns, name)) === undefined, `${c.what}: the MemoryDBUser ${name} exists`);
     }
   },
 };
 
-export const STEPS: Step[] = [passwordOne, passwordTwo, iam, update, rotate, tags, retain, deletion, conflict, invalidPassword, missingSecret, invalidSpec];
+export const STEPS: Step[] = [
+  passwordOne,
+  passwordTwo,
+  iam,
+  update,
+  rotate,
+  tags,
+  retain,
+  deletion,
+  conflict,
+  invalidPassword,
+  missingSecret,
+  invalidSpec,
+];

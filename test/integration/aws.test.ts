@@ -2,8 +2,9 @@
 // UserNotFound while a user is busy, DuplicateUserNameFault, credential and permission errors,
 // page sizes, regions, force-deleted owners, a tampered status, and Events that say what
 // happened.
-import { expect } from "chai";
+
 import { PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
+import { expect } from "chai";
 import { GROUP, OWNERSHIP_TAG_KEY, PLURAL, VERSION } from "../../src/model.ts";
 import { condition, isReady, PASSWORD_1, PASSWORD_2, passwordSpec, reasonIs, TestEnv } from "./harness.ts";
 
@@ -14,7 +15,11 @@ describe("where AWS differs", function () {
   let env: TestEnv;
 
   before(async () => {
-    env = await TestEnv.start({ emulator: { modifyingMs: 150, deletingMs: 200 }, extraRegion: "eu-west-1", env: { ALLOWED_REGIONS: "us-east-1,ap-nowhere-1" } });
+    env = await TestEnv.start({
+      emulator: { modifyingMs: 150, deletingMs: 200 },
+      extraRegion: "eu-west-1",
+      env: { ALLOWED_REGIONS: "us-east-1,ap-nowhere-1" },
+    });
     await env.createNamespace(NS);
     await env.createSecret(NS, "pw", { password: PASSWORD_1, second: PASSWORD_2 });
   });
@@ -45,17 +50,29 @@ describe("where AWS differs", function () {
   });
 
   it("says what an administrator must fix for a permission error, and retries slowly", async () => {
-    env.aws.faults.failNext("CreateUser", "AccessDeniedException", 1, "User: arn:aws:sts::1:assumed-role/op is not authorized to perform: memorydb:CreateUser");
+    env.aws.faults.failNext(
+      "CreateUser",
+      "AccessDeniedException",
+      1,
+      "User: arn:aws:sts::1:assumed-role/op is not authorized to perform: memorydb:CreateUser",
+    );
     await env.createUser(NS, "denied", passwordSpec("pw"));
     const user = await env.waitForUser(NS, "denied", reasonIs("AccessDenied"));
     expect(condition(user, "Ready")!.message).to.match(/not authorized.*administrator must allow this call in the operator's IAM policy/);
-    await env.until("a Warning Event for it", async () => (await env.eventsFor(NS, "denied")).some((e) => e.type === "Warning" && e.reason === "AccessDenied"));
+    await env.until("a Warning Event for it", async () =>
+      (await env.eventsFor(NS, "denied")).some((e) => e.type === "Warning" && e.reason === "AccessDenied"),
+    );
     // The slow retry (RETRY_MAX_DELAY) then succeeds.
     await env.waitForUser(NS, "denied", isReady, 10_000);
   });
 
   it("lists again without a page size when MemoryDB refuses it, instead of one call per user", async () => {
-    env.aws.faults.failNext("DescribeUsers", "InvalidParameterValueException", 1, "1 validation error detected: Value '100' at 'maxResults' failed to satisfy constraint");
+    env.aws.faults.failNext(
+      "DescribeUsers",
+      "InvalidParameterValueException",
+      1,
+      "1 validation error detected: Value '100' at 'maxResults' failed to satisfy constraint",
+    );
     env.aws.resetCalls();
     await env.operator!.resync();
     await env.idle();
@@ -103,7 +120,14 @@ describe("where AWS differs", function () {
     const bystander = env.aws.user("bystander")!;
     // Someone with write access to the status points it at another user.
     await env.custom.patchNamespacedCustomObjectStatus(
-      { group: GROUP, version: VERSION, namespace: NS, plural: PLURAL, name: "target", body: { status: { userName: "bystander", arn: bystander.arn } } },
+      {
+        group: GROUP,
+        version: VERSION,
+        namespace: NS,
+        plural: PLURAL,
+        name: "target",
+        body: { status: { userName: "bystander", arn: bystander.arn } },
+      },
       setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
     );
     await env.deleteUser(NS, "target");
@@ -123,7 +147,12 @@ describe("where AWS differs", function () {
     await env.createSecret(NS, "two", { a: PASSWORD_1, b: PASSWORD_2 });
     await env.createUser(NS, "grows", passwordSpec("two", "a"));
     await env.waitForUser(NS, "grows", isReady);
-    await env.patchUserSpec(NS, "grows", { authenticationMode: { type: "password", passwords: [{ secretKeyRef: { name: "two", key: "a" } }, { secretKeyRef: { name: "two", key: "b" } }] } });
+    await env.patchUserSpec(NS, "grows", {
+      authenticationMode: {
+        type: "password",
+        passwords: [{ secretKeyRef: { name: "two", key: "a" } }, { secretKeyRef: { name: "two", key: "b" } }],
+      },
+    });
     await env.until("both passwords reach MemoryDB", () => env.aws.user("grows")?.passwords.length === 2);
     await env.until("the Updated Event", async () => (await reasons("grows")).includes("Updated"));
     expect(await reasons("grows")).to.not.include("PasswordRotated");

@@ -1,6 +1,7 @@
 // Issue 2's end-to-end behaviours: the create path, faults, ownership, crash safety, redaction.
-import { expect } from "chai";
+
 import { ApiException } from "@kubernetes/client-node";
+import { expect } from "chai";
 import { OWNERSHIP_TAG_KEY } from "../../src/model.ts";
 import { allLogLines, condition, isReady, PASSWORD_1, PASSWORD_2, passwordSpec, reasonIs, TestEnv } from "./harness.ts";
 
@@ -24,7 +25,10 @@ describe("create path (operator against the local control plane)", function () {
     const inAws = env.aws.user("app-user");
     expect(inAws).to.not.equal(undefined);
     expect(inAws!.passwords).to.deep.equal([PASSWORD_1]);
-    expect(inAws!.tags).to.deep.include({ team: "payments", [OWNERSHIP_TAG_KEY]: `${env.operator!.clusterId}/team-a/app-user/${user.metadata.uid}` });
+    expect(inAws!.tags).to.deep.include({
+      team: "payments",
+      [OWNERSHIP_TAG_KEY]: `${env.operator!.clusterId}/team-a/app-user/${user.metadata.uid}`,
+    });
 
     const s = user.status!;
     expect(s.observedGeneration).to.equal(created.metadata.generation);
@@ -36,7 +40,11 @@ describe("create path (operator against the local control plane)", function () {
     expect(s.minimumEngineVersion).to.be.a("string").and.not.equal("");
     expect(s.authentication).to.deep.equal({ type: "password", passwordCount: 1 });
     expect(Date.parse(s.lastSyncTime!)).to.be.closeTo(Date.now(), 10_000);
-    expect(condition(user, "Ready")).to.deep.include({ status: "True", reason: "Available", observedGeneration: created.metadata.generation });
+    expect(condition(user, "Ready")).to.deep.include({
+      status: "True",
+      reason: "Available",
+      observedGeneration: created.metadata.generation,
+    });
     expect(condition(user, "Synced")).to.deep.include({ status: "True", reason: "ReconcileSuccess" });
     // MemoryDB said `modifying` first: the operator polled until `active`.
     expect(env.aws.calls.DescribeUsers).to.be.greaterThan(1);
@@ -64,7 +72,9 @@ describe("create path (operator against the local control plane)", function () {
     await env.createUser("team-a", "short", passwordSpec("short-pw"));
     const user = await env.waitForUser("team-a", "short", reasonIs("InvalidPassword"));
     // The rule that failed, never the value nor its exact length.
-    expect(condition(user, "Ready")!.message).to.match(/shorter than 16 characters; MemoryDB needs 16-128/).and.not.match(/\b12\b/);
+    expect(condition(user, "Ready")!.message)
+      .to.match(/shorter than 16 characters; MemoryDB needs 16-128/)
+      .and.not.match(/\b12\b/);
     expect(JSON.stringify(user)).to.not.include("short-secret");
     expect(env.aws.calls.CreateUser ?? 0).to.equal(0);
   });
@@ -74,8 +84,10 @@ describe("create path (operator against the local control plane)", function () {
     await env.createUser("team-a", "stays-terminal", passwordSpec("bad-pw"));
     await env.waitForUser("team-a", "stays-terminal", reasonIs("InvalidPassword"));
     await env.idle();
-    const errorsTotal = async () => Number(/ (\d+)$/.exec(await env.app!.metrics.registry.getSingleMetricAsString("controller_runtime_reconcile_errors_total"))?.[1]);
-    const secretReads = () => env.kube.requests.filter((r) => r.method === "GET" && r.path === "/api/v1/namespaces/team-a/secrets/bad-pw").length;
+    const errorsTotal = async () =>
+      Number(/ (\d+)$/.exec(await env.app!.metrics.registry.getSingleMetricAsString("controller_runtime_reconcile_errors_total"))?.[1]);
+    const secretReads = () =>
+      env.kube.requests.filter((r) => r.method === "GET" && r.path === "/api/v1/namespaces/team-a/secrets/bad-pw").length;
     const [errors, reads] = [await errorsTotal(), secretReads()];
     for (let i = 0; i < 3; i++) {
       await env.operator!.resync();
@@ -91,8 +103,16 @@ describe("create path (operator against the local control plane)", function () {
   it("lets the API server reject a spec the CRD forbids", async () => {
     const bad: Array<[string, Record<string, unknown>, RegExp]> = [
       ["bad-name", { ...passwordSpec(), userName: "Not_Valid" }, /spec\.userName/],
-      ["iam-pw", { accessString: "on ~* +@all", authenticationMode: { type: "iam", passwords: [{ secretKeyRef: { name: "a", key: "b" } }] } }, /must not be set when type is 'iam'/],
-      ["three-pw", { accessString: "on", authenticationMode: { passwords: [1, 2, 3].map(() => ({ secretKeyRef: { name: "a", key: "b" } })) } }, /at most 2 items/],
+      [
+        "iam-pw",
+        { accessString: "on ~* +@all", authenticationMode: { type: "iam", passwords: [{ secretKeyRef: { name: "a", key: "b" } }] } },
+        /must not be set when type is 'iam'/,
+      ],
+      [
+        "three-pw",
+        { accessString: "on", authenticationMode: { passwords: [1, 2, 3].map(() => ({ secretKeyRef: { name: "a", key: "b" } })) } },
+        /at most 2 items/,
+      ],
       ["aws-tag", { ...passwordSpec(), tags: { "aws:owner": "x" } }, /tag keys must not start with 'aws:'/],
     ];
     for (const [name, spec, message] of bad) {
@@ -152,7 +172,8 @@ describe("create path (operator against the local control plane)", function () {
     expect(user.status?.arn).to.equal(undefined);
   });
 
-  const updatesOf = (name: string) => env.aws.callLog.filter((c) => c.op === "UpdateUser" && (c.input as { UserName?: string }).UserName === name).length;
+  const updatesOf = (name: string) =>
+    env.aws.callLog.filter((c) => c.op === "UpdateUser" && (c.input as { UserName?: string }).UserName === name).length;
 
   it("after a crash between CreateUser and the status write, a restart gives Ready without a second CreateUser", async () => {
     await env.createSecret("team-a", "crash-pw", { password: PASSWORD_1 });
@@ -198,7 +219,11 @@ describe("create path (operator against the local control plane)", function () {
     env.kube.faults.failNext(1, { status: 503, method: "POST", pathIncludes: "/events" });
     await env.createUser("team-a", "evented", passwordSpec("ev-pw"));
     await env.waitForUser("team-a", "evented", isReady);
-    await env.until("the Created Event is recorded", async () => (await env.eventsFor("team-a", "evented")).some((e) => e.reason === "Created"), 15_000);
+    await env.until(
+      "the Created Event is recorded",
+      async () => (await env.eventsFor("team-a", "evented")).some((e) => e.reason === "Created"),
+      15_000,
+    );
     expect(env.logLines.filter((l) => l.includes("could not record Event"))).to.deep.equal([]);
   });
 
@@ -207,7 +232,14 @@ describe("create path (operator against the local control plane)", function () {
     const texts = [
       allLogLines.join("\n"),
       JSON.stringify((await env.events.listNamespacedEvent({ namespace: "team-a" })).items),
-      JSON.stringify((await env.custom.listNamespacedCustomObject({ group: "memorydb.operators.dev", version: "v1alpha1", namespace: "team-a", plural: "memorydbusers" }))),
+      JSON.stringify(
+        await env.custom.listNamespacedCustomObject({
+          group: "memorydb.operators.dev",
+          version: "v1alpha1",
+          namespace: "team-a",
+          plural: "memorydbusers",
+        }),
+      ),
     ];
     for (const text of texts) {
       for (const secret of [PASSWORD_1, PASSWORD_2, "short-secret"]) expect(text).to.not.include(secret);

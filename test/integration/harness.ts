@@ -2,17 +2,26 @@
 // @kubernetes/client-node and the real AWS SDK, and gives tests handles on all three.
 import { PassThrough } from "node:stream";
 import { fileURLToPath } from "node:url";
-import { CoordinationV1Api, CoreV1Api, CustomObjectsApi, EventsV1Api, KubeConfig, KubernetesObjectApi, PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
+import {
+  CoordinationV1Api,
+  CoreV1Api,
+  CustomObjectsApi,
+  EventsV1Api,
+  KubeConfig,
+  KubernetesObjectApi,
+  PatchStrategy,
+  setHeaderOptions,
+} from "@kubernetes/client-node";
+import { KubeApiServer } from "../../local-control-plane/kube/server.ts";
+import { type EmulatorOptions, MemoryDBEmulator } from "../../local-control-plane/memorydb/emulator.ts";
 import { loadConfig } from "../../src/config.ts";
 import { reuseConnections } from "../../src/kube/config.ts";
-import { createLogger } from "../../src/observability/log.ts";
-import { GROUP, type MemoryDBUser, PLURAL, VERSION } from "../../src/model.ts";
-import { Service, type ServiceOptions } from "../../src/service.ts";
 import { scaleWatchTimings, type WatchTimings } from "../../src/kube/watch-timings.ts";
+import { GROUP, type MemoryDBUser, PLURAL, VERSION } from "../../src/model.ts";
+import { createLogger } from "../../src/observability/log.ts";
 import type { Operator } from "../../src/operator.ts";
-import { KubeApiServer } from "../../local-control-plane/kube/server.ts";
+import { Service, type ServiceOptions } from "../../src/service.ts";
 import type { RbacBundle } from "../deploy/rbac.ts";
-import { type EmulatorOptions, MemoryDBEmulator } from "../../local-control-plane/memorydb/emulator.ts";
 
 /**
  * Tests run the production timings scaled by this one factor on every side: the operator's
@@ -55,7 +64,13 @@ export class OperatorEnv {
   /** The operator's watch timings, scaled like the API server's bookmarks. */
   readonly watchTimings: WatchTimings;
 
-  protected constructor(kubeconfig: string, aws: MemoryDBEmulator, extra: MemoryDBEmulator | undefined, env: Record<string, string>, timeScale: number) {
+  protected constructor(
+    kubeconfig: string,
+    aws: MemoryDBEmulator,
+    extra: MemoryDBEmulator | undefined,
+    env: Record<string, string>,
+    timeScale: number,
+  ) {
     this.aws = aws;
     this.otherRegion = extra;
     this.kc = new KubeConfig();
@@ -69,7 +84,9 @@ export class OperatorEnv {
   }
 
   /** The emulators and the operator's settings for them. */
-  protected static async emulators(options: EnvOptions): Promise<{ aws: MemoryDBEmulator; extra: MemoryDBEmulator | undefined; env: Record<string, string> }> {
+  protected static async emulators(
+    options: EnvOptions,
+  ): Promise<{ aws: MemoryDBEmulator; extra: MemoryDBEmulator | undefined; env: Record<string, string> }> {
     const aws = await MemoryDBEmulator.start(options.emulator);
     const extra = options.extraRegion ? await MemoryDBEmulator.start({ ...options.emulator, region: options.extraRegion }) : undefined;
     // The operator uses the AWS default credential chain; the environment is its first link.
@@ -168,7 +185,13 @@ export class OperatorEnv {
   }
 
   async getUser(namespace: string, name: string): Promise<MemoryDBUser> {
-    return (await this.custom.getNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural: PLURAL, name })) as MemoryDBUser;
+    return (await this.custom.getNamespacedCustomObject({
+      group: GROUP,
+      version: VERSION,
+      namespace,
+      plural: PLURAL,
+      name,
+    })) as MemoryDBUser;
   }
 
   async patchUserSpec(namespace: string, name: string, spec: Record<string, unknown>): Promise<void> {
@@ -268,7 +291,13 @@ export class OperatorEnv {
 export class TestEnv extends OperatorEnv {
   readonly kube: KubeApiServer;
 
-  private constructor(kube: KubeApiServer, aws: MemoryDBEmulator, extra: MemoryDBEmulator | undefined, env: Record<string, string>, timeScale: number) {
+  private constructor(
+    kube: KubeApiServer,
+    aws: MemoryDBEmulator,
+    extra: MemoryDBEmulator | undefined,
+    env: Record<string, string>,
+    timeScale: number,
+  ) {
     super(kube.kubeconfig(), aws, extra, env, timeScale);
     this.kube = kube;
   }

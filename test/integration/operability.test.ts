@@ -1,11 +1,12 @@
 // Issue 5, operator side: probes and metrics answer as documented, leader election lets one
 // replica reconcile and hands over, and the operator works under exactly the RBAC that the
 // manifests in deploy/ grant.
-import { expect } from "chai";
+
 import { PassThrough } from "node:stream";
-import { Service } from "../../src/service.ts";
+import { expect } from "chai";
 import { loadConfig } from "../../src/config.ts";
 import { createLogger } from "../../src/observability/log.ts";
+import { Service } from "../../src/service.ts";
 import { clusterScopedRbac, namespacedRbac, type RbacBundle } from "../deploy/rbac.ts";
 import { isReady, PASSWORD_1, PASSWORD_2, passwordSpec, TestEnv } from "./harness.ts";
 
@@ -78,7 +79,9 @@ describe("probes and metrics", function () {
       const app = await t.startOperator({ POD_NAMESPACE: bundle.serviceAccount.namespace }, { kc });
       await t.until("the caches are synced", () => app.operator?.hasSynced === true);
       expect((await get(app.probePort, "/healthz")).status).to.equal(200);
-      await t.until("the Secret watch has been refused", () => t.kube.requests.some((r) => r.status === 403 && r.path.endsWith("/secrets")));
+      await t.until("the Secret watch has been refused", () =>
+        t.kube.requests.some((r) => r.status === 403 && r.path.endsWith("/secrets")),
+      );
       await t.until("/healthz fails", async () => (await get(app.probePort, "/healthz")).status === 500, 10_000);
       expect((await get(app.probePort, "/healthz")).body).to.match(/watch stale: no answer from the API server/);
     } finally {
@@ -179,7 +182,13 @@ describe("leader election", function () {
     const twins: Service[] = [];
     try {
       const quiet = () => createLogger({ level: "info", format: "json", stream: new PassThrough() });
-      const config = loadConfig([], { AWS_REGION: t.aws.region, MEMORYDB_ENDPOINT: t.aws.endpoint, METRICS_BIND_ADDRESS: "0", HEALTH_PROBE_BIND_ADDRESS: "0", ...elected });
+      const config = loadConfig([], {
+        AWS_REGION: t.aws.region,
+        MEMORYDB_ENDPOINT: t.aws.endpoint,
+        METRICS_BIND_ADDRESS: "0",
+        HEALTH_PROBE_BIND_ADDRESS: "0",
+        ...elected,
+      });
       for (let i = 0; i < 2; i++) {
         const app = new Service(config, t.kc, quiet(), { lease: LEASE, onFatal: () => undefined });
         await app.start();
@@ -211,7 +220,9 @@ describe("leader election", function () {
     expect(failed.length).to.be.above(0);
     for (const line of failed) {
       const { error } = JSON.parse(line) as { error: string };
-      expect(error).to.match(/^update the Lease: HTTP 500: /).and.not.match(/\n|[Hh]eaders/);
+      expect(error)
+        .to.match(/^update the Lease: HTTP 500: /)
+        .and.not.match(/\n|[Hh]eaders/);
     }
   });
 });
@@ -253,7 +264,10 @@ describe("under exactly the RBAC the manifests grant", function () {
   });
 
   it("namespaced install (deploy/overlays/namespaced): only the watched namespaces", async () => {
-    await installTest(namespacedRbac(["team-a", "team-b"]), ["team-a", "team-b"], { WATCH_NAMESPACES: "team-a,team-b", CLUSTER_ID: "test-cluster" });
+    await installTest(namespacedRbac(["team-a", "team-b"]), ["team-a", "team-b"], {
+      WATCH_NAMESPACES: "team-a,team-b",
+      CLUSTER_ID: "test-cluster",
+    });
   });
 
   it("a missing permission fails: without the status rule the operator cannot report", async () => {

@@ -1,13 +1,13 @@
 // The operator as a process: `node src/main.ts`, as `npm start` runs it.
-import { expect } from "chai";
+
 import { spawn } from "node:child_process";
 import { mkdtemp, writeFile } from "node:fs/promises";
 import { createServer, type Socket } from "node:net";
-import { delimiter } from "node:path";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { delimiter, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { CoordinationV1Api } from "@kubernetes/client-node";
+import { expect } from "chai";
 import { isReady, PASSWORD_1, passwordSpec, TestEnv } from "./harness.ts";
 
 const MAIN = fileURLToPath(new URL("../../src/main.ts", import.meta.url));
@@ -37,7 +37,10 @@ current-context: c
 }
 
 function run(env: Record<string, string>, args: string[] = []): Run {
-  const child = spawn(process.execPath, [MAIN, ...args], { env: { PATH: process.env.PATH ?? "", ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [MAIN, ...args], {
+    env: { PATH: process.env.PATH ?? "", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let out = "";
   child.stdout.on("data", (d) => (out += d));
   child.stderr.on("data", (d) => (out += d));
@@ -152,12 +155,18 @@ describe("operator process", function () {
         const r2 = run({ ...common(env, kubeconfig), LEADER_ELECT: "true", POD_NAMESPACE: "default" });
         await env.until("the operator lists MemoryDB", () => (env.aws.calls.DescribeUsers ?? 0) > 0, 20_000);
         env.aws.faults.latencyMs = 60_000;
-        await env.until("a reconcile calls MemoryDB", () => env.aws.callLog.some((c) => c.op === "DescribeUsers" && (c.input as { UserName?: string }).UserName === "slow"), 20_000);
+        await env.until(
+          "a reconcile calls MemoryDB",
+          () => env.aws.callLog.some((c) => c.op === "DescribeUsers" && (c.input as { UserName?: string }).UserName === "slow"),
+          20_000,
+        );
         since = Date.now();
         r2.kill("SIGTERM");
         await exitsWithin(r2, since, 2000 + 3500);
         expect(r2.output()).to.include("released the lease");
-        const lease = await env.kc.makeApiClient(CoordinationV1Api).readNamespacedLease({ namespace: "default", name: "memorydb-user-operator" });
+        const lease = await env.kc
+          .makeApiClient(CoordinationV1Api)
+          .readNamespacedLease({ namespace: "default", name: "memorydb-user-operator" });
         expect(lease.spec?.holderIdentity).to.equal("");
       } finally {
         env.aws.faults.latencyMs = 0;

@@ -2,8 +2,9 @@
 // in a Secret of the operator's namespace) say whether a Secret's value changed, so a label edit
 // or a change of another key sends nothing; the one window where passwords are sent twice (an
 // UpdateUser whose answer was not recorded) is known, and counted.
-import { expect } from "chai";
+
 import { createHash } from "node:crypto";
+import { expect } from "chai";
 import { isReady, PASSWORD_1, PASSWORD_2, passwordSpec, TestEnv } from "./harness.ts";
 
 const NS = "restart";
@@ -20,7 +21,8 @@ describe("across restarts", function () {
     await env?.stop();
   });
 
-  const updatesOf = (name: string) => env.aws.callLog.filter((c) => c.op === "UpdateUser" && (c.input as { UserName?: string }).UserName === name).length;
+  const updatesOf = (name: string) =>
+    env.aws.callLog.filter((c) => c.op === "UpdateUser" && (c.input as { UserName?: string }).UserName === name).length;
   const reasons = async (name: string) => (await env.eventsFor(NS, name)).map((e) => e.reason);
   const restart = async () => {
     await env.stopOperator();
@@ -44,7 +46,11 @@ describe("across restarts", function () {
     await restart();
     await env.idle();
     const secret = await env.core.readNamespacedSecret({ namespace: NS, name: "pw" });
-    await env.core.replaceNamespacedSecret({ namespace: NS, name: "pw", body: { ...secret, metadata: { ...secret.metadata, labels: { edited: "yes" } } } });
+    await env.core.replaceNamespacedSecret({
+      namespace: NS,
+      name: "pw",
+      body: { ...secret, metadata: { ...secret.metadata, labels: { edited: "yes" } } },
+    });
     await env.idle();
     await restart();
     await env.replaceSecret(NS, "pw", { password: PASSWORD_1, other: "another-unrelated-11" });

@@ -9,7 +9,9 @@ async function allReady(env: TestEnv, namespace: string, count: number): Promise
   await env.until(
     `${count} users Ready in ${namespace}`,
     async () => {
-      const list = (await env.custom.listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural: PLURAL })) as { items: MemoryDBUser[] };
+      const list = (await env.custom.listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural: PLURAL })) as {
+        items: MemoryDBUser[];
+      };
       users = list.items;
       return (
         users.length === count &&
@@ -48,15 +50,23 @@ describe("at scale", function () {
     env.aws.resetCalls();
     expect(env.aws.users()).to.have.length(199);
     const secretReads = () => env.kube.requests.filter((r) => r.method === "GET" && r.path.endsWith("/namespaces/drift/secrets/pw")).length;
-    const statusWrites = () => env.kube.requests.filter((r) => r.method === "PATCH" && r.path.startsWith("/apis/memorydb.operators.dev/v1alpha1/namespaces/drift/") && r.path.endsWith("/status")).length;
+    const statusWrites = () =>
+      env.kube.requests.filter(
+        (r) =>
+          r.method === "PATCH" &&
+          r.path.startsWith("/apis/memorydb.operators.dev/v1alpha1/namespaces/drift/") &&
+          r.path.endsWith("/status"),
+      ).length;
     const [readsBefore, writesBefore] = [secretReads(), statusWrites()];
 
     await env.operator!.resync();
-    await env.until("drift corrected", () =>
-      [3, 50, 99, 150, 199].every((i) => env.aws.user(`u${i}`)?.accessString === "on ~app:* &* -@all +@read") &&
-      env.aws.user("u7")?.authType === "password" &&
-      env.aws.user("u10") !== undefined &&
-      env.aws.user("u20") !== undefined,
+    await env.until(
+      "drift corrected",
+      () =>
+        [3, 50, 99, 150, 199].every((i) => env.aws.user(`u${i}`)?.accessString === "on ~app:* &* -@all +@read") &&
+        env.aws.user("u7")?.authType === "password" &&
+        env.aws.user("u10") !== undefined &&
+        env.aws.user("u20") !== undefined,
     );
     await env.idle();
     await allReady(env, "drift", 200);
@@ -77,10 +87,18 @@ describe("at scale", function () {
     expect(env.aws.user("u7")!.passwords).to.deep.equal([PASSWORD_1]);
 
     const events = (await env.events.listNamespacedEvent({ namespace: "drift" })).items;
-    expect(events.filter((e) => e.reason === "DriftCorrected").map((e) => e.regarding?.name).sort()).to.deep.equal(
-      ["u150", "u199", "u3", "u50", "u7", "u99"].sort(),
-    );
-    expect(events.filter((e) => e.reason === "Recreated").map((e) => e.regarding?.name).sort()).to.deep.equal(["u10", "u20"]);
+    expect(
+      events
+        .filter((e) => e.reason === "DriftCorrected")
+        .map((e) => e.regarding?.name)
+        .sort(),
+    ).to.deep.equal(["u150", "u199", "u3", "u50", "u7", "u99"].sort());
+    expect(
+      events
+        .filter((e) => e.reason === "Recreated")
+        .map((e) => e.regarding?.name)
+        .sort(),
+    ).to.deep.equal(["u10", "u20"]);
   });
 
   it("restarts with 50 Ready users without any UpdateUser or CreateUser", async () => {

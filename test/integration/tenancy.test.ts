@@ -2,10 +2,19 @@
 // would: a user who may manage MemoryDBUsers in their own namespace (the shipped
 // memorydb-user-editor role) and nothing else, with the local API server enforcing RBAC and the
 // operator running as its ServiceAccount under exactly the shipped RBAC.
-import { expect } from "chai";
+
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { ApiException, CoreV1Api, CustomObjectsApi, type KubeConfig, KubernetesObjectApi, PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
+import {
+  ApiException,
+  CoreV1Api,
+  CustomObjectsApi,
+  type KubeConfig,
+  KubernetesObjectApi,
+  PatchStrategy,
+  setHeaderOptions,
+} from "@kubernetes/client-node";
+import { expect } from "chai";
 import * as yaml from "js-yaml";
 import { GROUP, type MemoryDBUser, OWNERSHIP_TAG_KEY, PLURAL, RETAINED_TAG_KEY, VERSION } from "../../src/model.ts";
 import { DEPLOY, type KubeObject } from "../deploy/manifests.ts";
@@ -76,11 +85,18 @@ describe("one operator, many tenants", function () {
   before(async () => {
     env = await TestEnv.start({
       startOperator: false,
-      env: { ALLOW_ADOPTION: "team-a/legacy-*", SECRET_LABEL_SELECTOR: "memorydb.operators.dev/password=true", DEFAULT_TAGS: "cost-center=platform" },
+      env: {
+        ALLOW_ADOPTION: "team-a/legacy-*",
+        SECRET_LABEL_SELECTOR: "memorydb.operators.dev/password=true",
+        DEFAULT_TAGS: "cost-center=platform",
+      },
     });
     const objects = KubernetesObjectApi.makeApiClient(env.kc);
     for (const role of tenantRoles()) await objects.create(role as never);
-    for (const [who, ns] of [["alice", "team-a"], ["bob", "team-b"]] as const) {
+    for (const [who, ns] of [
+      ["alice", "team-a"],
+      ["bob", "team-b"],
+    ] as const) {
       await env.createNamespace(ns);
       await objects.create({
         apiVersion: "rbac.authorization.k8s.io/v1",
@@ -96,8 +112,14 @@ describe("one operator, many tenants", function () {
     alice = new Tenant("team-a", env.userConfig("alice"));
     bob = new Tenant("team-b", env.userConfig("bob"));
     const labelled = { labels: { "memorydb.operators.dev/password": "true" } };
-    await env.core.createNamespacedSecret({ namespace: "team-a", body: { metadata: { name: "pw", ...labelled }, stringData: { password: PASSWORD_1 } } });
-    await env.core.createNamespacedSecret({ namespace: "team-b", body: { metadata: { name: "pw", ...labelled }, stringData: { password: PASSWORD_2 } } });
+    await env.core.createNamespacedSecret({
+      namespace: "team-a",
+      body: { metadata: { name: "pw", ...labelled }, stringData: { password: PASSWORD_1 } },
+    });
+    await env.core.createNamespacedSecret({
+      namespace: "team-b",
+      body: { metadata: { name: "pw", ...labelled }, stringData: { password: PASSWORD_2 } },
+    });
   });
   after(async () => {
     await env?.stop();
@@ -113,14 +135,20 @@ describe("one operator, many tenants", function () {
     );
     expect(await status(write)).to.equal(403);
     expect(await status(bob.createUser("intruder", spec("pw")).then(() => undefined))).to.equal(undefined);
-    expect(await status(alice.custom.getNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: "team-b", plural: PLURAL, name: "intruder" }))).to.equal(403);
+    expect(
+      await status(
+        alice.custom.getNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: "team-b", plural: PLURAL, name: "intruder" }),
+      ),
+    ).to.equal(403);
   });
 
   it("cannot take over an existing user without an administrator's grant", async () => {
     env.aws.seedUser({ name: "payroll", accessString: "on ~* +@all", passwords: [LEGACY_PASSWORD] });
     await alice.createUser("grab", spec("pw", { userName: "payroll", adoptExisting: true }));
     const refused = await env.waitForUser("team-a", "grab", reasonIs("AdoptionNotAllowed"));
-    expect(condition(refused, "Ready")!.message).to.match(/adopting it is not allowed in this namespace: a cluster administrator grants adoption/);
+    expect(condition(refused, "Ready")!.message).to.match(
+      /adopting it is not allowed in this namespace: a cluster administrator grants adoption/,
+    );
     expect(env.aws.user("payroll")?.passwords).to.deep.equal([LEGACY_PASSWORD]);
     expect(env.aws.user("payroll")?.tags).to.deep.equal({});
     await alice.deleteUser("grab");
@@ -162,9 +190,16 @@ describe("one operator, many tenants", function () {
   it("never copies a Secret the administrator did not label for it, nor says whether it exists", async () => {
     await env.core.createNamespacedSecret({
       namespace: "team-a",
-      body: { metadata: { name: "tls" }, type: "kubernetes.io/tls", stringData: { "tls.key": "-----BEGIN PRIVATE KEY-----abcdefghijklmnop", "tls.crt": "x" } },
+      body: {
+        metadata: { name: "tls" },
+        type: "kubernetes.io/tls",
+        stringData: { "tls.key": "-----BEGIN PRIVATE KEY-----abcdefghijklmnop", "tls.crt": "x" },
+      },
     });
-    await alice.createUser("tls-copy", { ...spec("tls"), authenticationMode: { type: "password", passwords: [{ secretKeyRef: { name: "tls", key: "tls.key" } }] } });
+    await alice.createUser("tls-copy", {
+      ...spec("tls"),
+      authenticationMode: { type: "password", passwords: [{ secretKeyRef: { name: "tls", key: "tls.key" } }] },
+    });
     const unlabelled = condition(await env.waitForUser("team-a", "tls-copy", reasonIs("SecretNotFound")), "Ready")!.message;
     await alice.createUser("no-such", spec("does-not-exist"));
     const missing = condition(await env.waitForUser("team-a", "no-such", reasonIs("SecretNotFound")), "Ready")!.message;
@@ -173,7 +208,10 @@ describe("one operator, many tenants", function () {
   });
 
   it("says how much too short a password is only as 'shorter than 16 characters'", async () => {
-    await env.core.createNamespacedSecret({ namespace: "team-a", body: { metadata: { name: "short", labels: { "memorydb.operators.dev/password": "true" } }, stringData: { password: "abc1234" } } });
+    await env.core.createNamespacedSecret({
+      namespace: "team-a",
+      body: { metadata: { name: "short", labels: { "memorydb.operators.dev/password": "true" } }, stringData: { password: "abc1234" } },
+    });
     await alice.createUser("short", spec("short"));
     const message = condition(await env.waitForUser("team-a", "short", reasonIs("InvalidPassword")), "Ready")!.message;
     expect(message).to.include("shorter than 16 characters").and.not.match(/\b7\b/);

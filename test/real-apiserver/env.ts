@@ -19,7 +19,12 @@ export class RealClusterEnv extends OperatorEnv {
 
   static async start(options: Omit<EnvOptions, "timeScale"> = {}): Promise<RealClusterEnv> {
     const server = await RealKubeApiServer.start({
-      identities: [{ user: OPERATOR_USER, groups: ["system:serviceaccounts", `system:serviceaccounts:${OPERATOR_SA.namespace}`, "system:authenticated"] }],
+      identities: [
+        {
+          user: OPERATOR_USER,
+          groups: ["system:serviceaccounts", `system:serviceaccounts:${OPERATOR_SA.namespace}`, "system:authenticated"],
+        },
+      ],
     });
     await server.installCrd(CRD_FILE);
     const env = new RealClusterEnv(server, await OperatorEnv.emulators(options));

@@ -3,10 +3,11 @@
 // watches at production timings through a quiet period, and leader election with two replicas.
 // The CRD is installed without its CEL rules (1.20 predates them); test/unit/crd.test.ts and the
 // local API server's tests cover those.
-import { expect } from "chai";
+
 import { CoordinationV1Api, type KubeConfig } from "@kubernetes/client-node";
-import type { Service } from "../../src/service.ts";
+import { expect } from "chai";
 import { OWNERSHIP_TAG_KEY } from "../../src/model.ts";
+import type { Service } from "../../src/service.ts";
 import { clusterScopedRbac } from "../deploy/rbac.ts";
 import { condition, isReady, PASSWORD_1, PASSWORD_2, passwordSpec, reasonIs } from "../integration/harness.ts";
 import { OPERATOR_SA, RealClusterEnv } from "./env.ts";
@@ -43,7 +44,11 @@ describe("against a real kube-apiserver v1.20.2", function () {
     await env.createUser(NS, "app-user", passwordSpec("pw"));
     const user = await env.waitForUser(NS, "app-user", isReady);
     expect(user.metadata.finalizers).to.deep.equal(["memorydb.operators.dev/finalizer"]);
-    expect(user.status).to.deep.include({ userName: "app-user", status: "active", arn: "arn:aws:memorydb:us-east-1:123456789012:user/app-user" });
+    expect(user.status).to.deep.include({
+      userName: "app-user",
+      status: "active",
+      arn: "arn:aws:memorydb:us-east-1:123456789012:user/app-user",
+    });
     expect(user.status?.authentication).to.deep.equal({ type: "password", passwordCount: 1 });
     expect(env.aws.user("app-user")?.passwords).to.deep.equal([PASSWORD_1]);
     await env.until("the Created Event is stored", async () => (await reasons("app-user")).includes("Created"));
@@ -91,7 +96,10 @@ describe("against a real kube-apiserver v1.20.2", function () {
       (err: { code?: number }) => err.code,
     );
     expect(rejected).to.equal(422);
-    const defaulted = await env.createUser(NS, "defaulted", { accessString: "on ~* +@all", authenticationMode: { passwords: [{ secretKeyRef: { name: "pw", key: "password" } }] } });
+    const defaulted = await env.createUser(NS, "defaulted", {
+      accessString: "on ~* +@all",
+      authenticationMode: { passwords: [{ secretKeyRef: { name: "pw", key: "password" } }] },
+    });
     expect(defaulted.spec.authenticationMode.type).to.equal("password");
     await env.waitForUser(NS, "defaulted", isReady);
   });
@@ -162,13 +170,18 @@ describe("against a real kube-apiserver v1.20.2", function () {
 
   it("elects one leader of two replicas and fails over when it stops", async () => {
     const first = env.app!;
-    const second: Service = await env.startReplica({ LEADER_ELECT: "true", POD_NAMESPACE: OPERATOR_SA.namespace }, { kc: operatorKc, lease: LEASE });
+    const second: Service = await env.startReplica(
+      { LEADER_ELECT: "true", POD_NAMESPACE: OPERATOR_SA.namespace },
+      { kc: operatorKc, lease: LEASE },
+    );
     await env.leaseRenewed(Math.ceil(LEASE.leaseDurationMs / LEASE.retryPeriodMs) + 1, OPERATOR_SA.namespace);
     expect(first.isLeader).to.equal(true);
     expect(second.isLeader).to.equal(false);
     await env.stopOperator();
     await env.until("the second replica leads", () => second.isLeader && second.operator !== undefined, 10_000);
-    const lease = await env.kc.makeApiClient(CoordinationV1Api).readNamespacedLease({ namespace: OPERATOR_SA.namespace, name: "memorydb-user-operator" });
+    const lease = await env.kc
+      .makeApiClient(CoordinationV1Api)
+      .readNamespacedLease({ namespace: OPERATOR_SA.namespace, name: "memorydb-user-operator" });
     expect(lease.spec?.holderIdentity).to.match(/_[0-9a-f-]{36}$/);
     await env.createUser(NS, "after-failover", passwordSpec("pw"));
     await env.waitForUser(NS, "after-failover", isReady);

@@ -1,6 +1,6 @@
 import { expect } from "chai";
-import { Backoff, backoffDelay } from "../../src/kube/backoff.ts";
 import { eventNamePrefix } from "../../src/kube/api.ts";
+import { Backoff, backoffDelay } from "../../src/kube/backoff.ts";
 import { scaleWatchTimings, WATCH_TIMINGS } from "../../src/kube/watch-timings.ts";
 
 describe("watch backoff", () => {

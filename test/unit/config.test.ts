@@ -1,7 +1,6 @@
 import { expect } from "chai";
 import { loadConfig } from "../../src/config.ts";
-import { ConfigError } from "../../src/config-values.ts";
-import { parseDuration } from "../../src/config-values.ts";
+import { ConfigError, parseDuration } from "../../src/config-values.ts";
 
 describe("configuration", () => {
   it("has defaults for everything but the region", () => {
@@ -19,11 +18,25 @@ describe("configuration", () => {
   });
 
   it("reads flags over environment variables", () => {
-    const c = loadConfig(["--region", "us-west-2", "--namespaces", "a, b,a", "--max-concurrent-reconciles", "8", "--resync-period", "1h30m", "--log-format", "text"], {
-      AWS_REGION: "eu-west-1",
-      WATCH_NAMESPACES: "x",
-      MEMORYDB_ENDPOINT: "http://127.0.0.1:4566",
-    });
+    const c = loadConfig(
+      [
+        "--region",
+        "us-west-2",
+        "--namespaces",
+        "a, b,a",
+        "--max-concurrent-reconciles",
+        "8",
+        "--resync-period",
+        "1h30m",
+        "--log-format",
+        "text",
+      ],
+      {
+        AWS_REGION: "eu-west-1",
+        WATCH_NAMESPACES: "x",
+        MEMORYDB_ENDPOINT: "http://127.0.0.1:4566",
+      },
+    );
     expect(c.region).to.equal("us-west-2");
     expect(c.namespaces).to.deep.equal(["a", "b"]);
     expect(c.maxConcurrentReconciles).to.equal(8);
@@ -58,9 +71,14 @@ describe("configuration", () => {
 
 describe("allowed regions", () => {
   it("takes a comma-separated list that must include the default region", () => {
-    expect(loadConfig([], { AWS_REGION: "us-east-1", ALLOWED_REGIONS: "us-east-1, eu-west-1" }).allowedRegions).to.deep.equal(["us-east-1", "eu-west-1"]);
+    expect(loadConfig([], { AWS_REGION: "us-east-1", ALLOWED_REGIONS: "us-east-1, eu-west-1" }).allowedRegions).to.deep.equal([
+      "us-east-1",
+      "eu-west-1",
+    ]);
     expect(loadConfig([], { AWS_REGION: "us-east-1" }).allowedRegions).to.deep.equal([]);
-    expect(() => loadConfig(["--allowed-regions", "eu-west-1"], { AWS_REGION: "us-east-1" })).to.throw(/--region us-east-1 is not among --allowed-regions/);
+    expect(() => loadConfig(["--allowed-regions", "eu-west-1"], { AWS_REGION: "us-east-1" })).to.throw(
+      /--region us-east-1 is not among --allowed-regions/,
+    );
     expect(() => loadConfig(["--allowed-regions", "us-east-1,Mars"], { AWS_REGION: "us-east-1" })).to.throw(/"Mars" is not an AWS region/);
   });
 });

@@ -1,11 +1,12 @@
 // The CRD itself: valid against the apiextensions.k8s.io/v1 schema, documented, and its
 // openAPIV3Schema + CEL rules accept good resources and reject bad ones.
-import { expect } from "chai";
+
 import { readFileSync } from "node:fs";
+import { expect } from "chai";
 import * as yaml from "js-yaml";
 import { CustomResourceDefinition } from "kubernetes-models/apiextensions.k8s.io/v1/CustomResourceDefinition";
-import { applyDefaults, validateCustomResource } from "../../local-control-plane/kube/validation.ts";
 import { fieldErrorString } from "../../local-control-plane/kube/errors.ts";
+import { applyDefaults, validateCustomResource } from "../../local-control-plane/kube/validation.ts";
 import { CRD_FILE } from "../integration/harness.ts";
 
 type Json = Record<string, any>;
@@ -30,7 +31,12 @@ describe("MemoryDBUser CRD", () => {
   it("is a valid apiextensions.k8s.io/v1 CustomResourceDefinition", () => {
     expect(() => new CustomResourceDefinition(crd as any).validate()).to.not.throw();
     expect(crd.spec.group).to.equal("memorydb.operators.dev");
-    expect(crd.spec.names).to.deep.include({ kind: "MemoryDBUser", plural: "memorydbusers", shortNames: ["mdbu"], categories: ["memorydb", "aws"] });
+    expect(crd.spec.names).to.deep.include({
+      kind: "MemoryDBUser",
+      plural: "memorydbusers",
+      shortNames: ["mdbu"],
+      categories: ["memorydb", "aws"],
+    });
     expect(crd.spec.scope).to.equal("Namespaced");
     expect(version).to.deep.include({ name: "v1alpha1", served: true, storage: true, subresources: { status: {} } });
   });
@@ -57,7 +63,9 @@ describe("MemoryDBUser CRD", () => {
 
   it("accepts good resources and defaults the authentication type", () => {
     expect(errors(resource(good))).to.deep.equal([]);
-    expect(errors(resource({ ...good, userName: "my-user-2", tags: { team: "a" }, deletionPolicy: "Retain", region: "eu-west-1" }, "Any.Name"))).to.deep.equal([]);
+    expect(
+      errors(resource({ ...good, userName: "my-user-2", tags: { team: "a" }, deletionPolicy: "Retain", region: "eu-west-1" }, "Any.Name")),
+    ).to.deep.equal([]);
     expect(errors(resource({ accessString: "on ~* +@all", authenticationMode: { type: "iam" } }))).to.deep.equal([]);
     expect(errors(resource({ ...good, authenticationMode: { passwords: [pw("a"), pw("b")] } }))).to.deep.equal([]);
     const defaulted = structuredClone(resource({ accessString: "on", authenticationMode: { passwords: [pw()] } }));
@@ -85,7 +93,11 @@ describe("MemoryDBUser CRD", () => {
     ["unknown auth type", { ...good, authenticationMode: { type: "ldap" } }, /Unsupported value: "ldap"/],
     ["password type without passwords", { ...good, authenticationMode: { type: "password" } }, /needs 1 or 2 entries/],
     ["iam with passwords", { ...good, authenticationMode: { type: "iam", passwords: [pw()] } }, /must not be set when type is 'iam'/],
-    ["the same Secret key twice", { ...good, authenticationMode: { passwords: [pw("a"), pw("a")] } }, /must come from different Secret keys/],
+    [
+      "the same Secret key twice",
+      { ...good, authenticationMode: { passwords: [pw("a"), pw("a")] } },
+      /must come from different Secret keys/,
+    ],
     ["three passwords", { ...good, authenticationMode: { passwords: [pw("a"), pw("b"), pw("c")] } }, /at most 2 items/],
     ["secret name", { ...good, authenticationMode: { passwords: [pw("Bad_Name")] } }, /secretKeyRef\.name/],
     ["50 tags", { ...good, tags: Object.fromEntries(Array.from({ length: 50 }, (_, i) => [`k${i}`, "v"])) }, /spec\.tags: Too many/],

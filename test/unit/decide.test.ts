@@ -1,55 +1,41 @@
 import { expect } from "chai";
+import { OWNERSHIP_TAG_KEY } from "../../src/model.ts";
+import { parseAdoptionGrants } from "../../src/reconcile/adoption.ts";
 import {
   acceptedAccessString,
   decide,
-  mutates,
-  updateReason,
-  wasInSync,
   decideDeletion,
   diffTags,
+  mutates,
   type Observation,
+  updateReason,
+  wasInSync,
 } from "../../src/reconcile/decide.ts";
 import { describeIdentityChange, desiredUser, effectiveUserName, ownershipTagValue } from "../../src/reconcile/desired.ts";
 import { earlierClaimant, ownershipFromTags, presumablyOurs } from "../../src/reconcile/ownership.ts";
 import { passwordProblem } from "../../src/reconcile/passwords.ts";
-import { type MemoryDBUser, type ObservedUser, OWNERSHIP_TAG_KEY } from "../../src/model.ts";
 import { Redacted } from "../../src/redacted.ts";
-import { parseAdoptionGrants } from "../../src/reconcile/adoption.ts";
-
-export function sampleUser(overrides: Partial<MemoryDBUser["spec"]> = {}, status?: MemoryDBUser["status"]): MemoryDBUser {
-  return {
-    apiVersion: "memorydb.operators.dev/v1alpha1",
-    kind: "MemoryDBUser",
-    metadata: { name: "app-user", namespace: "team-a", generation: 1, uid: "u1" },
-    spec: {
-      accessString: "on ~* &* +@all",
-      authenticationMode: { type: "password", passwords: [{ secretKeyRef: { name: "pw", key: "password" } }] },
-      tags: { team: "a" },
-      ...overrides,
-    },
-    ...(status ? { status } : {}),
-  };
-}
-
-export function observed(overrides: Partial<ObservedUser> = {}): ObservedUser {
-  return {
-    name: "app-user",
-    arn: "arn:aws:memorydb:us-east-1:123456789012:user/app-user",
-    status: "active",
-    accessString: "on ~* &* +@all",
-    aclNames: [],
-    minimumEngineVersion: "6.2",
-    authentication: { type: "password", passwordCount: 1 },
-    ...overrides,
-  };
-}
+import { observed, sampleUser } from "./samples.ts";
 
 const inSyncConditions = (generation: number) =>
-  (["Ready", "Synced"] as const).map((type) => ({ type, status: "True" as const, reason: "R", message: "", lastTransitionTime: "", observedGeneration: generation }));
+  (["Ready", "Synced"] as const).map((type) => ({
+    type,
+    status: "True" as const,
+    reason: "R",
+    message: "",
+    lastTransitionTime: "",
+    observedGeneration: generation,
+  }));
 
 const defaults = { clusterId: "cluster-1", region: "us-east-1", tags: {}, deletionPolicy: "Delete" as const };
 const ours = { kind: "ours" } as const;
-const obs = (o: Partial<Observation> = {}): Observation => ({ user: observed(), ownership: ours, tags: undefined, passwords: { state: "same" }, ...o });
+const obs = (o: Partial<Observation> = {}): Observation => ({
+  user: observed(),
+  ownership: ours,
+  tags: undefined,
+  passwords: { state: "same" },
+  ...o,
+});
 
 describe("reconcile decisions", () => {
   const desired = desiredUser(sampleUser(), defaults);
@@ -65,10 +51,17 @@ describe("reconcile decisions", () => {
   });
 
   it("tells an earlier resource of the same name (force-deleted: another UID) from this one", () => {
-    expect(ownershipFromTags({ [OWNERSHIP_TAG_KEY]: "cluster-1/team-a/app-user/u0" }, desired)).to.deep.equal({ kind: "previousOwner", owner: "cluster-1/team-a/app-user/u0" });
+    expect(ownershipFromTags({ [OWNERSHIP_TAG_KEY]: "cluster-1/team-a/app-user/u0" }, desired)).to.deep.equal({
+      kind: "previousOwner",
+      owner: "cluster-1/team-a/app-user/u0",
+    });
     // Such a user is taken over only when asked, like an unowned one.
     const earlier = { kind: "previousOwner", owner: "cluster-1/team-a/app-user/u0" } as const;
-    expect(decide(desired, obs({ ownership: earlier }))).to.deep.equal({ type: "conflict", reason: "UserAlreadyExists", ownership: earlier });
+    expect(decide(desired, obs({ ownership: earlier }))).to.deep.equal({
+      type: "conflict",
+      reason: "UserAlreadyExists",
+      ownership: earlier,
+    });
     // It was this namespace's: adopting it back needs no administrator's grant.
     const adopting = desiredUser(sampleUser({ adoptExisting: true }), defaults);
     expect(decide(adopting, obs({ ownership: earlier, tags: {} })).type).to.equal("sync");
@@ -88,7 +81,9 @@ describe("reconcile decisions", () => {
     expect(value.length).to.be.at.most(256);
     expect(value.endsWith("/0f8fad5b-d9cb-469f-a165-70867728950e")).to.equal(true);
     expect(value).to.equal(ownershipTagValue("c".repeat(64), "n".repeat(63), long, "0f8fad5b-d9cb-469f-a165-70867728950e"));
-    expect(value).to.not.equal(ownershipTagValue("c".repeat(64), "n".repeat(63), `${long.slice(1)}y`, "0f8fad5b-d9cb-469f-a165-70867728950e"));
+    expect(value).to.not.equal(
+      ownershipTagValue("c".repeat(64), "n".repeat(63), `${long.slice(1)}y`, "0f8fad5b-d9cb-469f-a165-70867728950e"),
+    );
   });
 
   it("takes no passwords for IAM users", () => {
@@ -104,19 +99,30 @@ describe("reconcile decisions", () => {
   it("never touches a user owned by another resource, nor an unowned one unless adopting", () => {
     const foreign = decide(desired, obs({ ownership: ownershipFromTags({ [OWNERSHIP_TAG_KEY]: "other/ns/x" }, desired) }));
     expect(foreign).to.deep.equal({ type: "conflict", reason: "UserNameConflict", ownership: { kind: "foreign", owner: "other/ns/x" } });
-    expect(decide(desired, obs({ ownership: ownershipFromTags({}, desired) }))).to.deep.equal({ type: "conflict", reason: "UserAlreadyExists", ownership: { kind: "unowned" } });
+    expect(decide(desired, obs({ ownership: ownershipFromTags({}, desired) }))).to.deep.equal({
+      type: "conflict",
+      reason: "UserAlreadyExists",
+      ownership: { kind: "unowned" },
+    });
   });
 
   it("adopts only with an administrator's grant, unless the user was retained by this namespace", () => {
     const asking = desiredUser(sampleUser({ adoptExisting: true }), defaults);
-    expect(decide(asking, obs({ ownership: { kind: "unowned" }, tags: {} }))).to.deep.equal({ type: "conflict", reason: "AdoptionNotAllowed", ownership: { kind: "unowned" } });
+    expect(decide(asking, obs({ ownership: { kind: "unowned" }, tags: {} }))).to.deep.equal({
+      type: "conflict",
+      reason: "AdoptionNotAllowed",
+      ownership: { kind: "unowned" },
+    });
     const elsewhere = { kind: "unowned", retainedFrom: "cluster-1/team-b/old" } as const;
     expect(decide(asking, obs({ ownership: elsewhere, tags: {} })).type).to.equal("conflict");
     const here = { kind: "unowned", retainedFrom: "cluster-1/team-a/old" } as const;
     expect(decide(asking, obs({ ownership: here, tags: {} })).type).to.equal("sync");
     // Retained by the same namespace of another cluster is not this namespace's.
-    expect(decide(asking, obs({ ownership: { kind: "unowned", retainedFrom: "cluster-2/team-a/old" }, tags: {} })).type).to.equal("conflict");
-    const granted = (grant: string) => desiredUser(sampleUser({ adoptExisting: true }), { ...defaults, adoptionGrants: parseAdoptionGrants(grant) });
+    expect(decide(asking, obs({ ownership: { kind: "unowned", retainedFrom: "cluster-2/team-a/old" }, tags: {} })).type).to.equal(
+      "conflict",
+    );
+    const granted = (grant: string) =>
+      desiredUser(sampleUser({ adoptExisting: true }), { ...defaults, adoptionGrants: parseAdoptionGrants(grant) });
     expect(decide(granted("team-a"), obs({ ownership: { kind: "unowned" }, tags: {} })).type).to.equal("sync");
     expect(decide(granted("*/app-*"), obs({ ownership: { kind: "unowned" }, tags: {} })).type).to.equal("sync");
     expect(decide(granted("team-a/legacy-*"), obs({ ownership: { kind: "unowned" }, tags: {} })).type).to.equal("conflict");
@@ -169,16 +175,23 @@ describe("reconcile decisions", () => {
   });
 
   it("sets the passwords when the Secrets changed or the count differs", () => {
-    expect(decide(desired, obs({ passwords: { state: "changed", rotated: true } }))).to.deep.include({ type: "sync", changes: { passwords: true } });
+    expect(decide(desired, obs({ passwords: { state: "changed", rotated: true } }))).to.deep.include({
+      type: "sync",
+      changes: { passwords: true },
+    });
     expect(decide(desired, obs({ passwords: { state: "unknown" } }))).to.deep.include({ type: "sync", changes: { passwords: true } });
     // Interrupted while sending them with UpdateUser: MemoryDB cannot say; send again.
     expect(decide(desired, obs({ passwords: { state: "uncertain", rotated: true } }))).to.deep.include({ changes: { passwords: true } });
     // Interrupted while creating it: the user exists with our tag, so CreateUser took exactly those.
     expect(decide(desired, obs({ passwords: { state: "created" } }))).to.deep.equal({ type: "inSync" });
     expect(decide(desired, obs({ passwords: { state: "created" }, ownership: { kind: "unowned" } })).type).to.equal("conflict");
-    expect(decide(desired, obs({ user: observed({ authentication: { type: "password", passwordCount: 2 } }) }))).to.deep.include({ changes: { passwords: true } });
+    expect(decide(desired, obs({ user: observed({ authentication: { type: "password", passwordCount: 2 } }) }))).to.deep.include({
+      changes: { passwords: true },
+    });
     const iam = desiredUser(sampleUser({ authenticationMode: { type: "iam" } }), defaults);
-    expect(decide(iam, obs({ user: observed({ authentication: { type: "iam" } }), passwords: { state: "changed", rotated: true } }))).to.deep.equal({ type: "inSync" });
+    expect(
+      decide(iam, obs({ user: observed({ authentication: { type: "iam" } }), passwords: { state: "changed", rotated: true } })),
+    ).to.deep.equal({ type: "inSync" });
   });
 
   it("diffs tags: sets missing and changed ones, removes extra ones but never aws: tags", () => {
@@ -224,12 +237,18 @@ describe("reconcile decisions", () => {
     expect(problem("a".repeat(16))).to.equal(undefined);
     expect(problem("a".repeat(128))).to.equal(undefined);
     expect(problem("!#$%&'()*+-.0123456789:;<=>?ABCXYZ[\\]^_`abcxyz{|}~")).to.equal(undefined);
-    expect(problem("a".repeat(15))).to.match(/shorter than 16 characters/).and.not.match(/15/);
-    expect(problem("a".repeat(129))).to.match(/longer than 128 characters/).and.not.match(/129/);
+    expect(problem("a".repeat(15)))
+      .to.match(/shorter than 16 characters/)
+      .and.not.match(/15/);
+    expect(problem("a".repeat(129)))
+      .to.match(/longer than 128 characters/)
+      .and.not.match(/129/);
     expect(problem(`${"a".repeat(20)}\n`)).to.match(/ends with a line break/);
     for (const bad of [",", '"', "/", "@", " ", "\t", "é", "\u0000"]) {
       const message = problem(`${"a".repeat(20)}${bad}${"b".repeat(4)}`);
-      expect(message, JSON.stringify(bad)).to.match(/contains a character MemoryDB does not allow; MemoryDB needs 16-128 printable ASCII characters other than , " \/ @/);
+      expect(message, JSON.stringify(bad)).to.match(
+        /contains a character MemoryDB does not allow; MemoryDB needs 16-128 printable ASCII characters other than , " \/ @/,
+      );
     }
   });
 
@@ -264,19 +283,24 @@ describe("reconcile decisions", () => {
     // A second entry added (or one removed) changes the passwords without rotating one.
     expect(updateReason(ready, { passwords: true }, { state: "changed", rotated: false })).to.equal("Updated");
     expect(updateReason(ready, { accessString: "x" }, { state: "same" })).to.equal("DriftCorrected");
-    expect(updateReason({ ...ready, metadata: { ...ready.metadata, generation: 2 } }, { accessString: "x" }, { state: "same" })).to.equal("Updated");
+    expect(updateReason({ ...ready, metadata: { ...ready.metadata, generation: 2 } }, { accessString: "x" }, { state: "same" })).to.equal(
+      "Updated",
+    );
   });
 
   it("counts a user as in sync only when Ready and Synced are True for this generation", () => {
     expect(wasInSync(sampleUser({}, { observedGeneration: 1, conditions: inSyncConditions(1) }))).to.equal(true);
     // A passing fault after a spec change: observedGeneration moved on, the kept Ready did not.
-    const kept = sampleUser({}, {
-      observedGeneration: 2,
-      conditions: [
-        { type: "Ready", status: "True", reason: "Available", message: "", lastTransitionTime: "", observedGeneration: 1 },
-        { type: "Synced", status: "False", reason: "ThrottlingException", message: "", lastTransitionTime: "", observedGeneration: 2 },
-      ],
-    });
+    const kept = sampleUser(
+      {},
+      {
+        observedGeneration: 2,
+        conditions: [
+          { type: "Ready", status: "True", reason: "Available", message: "", lastTransitionTime: "", observedGeneration: 1 },
+          { type: "Synced", status: "False", reason: "ThrottlingException", message: "", lastTransitionTime: "", observedGeneration: 2 },
+        ],
+      },
+    );
     expect(wasInSync({ ...kept, metadata: { ...kept.metadata, generation: 2 } })).to.equal(false);
   });
 });

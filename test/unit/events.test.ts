@@ -1,11 +1,11 @@
-import { expect } from "chai";
 import { PassThrough } from "node:stream";
 import { ApiException } from "@kubernetes/client-node";
+import { expect } from "chai";
+import type { EventInput } from "../../src/kube/api.ts";
 import { type DropReason, EventRecorder } from "../../src/kube/events.ts";
-import { type EventInput } from "../../src/kube/api.ts";
 import { KubeError } from "../../src/kube/request.ts";
 import { createLogger } from "../../src/observability/log.ts";
-import { sampleUser } from "./decide.test.ts";
+import { sampleUser } from "./samples.ts";
 
 /** A Kubernetes API error as client-node raises it, wrapped as the operator's KubeApi does. */
 const apiError = (code: number, headers: Record<string, string> = {}) =>
@@ -13,7 +13,13 @@ const apiError = (code: number, headers: Record<string, string> = {}) =>
 
 describe("event recorder", () => {
   const logger = createLogger({ level: "error", format: "json", stream: new PassThrough() });
-  const event = (note: string, reason = "SecretNotFound"): EventInput => ({ regarding: sampleUser(), type: "Warning", reason, action: "Reconcile", note });
+  const event = (note: string, reason = "SecretNotFound"): EventInput => ({
+    regarding: sampleUser(),
+    type: "Warning",
+    reason,
+    action: "Reconcile",
+    note,
+  });
 
   it("suppresses an identical Event within the window, not a different one", async () => {
     const sent: EventInput[] = [];
@@ -63,10 +69,16 @@ describe("event recorder", () => {
 
   it("never throws, and counts what it finally drops: refused, or failing beyond its attempts", async () => {
     const dropped: DropReason[] = [];
-    const refused = new EventRecorder({ createEvent: async () => Promise.reject(apiError(403)) }, logger, { onDropped: (r) => dropped.push(r) });
+    const refused = new EventRecorder({ createEvent: async () => Promise.reject(apiError(403)) }, logger, {
+      onDropped: (r) => dropped.push(r),
+    });
     refused.record(event("a"));
     await refused.flush(1000);
-    const failing = new EventRecorder({ createEvent: async () => Promise.reject(apiError(503)) }, logger, { attempts: 3, retryDelayMs: 1, onDropped: (r) => dropped.push(r) });
+    const failing = new EventRecorder({ createEvent: async () => Promise.reject(apiError(503)) }, logger, {
+      attempts: 3,
+      retryDelayMs: 1,
+      onDropped: (r) => dropped.push(r),
+    });
     failing.record(event("a"));
     await failing.flush(1000);
     expect(dropped).to.deep.equal(["rejected", "retries_exhausted"]);

@@ -1,9 +1,8 @@
-import { expect } from "chai";
-import { KubeConfig, RequestContext } from "@kubernetes/client-node";
-import { HttpMethod } from "@kubernetes/client-node";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
+import { HttpMethod, KubeConfig, RequestContext } from "@kubernetes/client-node";
+import { expect } from "chai";
 import { loadKubeConfig, reuseConnections } from "../../src/kube/config.ts";
 
 function kubeconfig(caData: string): KubeConfig {
@@ -36,7 +35,9 @@ describe("Kubernetes connections", () => {
   it("makes a new pool when the TLS settings change (e.g. a rotated CA)", async () => {
     const kc = reuseConnections(kubeconfig(ca));
     const first = await dispatcherOf(kc);
-    (kc.clusters[0] as { caData?: string }).caData = Buffer.from("-----BEGIN CERTIFICATE-----\nMIIC\n-----END CERTIFICATE-----\n").toString("base64");
+    (kc.clusters[0] as { caData?: string }).caData = Buffer.from("-----BEGIN CERTIFICATE-----\nMIIC\n-----END CERTIFICATE-----\n").toString(
+      "base64",
+    );
     expect(await dispatcherOf(kc)).to.not.equal(first);
   });
 });
@@ -63,7 +64,12 @@ ${context ? `current-context: ${context}` : ""}
     const kc = loadKubeConfig(undefined, { KUBECONFIG: [join(dir, "missing.yaml"), a, b, c].join(delimiter) });
     expect(kc.getCurrentContext()).to.equal("two");
     expect(kc.getCurrentCluster()?.server).to.equal("https://two.example:6443");
-    expect(kc.getContexts().map((x) => x.name).sort()).to.deep.equal(["one", "two"]);
+    expect(
+      kc
+        .getContexts()
+        .map((x) => x.name)
+        .sort(),
+    ).to.deep.equal(["one", "two"]);
   });
 
   it("treats --kubeconfig as one file, and says which list named nothing", () => {

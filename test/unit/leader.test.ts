@@ -1,12 +1,13 @@
 // The renew deadline holds even when the API server stops answering mid-request.
-import { expect } from "chai";
+
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { PassThrough } from "node:stream";
 import { KubeConfig } from "@kubernetes/client-node";
+import { expect } from "chai";
+import { KubeApiServer } from "../../local-control-plane/kube/server.ts";
 import { LeaderElector } from "../../src/kube/leader.ts";
 import { createLogger } from "../../src/observability/log.ts";
-import { KubeApiServer } from "../../local-control-plane/kube/server.ts";
 
 describe("leader election deadline", () => {
   let server: Server;
@@ -45,7 +46,11 @@ describe("leader election deadline", () => {
     const port = (server.address() as AddressInfo).port;
     kc.loadFromClusterAndUser({ name: "c", server: `http://127.0.0.1:${port}`, skipTLSVerify: true }, { name: "u", token: "t" });
     const logger = createLogger({ level: "error", format: "json", stream: new PassThrough() });
-    const elector = new LeaderElector(kc, { namespace: "ns", name: "lease", identity: "me", leaseDurationMs: 1500, renewDeadlineMs: 600, retryPeriodMs: 100 }, logger);
+    const elector = new LeaderElector(
+      kc,
+      { namespace: "ns", name: "lease", identity: "me", leaseDurationMs: 1500, renewDeadlineMs: 600, retryPeriodMs: 100 },
+      logger,
+    );
     const started = Date.now();
     let stoppedAt = 0;
     let leading = false;
@@ -106,16 +111,27 @@ describe("leader election and the wall clock", function () {
   it("a standby does not take over early when the clock steps forward", async () => {
     const a = elector("a");
     let aLeads = false;
-    void a.run({ onStartedLeading: () => void (aLeads = true), onStoppedLeading: () => undefined });
+    void a.run({
+      onStartedLeading: () => {
+        aLeads = true;
+      },
+      onStoppedLeading: () => undefined,
+    });
     while (!aLeads) await new Promise((r) => setTimeout(r, 20));
     await a.stop({ release: false }); // a crash: the Lease stays held until it expires
     const b = elector("b");
     let bLeadsAt: number | undefined;
     const started = performance.now();
     const seen = server.requests.length;
-    void b.run({ onStartedLeading: () => void (bLeadsAt = performance.now()), onStoppedLeading: () => undefined });
+    void b.run({
+      onStartedLeading: () => {
+        bLeadsAt = performance.now();
+      },
+      onStoppedLeading: () => undefined,
+    });
     // b has read the record (a is stopped: any Lease read now is b's).
-    while (!server.requests.slice(seen).some((r) => r.method === "GET" && r.path.includes("/leases/"))) await new Promise((r) => setTimeout(r, 5));
+    while (!server.requests.slice(seen).some((r) => r.method === "GET" && r.path.includes("/leases/")))
+      await new Promise((r) => setTimeout(r, 5));
     restore = stepWallClock(3_600_000);
     while (bLeadsAt === undefined) await new Promise((r) => setTimeout(r, 20));
     await b.stop();
@@ -126,7 +142,14 @@ describe("leader election and the wall clock", function () {
     const a = elector("a");
     let leading = false;
     let lostAt: number | undefined;
-    void a.run({ onStartedLeading: () => void (leading = true), onStoppedLeading: () => void (lostAt = performance.now()) });
+    void a.run({
+      onStartedLeading: () => {
+        leading = true;
+      },
+      onStoppedLeading: () => {
+        lostAt = performance.now();
+      },
+    });
     while (!leading) await new Promise((r) => setTimeout(r, 20));
     restore = stepWallClock(-3_600_000);
     server.faults.failNext(1000, { status: 500, pathIncludes: "/leases/" });

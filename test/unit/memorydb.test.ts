@@ -1,12 +1,16 @@
 // The AWS access layer's own rules, with a stand-in for the SDK client.
-import { expect } from "chai";
+
 import type { MemoryDBClient } from "@aws-sdk/client-memorydb";
+import { expect } from "chai";
+import { MemoryDBClients } from "../../src/aws/clients.ts";
 import { AwsFault } from "../../src/aws/faults.ts";
 import { MemoryDB } from "../../src/aws/memorydb.ts";
-import { MemoryDBClients } from "../../src/aws/clients.ts";
 
 /** A MemoryDB whose SDK client answers with `send`. */
-function withClient(send: (command: { constructor: { name: string }; input: unknown }) => Promise<unknown>): { api: MemoryDB; calls: () => number } {
+function withClient(send: (command: { constructor: { name: string }; input: unknown }) => Promise<unknown>): {
+  api: MemoryDB;
+  calls: () => number;
+} {
   let calls = 0;
   const client = {
     send: (command: never) => {
@@ -15,10 +19,14 @@ function withClient(send: (command: { constructor: { name: string }; input: unkn
     },
     destroy: () => undefined,
   } as unknown as MemoryDBClient;
-  return { api: new MemoryDB({ region: "us-east-1", minRetryDelayMs: 1 }, { client, signal: undefined, pageSize: { value: 100 } }), calls: () => calls };
+  return {
+    api: new MemoryDB({ region: "us-east-1", minRetryDelayMs: 1 }, { client, signal: undefined, pageSize: { value: 100 } }),
+    calls: () => calls,
+  };
 }
 
-const awsError = (name: string, status = 400) => Object.assign(new Error(`${name} message`), { name, $metadata: { httpStatusCode: status } });
+const awsError = (name: string, status = 400) =>
+  Object.assign(new Error(`${name} message`), { name, $metadata: { httpStatusCode: status } });
 
 describe("MemoryDB access", () => {
   it("lets a bug (not an AWS failure) surface as itself, unretried", async () => {
@@ -65,7 +73,10 @@ describe("MemoryDB access", () => {
 
   it("keeps at most a bounded number of regional clients, the least recently used going first", () => {
     const destroyed: string[] = [];
-    const clients = new MemoryDBClients((region) => ({ withSignal: () => ({}), destroy: () => destroyed.push(region) }) as unknown as MemoryDB, 2);
+    const clients = new MemoryDBClients(
+      (region) => ({ withSignal: () => ({}), destroy: () => destroyed.push(region) }) as unknown as MemoryDB,
+      2,
+    );
     clients.for("us-east-1");
     clients.for("eu-west-1");
     clients.for("us-east-1");

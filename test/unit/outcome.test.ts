@@ -2,7 +2,7 @@ import { expect } from "chai";
 import { anyOf, predicates } from "../../src/controller/watches.ts";
 import { FINALIZER, type MemoryDBUser } from "../../src/model.ts";
 import { retryFor } from "../../src/reconcile/outcome.ts";
-import { applyMergePatch, nextStatus, setCondition, statusPatch, SYNC_TIME_REFRESH_MS, worthWriting } from "../../src/reconcile/status.ts";
+import { applyMergePatch, nextStatus, SYNC_TIME_REFRESH_MS, setCondition, statusPatch, worthWriting } from "../../src/reconcile/status.ts";
 
 /** The operator's own predicate for MemoryDBUsers (operator.ts). */
 const needsReconcile = anyOf<MemoryDBUser>(
@@ -13,7 +13,8 @@ const needsReconcile = anyOf<MemoryDBUser>(
   predicates.annotationsChanged,
   predicates.finalizerMissing(FINALIZER),
 );
-import { observed, sampleUser as observedUser } from "./decide.test.ts";
+
+import { observed, sampleUser as observedUser } from "./samples.ts";
 
 const t0 = new Date("2026-01-01T00:00:00Z");
 const t1 = new Date("2026-01-01T00:05:00Z");
@@ -32,8 +33,22 @@ describe("status and conditions", () => {
       authentication: { type: "password", passwordCount: 1 },
       lastSyncTime: t0.toISOString(),
       conditions: [
-        { type: "Ready", status: "True", reason: "Available", message: 'MemoryDB user "app-user" is active and matches the spec', observedGeneration: 3, lastTransitionTime: t0.toISOString() },
-        { type: "Synced", status: "True", reason: "ReconcileSuccess", message: "the spec is applied to MemoryDB", observedGeneration: 3, lastTransitionTime: t0.toISOString() },
+        {
+          type: "Ready",
+          status: "True",
+          reason: "Available",
+          message: 'MemoryDB user "app-user" is active and matches the spec',
+          observedGeneration: 3,
+          lastTransitionTime: t0.toISOString(),
+        },
+        {
+          type: "Synced",
+          status: "True",
+          reason: "ReconcileSuccess",
+          message: "the spec is applied to MemoryDB",
+          observedGeneration: 3,
+          lastTransitionTime: t0.toISOString(),
+        },
       ],
     });
   });
@@ -62,7 +77,12 @@ describe("status and conditions", () => {
 
   it("writes only what the reconcile determined, and Synced Unknown while only waiting", () => {
     const previous = { passwordSecrets: [{ name: "pw", key: "password", resourceVersion: "9" }], arn: "old" };
-    const waiting = nextStatus(previous, { kind: "progressing", observed: observed({ status: "modifying" }), reason: "Modifying", message: "m", applied: false }, 2, t1);
+    const waiting = nextStatus(
+      previous,
+      { kind: "progressing", observed: observed({ status: "modifying" }), reason: "Modifying", message: "m", applied: false },
+      2,
+      t1,
+    );
     expect(waiting).to.not.have.property("passwordSecrets");
     expect(waiting.conditions?.find((c) => c.type === "Synced")).to.deep.include({ status: "Unknown", reason: "Waiting" });
     const failed = nextStatus(previous, { kind: "failed", reason: "X", message: "m", retry: "backoff" }, 2, t1);
@@ -78,7 +98,11 @@ describe("status and conditions", () => {
     expect(worthWriting(first, nextStatus(first, { kind: "ready", observed: observed({ aclNames: ["acl"] }) }, 1, t1), t1)).to.equal(true);
     expect(worthWriting(first, nextStatus(first, { kind: "ready", observed: observed() }, 2, t1), t1)).to.equal(true);
     // The API server may order keys differently: that is not a change.
-    const reordered = JSON.parse(JSON.stringify(first, (_k, v) => (v && typeof v === "object" && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).reverse()) : v)));
+    const reordered = JSON.parse(
+      JSON.stringify(first, (_k, v) =>
+        v && typeof v === "object" && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).reverse()) : v,
+      ),
+    );
     expect(worthWriting(reordered, again, t1)).to.equal(false);
   });
 });
@@ -92,11 +116,19 @@ describe("status merge patch", () => {
     const after = applyMergePatch(stored, patch);
     expect(after.authentication).to.deep.equal({ type: "iam" });
     // Once stored, the same status is no change: no write loop.
-    expect(worthWriting(after, statusPatch(after, nextStatus(after, { kind: "ready", observed: observed({ authentication: { type: "iam" } }) }, 2, t1)), t1)).to.equal(false);
+    expect(
+      worthWriting(
+        after,
+        statusPatch(after, nextStatus(after, { kind: "ready", observed: observed({ authentication: { type: "iam" } }) }, 2, t1)),
+        t1,
+      ),
+    ).to.equal(false);
   });
 
   it("leaves top-level fields this reconcile did not determine as the server has them", () => {
-    const stored = nextStatus(undefined, { kind: "ready", observed: observed() }, 1, t0, { passwordSecrets: [{ name: "pw", key: "k", resourceVersion: "5" }] });
+    const stored = nextStatus(undefined, { kind: "ready", observed: observed() }, 1, t0, {
+      passwordSecrets: [{ name: "pw", key: "k", resourceVersion: "5" }],
+    });
     const failed = nextStatus(stored, { kind: "failed", reason: "X", message: "m", retry: "backoff" }, 1, t1);
     const patch = statusPatch(stored, failed);
     expect(Object.keys(patch).sort()).to.deep.equal(["conditions", "observedGeneration"]);
@@ -104,12 +136,17 @@ describe("status merge patch", () => {
   });
 
   it("applies RFC 7386: null deletes, objects merge, arrays and scalars replace", () => {
-    expect(applyMergePatch<Record<string, unknown>>({ a: { b: 1, c: 2 }, d: [1, 2], e: 1 }, { a: { b: null, x: 3 }, d: [3], e: null })).to.deep.equal({ a: { c: 2, x: 3 }, d: [3] });
+    expect(
+      applyMergePatch<Record<string, unknown>>({ a: { b: 1, c: 2 }, d: [1, 2], e: 1 }, { a: { b: null, x: 3 }, d: [3], e: null }),
+    ).to.deep.equal({ a: { c: 2, x: 3 }, d: [3] });
   });
 });
 
 describe("watch predicate", () => {
-  const base = { ...observedUser(), metadata: { name: "a", namespace: "n", generation: 1, resourceVersion: "1", finalizers: ["memorydb.operators.dev/finalizer"] } };
+  const base = {
+    ...observedUser(),
+    metadata: { name: "a", namespace: "n", generation: 1, resourceVersion: "1", finalizers: ["memorydb.operators.dev/finalizer"] },
+  };
   it("reconciles on spec, deletion, label and annotation changes, not on the operator's own writes", () => {
     expect(needsReconcile(undefined, base)).to.equal(true);
     expect(needsReconcile(base, { ...base, status: { arn: "x" }, metadata: { ...base.metadata, resourceVersion: "2" } })).to.equal(false);

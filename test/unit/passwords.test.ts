@@ -1,7 +1,7 @@
+import { inspect } from "node:util";
 import { expect } from "chai";
 import { parseLabelSelector } from "../../src/kube/label-selector.ts";
 import { inputsFingerprint, resolvePasswords } from "../../src/reconcile/passwords.ts";
-import { inspect } from "node:util";
 
 const b64 = (s: string) => Buffer.from(s).toString("base64");
 const good = "correct-horse-battery-staple";
@@ -23,7 +23,11 @@ describe("password resolution", () => {
   });
 
   it("rejects a short password without echoing it", () => {
-    const r = resolvePasswords("ns", refs, new Map([["pw", { resourceVersion: "1", labels: {}, data: { password: b64("tooshort-secret") } }]]));
+    const r = resolvePasswords(
+      "ns",
+      refs,
+      new Map([["pw", { resourceVersion: "1", labels: {}, data: { password: b64("tooshort-secret") } }]]),
+    );
     expect(r).to.deep.include({ ok: false, reason: "InvalidPassword" });
     expect(JSON.stringify(r)).to.not.include("tooshort-secret");
   });
@@ -31,17 +35,33 @@ describe("password resolution", () => {
   it("decodes Secret bytes as strict UTF-8: invalid bytes are refused, never replaced", () => {
     const invalid = Buffer.from([0x61, 0x62, 0xff, 0xfe, ...Buffer.from("-then-more-text-here")]).toString("base64");
     const r = resolvePasswords("ns", refs, new Map([["pw", { resourceVersion: "1", labels: {}, data: { password: invalid } }]]));
-    expect(r).to.deep.include({ ok: false, reason: "InvalidPassword", message: 'the password in Secret "pw" key "password" is not valid UTF-8 text' });
+    expect(r).to.deep.include({
+      ok: false,
+      reason: "InvalidPassword",
+      message: 'the password in Secret "pw" key "password" is not valid UTF-8 text',
+    });
   });
 
   it("with a label selector, treats an unlabelled Secret exactly as a missing one", () => {
     const selector = parseLabelSelector("memorydb.operators.dev/password=true");
-    const unlabelled = resolvePasswords("ns", refs, new Map([["pw", { resourceVersion: "1", labels: {}, data: { password: b64(good) } }]]), selector);
+    const unlabelled = resolvePasswords(
+      "ns",
+      refs,
+      new Map([["pw", { resourceVersion: "1", labels: {}, data: { password: b64(good) } }]]),
+      selector,
+    );
     const missing = resolvePasswords("ns", refs, new Map([["pw", undefined]]), selector);
     expect(unlabelled).to.deep.equal(missing);
     expect(missing).to.deep.include({ ok: false, reason: "SecretNotFound" });
-    expect((missing as { message: string }).message).to.include("only Secrets labelled memorydb.operators.dev/password=true may hold passwords");
-    const labelled = resolvePasswords("ns", refs, new Map([["pw", { resourceVersion: "1", labels: { "memorydb.operators.dev/password": "true" }, data: { password: b64(good) } }]]), selector);
+    expect((missing as { message: string }).message).to.include(
+      "only Secrets labelled memorydb.operators.dev/password=true may hold passwords",
+    );
+    const labelled = resolvePasswords(
+      "ns",
+      refs,
+      new Map([["pw", { resourceVersion: "1", labels: { "memorydb.operators.dev/password": "true" }, data: { password: b64(good) } }]]),
+      selector,
+    );
     expect(labelled.ok).to.equal(true);
   });
 
@@ -59,7 +79,14 @@ describe("password resolution", () => {
   });
 
   it("rejects two identical passwords, which MemoryDB would hold as one", () => {
-    const r = resolvePasswords("ns", [{ name: "pw", key: "a" }, { name: "pw", key: "b" }], new Map([["pw", { resourceVersion: "1", labels: {}, data: { a: b64(good), b: b64(good) } }]]));
+    const r = resolvePasswords(
+      "ns",
+      [
+        { name: "pw", key: "a" },
+        { name: "pw", key: "b" },
+      ],
+      new Map([["pw", { resourceVersion: "1", labels: {}, data: { a: b64(good), b: b64(good) } }]]),
+    );
     expect(r).to.deep.include({ ok: false, reason: "InvalidPassword" });
     expect(JSON.stringify(r)).to.not.include(good);
   });

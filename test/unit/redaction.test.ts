@@ -1,6 +1,6 @@
-import { expect } from "chai";
 import { PassThrough } from "node:stream";
 import { inspect } from "node:util";
+import { expect } from "chai";
 import { classify } from "../../src/aws/faults.ts";
 import { createLogger } from "../../src/observability/log.ts";
 import { Redacted, redactDeep } from "../../src/redacted.ts";
@@ -54,7 +54,8 @@ describe("secret redaction", () => {
 });
 
 describe("AWS fault classification", () => {
-  const fault = (name: string, status?: number) => classify("CreateUser", Object.assign(new Error("m"), { name, $metadata: { httpStatusCode: status } }))!;
+  const fault = (name: string, status?: number) =>
+    classify("CreateUser", Object.assign(new Error("m"), { name, $metadata: { httpStatusCode: status } }))!;
   it("follows the MemoryDB API facts", () => {
     expect(fault("ThrottlingException", 400).kind).to.equal("transient");
     expect(fault("InvalidUserStateFault", 400).kind).to.equal("transient");
@@ -83,9 +84,15 @@ describe("AWS fault classification", () => {
       expect(f.reason, code).to.equal(reason);
       expect(f.fix, code).to.match(/administrator/);
     }
-    const noCredentials = classify("DescribeUsers", Object.assign(new Error("Could not load credentials from any providers"), { name: "CredentialsProviderError" }))!;
+    const noCredentials = classify(
+      "DescribeUsers",
+      Object.assign(new Error("Could not load credentials from any providers"), { name: "CredentialsProviderError" }),
+    )!;
     expect(noCredentials.reason).to.equal("NoCredentials");
-    const noSuchHost = classify("DescribeUsers", Object.assign(new Error("getaddrinfo ENOTFOUND memory-db.xx-nowhere-1.amazonaws.com"), { code: "ENOTFOUND" }))!;
+    const noSuchHost = classify(
+      "DescribeUsers",
+      Object.assign(new Error("getaddrinfo ENOTFOUND memory-db.xx-nowhere-1.amazonaws.com"), { code: "ENOTFOUND" }),
+    )!;
     expect([noSuchHost.kind, noSuchHost.reason]).to.deep.equal(["slow", "RegionUnreachable"]);
   });
   it("does not take a bug for an AWS fault", () => {

@@ -1,8 +1,8 @@
-import { expect } from "chai";
 import { randomBytes } from "node:crypto";
+import { expect } from "chai";
 import type { PasswordSource } from "../../src/model.ts";
+import { PasswordVerifier, passwordKnowledge } from "../../src/reconcile/verifier.ts";
 import { Redacted } from "../../src/redacted.ts";
-import { passwordKnowledge, PasswordVerifier } from "../../src/reconcile/verifier.ts";
 
 const ref = { name: "pw", key: "a" };
 const pw = (v: string) => new Redacted(v);
@@ -35,16 +35,28 @@ describe("password verifiers", () => {
     });
 
     it("a changed value of a kept entry is a rotation; an added entry is a change, not a rotation", () => {
-      expect(passwordKnowledge([src("a", "2", "two")], [src("a", "1", "one")], undefined, k)).to.deep.equal({ state: "changed", rotated: true });
-      expect(passwordKnowledge([src("a", "1", "one"), src("b", "1", "x")], [src("a", "1", "one")], undefined, k)).to.deep.equal({ state: "changed", rotated: false });
+      expect(passwordKnowledge([src("a", "2", "two")], [src("a", "1", "one")], undefined, k)).to.deep.equal({
+        state: "changed",
+        rotated: true,
+      });
+      expect(passwordKnowledge([src("a", "1", "one"), src("b", "1", "x")], [src("a", "1", "one")], undefined, k)).to.deep.equal({
+        state: "changed",
+        rotated: false,
+      });
     });
 
     it("values recorded as pending (sent, answer unseen) are uncertain after UpdateUser, created after CreateUser", () => {
       const pending = [src("a", "2", "two")];
-      expect(passwordKnowledge([src("a", "2", "two")], [src("a", "1", "one")], { operation: "UpdateUser", secrets: pending }, k)).to.deep.equal({ state: "uncertain", rotated: true });
-      expect(passwordKnowledge([src("a", "2", "two")], undefined, { operation: "CreateUser", secrets: pending }, k)).to.deep.equal({ state: "created" });
+      expect(
+        passwordKnowledge([src("a", "2", "two")], [src("a", "1", "one")], { operation: "UpdateUser", secrets: pending }, k),
+      ).to.deep.equal({ state: "uncertain", rotated: true });
+      expect(passwordKnowledge([src("a", "2", "two")], undefined, { operation: "CreateUser", secrets: pending }, k)).to.deep.equal({
+        state: "created",
+      });
       // Pending values that are not the Secret's any more tell nothing.
-      expect(passwordKnowledge([src("a", "3", "three")], undefined, { operation: "CreateUser", secrets: pending }, k)).to.deep.equal({ state: "unknown" });
+      expect(passwordKnowledge([src("a", "3", "three")], undefined, { operation: "CreateUser", secrets: pending }, k)).to.deep.equal({
+        state: "unknown",
+      });
     });
 
     it("without verifiers (an older status) unchanged versions still prove the same, else nothing is known", () => {
@@ -60,7 +72,10 @@ describe("password verifiers", () => {
     });
 
     it("a removed entry is a change", () => {
-      expect(passwordKnowledge([src("a", "1", "one")], [src("a", "1", "one"), src("b", "1", "x")], undefined, k)).to.deep.equal({ state: "changed", rotated: false });
+      expect(passwordKnowledge([src("a", "1", "one")], [src("a", "1", "one"), src("b", "1", "x")], undefined, k)).to.deep.equal({
+        state: "changed",
+        rotated: false,
+      });
     });
   });
 });
