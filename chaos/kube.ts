@@ -6,7 +6,9 @@ export type Json = Record<string, any>;
 export class KubeError extends Error {
   readonly status: number;
   constructor(what: string, status: number, body: unknown) {
-    super(`${what}: HTTP ${status}: ${typeof body === "object" && body !== null && "message" in body ? String((body as Json).message) : String(body).slice(0, 200)}`);
+    super(
+      `${what}: HTTP ${status}: ${typeof body === "object" && body !== null && "message" in body ? String((body as Json).message) : String(body).slice(0, 200)}`,
+    );
     this.status = status;
   }
 }
@@ -22,10 +24,20 @@ export class Kube {
     this.#token = token;
   }
 
-  async request(method: string, path: string, body?: unknown, contentType = "application/json", signal?: AbortSignal): Promise<{ status: number; body: Json; text: string }> {
+  async request(
+    method: string,
+    path: string,
+    body?: unknown,
+    contentType = "application/json",
+    signal?: AbortSignal,
+  ): Promise<{ status: number; body: Json; text: string }> {
     const res = await fetch(`${this.url}${path}`, {
       method,
-      headers: { Authorization: `Bearer ${this.#token}`, Accept: "application/json", ...(body === undefined ? {} : { "Content-Type": contentType }) },
+      headers: {
+        Authorization: `Bearer ${this.#token}`,
+        Accept: "application/json",
+        ...(body === undefined ? {} : { "Content-Type": contentType }),
+      },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       ...(signal ? { signal } : {}),
     });
@@ -41,7 +53,10 @@ export class Kube {
 
   /** A GET answered as the Response itself (a watch stream). */
   raw(path: string, signal?: AbortSignal): Promise<Response> {
-    return fetch(`${this.url}${path}`, { headers: { Authorization: `Bearer ${this.#token}`, Accept: "application/json" }, ...(signal ? { signal } : {}) });
+    return fetch(`${this.url}${path}`, {
+      headers: { Authorization: `Bearer ${this.#token}`, Accept: "application/json" },
+      ...(signal ? { signal } : {}),
+    });
   }
 
   /** The request, which must succeed (2xx); `allow` lists other statuses answered as they are. */
@@ -113,8 +128,7 @@ export async function watchForever(
           const { value, done } = await reader.read();
           if (done) break;
           buffer += value;
-          let nl: number;
-          while ((nl = buffer.indexOf("\n")) >= 0) {
+          for (let nl = buffer.indexOf("\n"); nl >= 0; nl = buffer.indexOf("\n")) {
             const line = buffer.slice(0, nl);
             buffer = buffer.slice(nl + 1);
             if (!line.trim()) continue;

@@ -67,7 +67,10 @@ export interface ChaosOptions {
 }
 
 export function usage(): string {
-  return USAGE.replace("RATE_NAMES", RATE_NAMES.join(", ")).replace("DEFAULTS", RATE_NAMES.map((k) => `${k}=${DEFAULT_RATES[k]}`).join(","));
+  return USAGE.replace("RATE_NAMES", RATE_NAMES.join(", ")).replace(
+    "DEFAULTS",
+    RATE_NAMES.map((k) => `${k}=${DEFAULT_RATES[k]}`).join(","),
+  );
 }
 
 export function defaultOptions(seed = randomSeed()): ChaosOptions {
@@ -88,7 +91,8 @@ export function parseArgs(argv: readonly string[]): ChaosOptions | "help" {
   };
   const num = (flag: string, v: string | undefined, min: number, max: number): number => {
     const n = Number(v);
-    if (v === undefined || v.trim() === "" || !Number.isFinite(n) || n < min || n > max) throw new Error(`${flag} needs a number within ${min}..${max}, got ${v ?? "nothing"}`);
+    if (v === undefined || v.trim() === "" || !Number.isFinite(n) || n < min || n > max)
+      throw new Error(`${flag} needs a number within ${min}..${max}, got ${v ?? "nothing"}`);
     return n;
   };
   for (let i = 0; i < argv.length; i++) {
@@ -146,7 +150,8 @@ export function parseRates(text: string, base: FaultRates = DEFAULT_RATES): Faul
     }
     rates[name as keyof FaultRates] = n;
   }
-  if (rates.watchCutMaxSeconds < rates.watchCutMinSeconds) throw new Error("--rates: watchCutMaxSeconds must not be below watchCutMinSeconds");
+  if (rates.watchCutMaxSeconds < rates.watchCutMinSeconds)
+    throw new Error("--rates: watchCutMaxSeconds must not be below watchCutMinSeconds");
   return rates;
 }
 
@@ -319,7 +324,8 @@ export function rotatedUsers(w: Workload): WorkloadUser[] {
 /** The passwords a user should have in MemoryDB, in spec order. */
 export function expectedPasswords(w: Workload, u: WorkloadUser, rotated: boolean): string[] {
   return u.refs.map((ref) => {
-    if (rotated && u.namespace === w.rotation.namespace && ref.name === w.rotation.secret && ref.key === w.rotation.key) return w.rotation.value;
+    if (rotated && u.namespace === w.rotation.namespace && ref.name === w.rotation.secret && ref.key === w.rotation.key)
+      return w.rotation.value;
     const s = w.secrets.find((x) => x.namespace === u.namespace && x.name === ref.name);
     const v = s?.data[ref.key];
     if (v === undefined) throw new Error(`workload: no Secret key ${u.namespace}/${ref.name}/${ref.key}`);
@@ -380,7 +386,12 @@ export interface UpdateVerdict {
  * recorded it (`recordedAt(after)`: when the status was first seen recording the passwords after
  * that moment, undefined if never). An unchanged user has no window: it should never be sent one.
  */
-export function judgeUpdates(calls: readonly AcceptedCall[], rotated: boolean, kills: readonly number[], recordedAt: (after: number) => number | undefined): UpdateVerdict {
+export function judgeUpdates(
+  calls: readonly AcceptedCall[],
+  rotated: boolean,
+  kills: readonly number[],
+  recordedAt: (after: number) => number | undefined,
+): UpdateVerdict {
   const window: ResendCause[] = [];
   const expected = rotated ? 1 : 0;
   if (rotated) {
@@ -475,8 +486,10 @@ export class LeakScanner {
   readonly #b64len: number;
 
   constructor(passwords: readonly string[], prefix: string) {
-    if (prefix.length % 3 !== 0 || prefix.length === 0) throw new Error("LeakScanner: the prefix must be a non-empty multiple of 3 characters");
-    if (passwords.some((p) => !p.startsWith(prefix) || p.length !== passwords[0]!.length)) throw new Error("LeakScanner: every password must start with the prefix and have the same length");
+    if (prefix.length % 3 !== 0 || prefix.length === 0)
+      throw new Error("LeakScanner: the prefix must be a non-empty multiple of 3 characters");
+    if (passwords.some((p) => !p.startsWith(prefix) || p.length !== passwords[0]!.length))
+      throw new Error("LeakScanner: every password must start with the prefix and have the same length");
     this.#prefix = prefix;
     this.#b64prefix = Buffer.from(prefix).toString("base64");
     this.#passwords = new Set(passwords);

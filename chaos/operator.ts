@@ -4,7 +4,7 @@
 // lines with a crash signature are kept aside.
 import { type ChildProcess, spawn } from "node:child_process";
 import { createWriteStream, type WriteStream } from "node:fs";
-import { createServer, type AddressInfo } from "node:net";
+import { type AddressInfo, createServer } from "node:net";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { CRASH_PATTERN, promValue } from "./lib.ts";

@@ -2,10 +2,10 @@
 // PASS or FAIL against its target; exits 1 when one fails, 2 on a usage error.
 //
 //   npm run chaos -- --users 500 --kills 6 --seed 42
-import { parseArgs, usage } from "./lib.ts";
+import { type ChaosOptions, parseArgs, usage } from "./lib.ts";
 import { runChaos } from "./suite.ts";
 
-let options;
+let options: ChaosOptions | "help";
 try {
   options = parseArgs(process.argv.slice(2));
 } catch (err) {
@@ -17,7 +17,9 @@ if (options === "help") {
   process.exit(0);
 }
 const progress = (msg: string) => process.stderr.write(`[chaos ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
-progress(`seed ${options.seed}: ${options.users} users, ${options.namespaces} namespaces, ${options.kills} kills, time scale ${options.timeScale}`);
+progress(
+  `seed ${options.seed}: ${options.users} users, ${options.namespaces} namespaces, ${options.kills} kills, time scale ${options.timeScale}`,
+);
 const result = await runChaos(options, progress);
 process.stdout.write(`${result.report}\n`);
 process.exit(result.pass ? 0 : 1);

@@ -17,7 +17,13 @@ describe(`chaos suite, CI size (${USERS} users, 2 kills, seed ${SEED})`, functio
     this.timeout(240_000);
     const o = defaultOptions(SEED);
     // Watch cuts every 5–10 s instead of 15–30 s, so that a run of half a minute meets several.
-    result = await runChaos({ ...o, users: USERS, kills: 2, timeoutMs: 120_000, rates: { ...o.rates, watchCutMinSeconds: 5, watchCutMaxSeconds: 10 } });
+    result = await runChaos({
+      ...o,
+      users: USERS,
+      kills: 2,
+      timeoutMs: 120_000,
+      rates: { ...o.rates, watchCutMinSeconds: 5, watchCutMaxSeconds: 10 },
+    });
   });
 
   after(async () => {
@@ -28,7 +34,8 @@ describe(`chaos suite, CI size (${USERS} users, 2 kills, seed ${SEED})`, functio
     const f = result.facts;
     expect(f.kills, why()).to.equal(2);
     expect(f.createsLost, why()).to.be.above(0);
-    for (const code of ["ResponseLost", "ThrottlingException", "InternalFailure", "ConnectionReset"]) expect(f.memorydbErrors[code] ?? 0, `${code}${why()}`).to.be.above(0);
+    for (const code of ["ResponseLost", "ThrottlingException", "InternalFailure", "ConnectionReset"])
+      expect(f.memorydbErrors[code] ?? 0, `${code}${why()}`).to.be.above(0);
     for (const status of [409, 429, 500]) expect(f.kubeStatuses[status] ?? 0, `HTTP ${status}${why()}`).to.be.above(0);
     expect(f.watchCuts, why()).to.be.above(0);
   });
@@ -78,6 +85,9 @@ describe(`chaos suite, CI size (${USERS} users, 2 kills, seed ${SEED})`, functio
   });
 
   it("printed every figure as PASS", () => {
-    expect(result.figures.filter((f) => f.pass === false).map((f) => f.name), why()).to.deep.equal([]);
+    expect(
+      result.figures.filter((f) => f.pass === false).map((f) => f.name),
+      why(),
+    ).to.deep.equal([]);
   });
 });

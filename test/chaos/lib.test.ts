@@ -20,10 +20,24 @@ import { passwordProblem } from "../../local-control-plane/memorydb/emulator.ts"
 describe("chaos suite: its checks", () => {
   describe("command line", () => {
     it("has the documented defaults and flags, and refuses nonsense", () => {
-      const o = parseArgs(["--users", "60", "--namespaces=2", "--kills", "0", "--seed", "5", "--timeout", "90", "--rates", "awsLost=0.2,watchCutMinSeconds=5,watchCutMaxSeconds=10"]);
+      const o = parseArgs([
+        "--users",
+        "60",
+        "--namespaces=2",
+        "--kills",
+        "0",
+        "--seed",
+        "5",
+        "--timeout",
+        "90",
+        "--rates",
+        "awsLost=0.2,watchCutMinSeconds=5,watchCutMaxSeconds=10",
+      ]);
       expect(o).to.not.equal("help");
       if (o === "help") return;
-      expect([o.users, o.namespaces, o.kills, o.seed, o.timeoutMs, o.rates.awsLost, o.rates.watchCutMaxSeconds]).to.deep.equal([60, 2, 0, 5, 90_000, 0.2, 10]);
+      expect([o.users, o.namespaces, o.kills, o.seed, o.timeoutMs, o.rates.awsLost, o.rates.watchCutMaxSeconds]).to.deep.equal([
+        60, 2, 0, 5, 90_000, 0.2, 10,
+      ]);
       const d = defaultOptions(1);
       expect([d.users, d.namespaces, d.kills, d.timeoutMs, d.timeScale]).to.deep.equal([500, 3, 6, 300_000, 0.1]);
       expect(parseArgs(["--help"])).to.equal("help");
@@ -69,7 +83,9 @@ describe("chaos suite: its checks", () => {
       const rotated = rotatedUsers(w);
       expect(rotated.length).to.be.within(20, 60);
       const r = w.rotation;
-      const sharers = w.users.filter((u) => u.namespace === r.namespace && !rotated.includes(u) && u.refs.some((ref) => ref.name === r.secret));
+      const sharers = w.users.filter(
+        (u) => u.namespace === r.namespace && !rotated.includes(u) && u.refs.some((ref) => ref.name === r.secret),
+      );
       expect(sharers.length).to.be.above(10);
       const u = rotated[0]!;
       expect(expectedPasswords(w, u, true)).to.include(r.value);
@@ -113,20 +129,64 @@ describe("chaos suite: its checks", () => {
       const never = () => undefined;
       expect(judgeUpdates([{ at: 10, lost: false }], true, [], never)).to.include({ outside: 0 });
       expect(judgeUpdates([], true, [], never).outside).to.equal(-1);
-      const lost = judgeUpdates([{ at: 10, lost: true }, { at: 20, lost: false }], true, [], never);
+      const lost = judgeUpdates(
+        [
+          { at: 10, lost: true },
+          { at: 20, lost: false },
+        ],
+        true,
+        [],
+        never,
+      );
       expect([lost.window, lost.outside]).to.deep.equal([["lost answer"], 0]);
       // killed after the first was sent, before its status was recorded (at 30): the second is in the window
-      const killed = judgeUpdates([{ at: 10, lost: false }, { at: 40, lost: false }], true, [15], () => 30);
+      const killed = judgeUpdates(
+        [
+          { at: 10, lost: false },
+          { at: 40, lost: false },
+        ],
+        true,
+        [15],
+        () => 30,
+      );
       expect([killed.window, killed.outside]).to.deep.equal([["kill"], 0]);
       // killed only after the status recorded the first: the second is outside
-      expect(judgeUpdates([{ at: 10, lost: false }, { at: 40, lost: false }], true, [35], () => 30).outside).to.equal(1);
+      expect(
+        judgeUpdates(
+          [
+            { at: 10, lost: false },
+            { at: 40, lost: false },
+          ],
+          true,
+          [35],
+          () => 30,
+        ).outside,
+      ).to.equal(1);
       // answered, no kill, sent again (e.g. after a failed status write): outside
-      expect(judgeUpdates([{ at: 10, lost: false }, { at: 12, lost: false }], true, [], never).outside).to.equal(1);
+      expect(
+        judgeUpdates(
+          [
+            { at: 10, lost: false },
+            { at: 12, lost: false },
+          ],
+          true,
+          [],
+          never,
+        ).outside,
+      ).to.equal(1);
     });
 
     it("allows an unchanged user no UpdateUser at all", () => {
       expect(judgeUpdates([], false, [], () => undefined).outside).to.equal(0);
-      const v = judgeUpdates([{ at: 1, lost: true }, { at: 2, lost: false }], false, [1.5], () => undefined);
+      const v = judgeUpdates(
+        [
+          { at: 1, lost: true },
+          { at: 2, lost: false },
+        ],
+        false,
+        [1.5],
+        () => undefined,
+      );
       expect([v.window.length, v.outside]).to.deep.equal([0, 2]);
     });
   });
@@ -193,13 +253,14 @@ describe("chaos suite: its checks", () => {
       ]);
       const lines = text.split("\n");
       expect(lines[0]).to.match(/^ {6}seed {9}1$/);
-      expect(lines[1]).to.match(/^PASS  orphans +0 +\(target: 0\)$/);
-      expect(lines[2]).to.match(/^FAIL  Ready flaps +2 +\(target: 0\)$/);
+      expect(lines[1]).to.match(/^PASS {2}orphans +0 +\(target: 0\)$/);
+      expect(lines[2]).to.match(/^FAIL {2}Ready flaps +2 +\(target: 0\)$/);
       expect(lines[3]).to.include("ns/u: Modifying");
     });
 
     it("reads a labelled counter from Prometheus text", () => {
-      const text = 'memorydb_operator_password_updates_total{why="changed"} 3\nmemorydb_operator_password_updates_total{why="uncertain"} 2\n';
+      const text =
+        'memorydb_operator_password_updates_total{why="changed"} 3\nmemorydb_operator_password_updates_total{why="uncertain"} 2\n';
       expect(promValue(text, "memorydb_operator_password_updates_total", 'why="uncertain"')).to.equal(2);
       expect(promValue(text, "memorydb_operator_password_updates_total")).to.equal(5);
     });
