@@ -2,7 +2,8 @@
 // primary resource (updates its predicate passes), keeps field indexes over it, and watches
 // secondary resources whose updates requeue the primaries they map to. Watch handlers only
 // enqueue keys; all work happens in reconciles, run by a work queue that never runs one key
-// twice at once and backs off per key.
+// twice at once and backs off per key. (Longer than most modules: one class, whose wiring,
+// worker loop and shutdown share its state.)
 import { randomUUID } from "node:crypto";
 import type { KubeConfig } from "@kubernetes/client-node";
 import { type KubeObject, objectKey, Reflector, type ReflectorOptions } from "../kube/reflector.ts";

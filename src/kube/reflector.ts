@@ -2,7 +2,8 @@
 // the list's resourceVersion; resume a watch that ends from the last resourceVersion seen; list
 // again on 410 Gone. Silence is normal (a real API server sends no bookmark in a quiet cluster),
 // so a watch that ends quietly is resumed at once; only real errors back off. Handlers only see
-// changes.
+// changes. (Longer than most modules: one state machine, kept in one place so that every
+// transition between list, watch, resume and backoff can be read together.)
 import { type KubeConfig, type RequestContext, Watch } from "@kubernetes/client-node";
 import type { Logger } from "../observability/log.ts";
 import type { ListPage } from "./api.ts";
