@@ -46,7 +46,7 @@ export interface OperatorOptions {
 
 export async function startOperator(config: Config, kc: KubeConfig, logger: Logger, options: OperatorOptions = {}): Promise<Operator> {
   const { metrics } = options;
-  const kube = new KubeApi(kc, process.env.POD_NAME ?? hostname());
+  const kube = new KubeApi(kc, process.env.POD_NAME ?? hostname(), config.kubeApiLimits);
   const clusterId = config.clusterId ?? (await clusterUid(kube, logger, options.signal));
   const verifier = new PasswordVerifier(await verifierKey(config, kube, logger, options.signal));
   const clients = new MemoryDBClients(
@@ -104,6 +104,8 @@ export async function startOperator(config: Config, kc: KubeConfig, logger: Logg
     name: named("memorydbusers", ns),
     list: (token, call) => kube.listUsers(ns, token, call),
     watchPath: `/apis/${GROUP}/${VERSION}${where(ns)}/${PLURAL}`,
+    // The API server's bookkeeping of who wrote which field: never read, and often the largest part.
+    transform: withoutManagedFields,
   }));
   controller.reconciles(
     users,
@@ -132,6 +134,7 @@ export async function startOperator(config: Config, kc: KubeConfig, logger: Logg
     }),
   }));
   const secrets = controller.watches(secretSources, (s) => bySecret.keysFor(objectKey(s)), predicates.resourceVersionChanged);
+  controller.onDelivered((user) => reconciler.delivered(user));
   controller.onRemoved((user) => {
     reconciler.forget(objectKey(user));
     // Another resource waiting for this user name may now proceed.
@@ -139,10 +142,12 @@ export async function startOperator(config: Config, kc: KubeConfig, logger: Logg
   });
 
   // One paginated listing per region before the workers start and at each resync, so that
-  // in-sync resources need no further MemoryDB call.
+  // in-sync resources need no further MemoryDB call, and new ones none before their CreateUser:
+  // the regions of the resources and the default region (another region is listed when a
+  // resource there first needs it: reconcile/apply.ts).
   const refreshSnapshots = (signal: AbortSignal) =>
     directory.refreshRegions(
-      controller.list().map((u) => u.spec.region ?? config.region),
+      [config.region, ...controller.list().map((u) => u.spec.region ?? config.region)],
       config.allowedRegions,
       signal,
       logger,
@@ -189,4 +194,10 @@ export async function startOperator(config: Config, kc: KubeConfig, logger: Logg
       return finished;
     },
   };
+}
+
+function withoutManagedFields(user: MemoryDBUser): MemoryDBUser {
+  if (!("managedFields" in user.metadata)) return user;
+  const { managedFields: _, ...metadata } = user.metadata as MemoryDBUser["metadata"] & { managedFields?: unknown };
+  return { ...user, metadata };
 }

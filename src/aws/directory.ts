@@ -11,6 +11,8 @@ interface Snapshot {
 
 export class UserDirectory {
   readonly #snapshots = new Map<string, Snapshot>();
+  /** The last listing asked for by `ensure`, per region: one at a time, and not again for a while. */
+  readonly #ensured = new Map<string, { at: number; listing: Promise<void> }>();
   readonly #api: (region: string, signal?: AbortSignal) => MemoryDBApi;
 
   constructor(api: (region: string, signal?: AbortSignal) => MemoryDBApi) {
@@ -36,6 +38,21 @@ export class UserDirectory {
         }),
       ),
     );
+  }
+
+  /**
+   * Lists the region unless its snapshot is younger than `maxAgeMs`, or a listing was asked for
+   * here within `maxAgeMs` (failed or not: the periodic resync lists again anyway). Concurrent
+   * callers share one listing. A failure is not thrown: the caller just finds no snapshot.
+   */
+  async ensure(region: string, maxAgeMs: number, signal?: AbortSignal, now = Date.now()): Promise<void> {
+    const snapshot = this.#snapshots.get(region);
+    if (snapshot && now - snapshot.takenAt <= maxAgeMs) return;
+    const last = this.#ensured.get(region);
+    if (last && now - last.at <= maxAgeMs) return last.listing;
+    const listing = this.refresh(region, signal, now).catch(() => undefined);
+    this.#ensured.set(region, { at: now, listing });
+    return listing;
   }
 
   /**

@@ -58,8 +58,12 @@ function authenticationMode(type: AuthenticationType, passwords: Redacted[]) {
 
 /**
  * MemoryDB through the AWS SDK with the default credential chain (env, IRSA, EKS Pod
- * Identity, instance profile). The SDK's own retries are off so that exactly one layer
- * retries inside a call (p-retry, transient faults only) and the work queue backs off beyond.
+ * Identity, instance profile). Retries are layered so that they never multiply: the SDK makes
+ * one attempt per send (maxAttempts 1), exactly one layer retries inside a call (p-retry, the
+ * operator's transient faults only), and the work queue backs off per resource beyond. The SDK's
+ * adaptive retry mode is on for its client-side rate limiter alone: every attempt of every layer
+ * waits for a token of the region's one limiter, which slows down when MemoryDB throttles and
+ * speeds up again while it does not, so retries spend the same budget instead of adding load.
  */
 export class MemoryDB implements MemoryDBApi {
   readonly #client: MemoryDBClient;
@@ -81,6 +85,7 @@ export class MemoryDB implements MemoryDBApi {
       new MemoryDBClient({
         region: options.region,
         maxAttempts: 1,
+        retryMode: "adaptive",
         requestHandler: { connectionTimeout: 5_000, requestTimeout: 30_000 },
         ...(options.endpoint ? { endpoint: options.endpoint } : {}),
       });

@@ -61,6 +61,7 @@ export class Controller<T extends KubeObject> {
   readonly #secondary: Reflector<KubeObject>[] = [];
   readonly #indexes: FieldIndex<T>[] = [];
   readonly #onRemoved: Array<(obj: T) => void> = [];
+  readonly #onDelivered: Array<(obj: T) => void> = [];
   /** Aborted when stopping: ends the start-up listing and resync listings at once. */
   readonly #stop = new AbortController();
   /** Aborted when the shutdown timeout runs out: cancels what reconciles still have in flight. */
@@ -97,6 +98,7 @@ export class Controller<T extends KubeObject> {
         this.#reflector(source, {
           upsert: (obj, old) => {
             for (const index of this.#indexes) index.set(objectKey(obj), obj);
+            for (const fn of this.#onDelivered) fn(obj);
             if (when(old, obj)) this.queue.add(objectKey(obj));
           },
           delete: (obj) => {
@@ -140,6 +142,12 @@ export class Controller<T extends KubeObject> {
         return undefined;
       },
     };
+  }
+
+  /** Every version of a primary resource the watch delivers (or a list finds changed). */
+  onDelivered(fn: (obj: T) => void): this {
+    this.#onDelivered.push(fn);
+    return this;
   }
 
   onRemoved(fn: (obj: T) => void): this {

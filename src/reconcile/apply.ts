@@ -7,7 +7,8 @@ import type { SecretData } from "../kube/api.ts";
 import type { PasswordSource } from "../model.ts";
 import { type Assessment, act, type Sending } from "./act.ts";
 import { acceptedAccessString, decide, diffTags, mutates, type Observation } from "./decide.ts";
-import { describeIdentityChange, tagQuotaProblem } from "./desired.ts";
+import { type DesiredUser, describeIdentityChange, tagQuotaProblem } from "./desired.ts";
+import { neverRecorded } from "./knowledge.ts";
 import { claimedByAnother, failedFromFault, type Outcome, type Retry, retryFor } from "./outcome.ts";
 import { earlierClaimant, type Ownership, ownershipFromTags, presumablyOurs } from "./ownership.ts";
 import { inputsFingerprint, passwordSources, resolvePasswords } from "./passwords.ts";
@@ -110,10 +111,16 @@ async function applyWith(
     if (snap && decide(desired, { user: snap, ownership: { kind: "ours" }, tags: undefined, ...observation() }).type === "inSync") {
       return { outcome: { kind: "ready", observed: snap }, passwordSecrets: current };
     }
+    if (neverRecorded(user)) await deps.directory?.ensure(desired.region, deps.snapshotMaxAgeMs, turn.call.signal);
     // A CreateUser that meets an existing user, or a change that finds the user gone, looks again.
     for (let round = 0; ; round++) {
       try {
-        const assessment = await assess(turn, api, observation());
+        // A user the region's listing does not show is created at once; a second look describes it.
+        const absent = round === 0 && knowledge.absentPerListing(user, desired);
+        if (absent) turn.log.debug("the region's listing shows no such user: creating it without a DescribeUsers");
+        const assessment = absent
+          ? assessed(desired, { user: undefined, ...ours, ...observation() })
+          : await assess(turn, api, observation());
         const outcome = await act(turn, assessment, passwords, sending, api);
         // Only these actions, when they succeed, leave MemoryDB holding the desired passwords.
         const applied = outcome.kind !== "failed" && ["create", "sync", "inSync"].includes(assessment.action.type);
@@ -130,6 +137,12 @@ async function applyWith(
   }
 }
 
+const ours = { ownership: { kind: "ours" }, tags: undefined } as const;
+
+function assessed(desired: DesiredUser, observation: Observation): Assessment {
+  return { ...observation, action: decide(desired, observation) };
+}
+
 /**
  * Describe the user and decide. Ownership is presumed from the status for a read-only "in sync";
  * before any change it is read from the user's tags.
@@ -141,11 +154,9 @@ async function assess(
 ): Promise<Assessment> {
   const { user, desired, knowledge } = turn;
   const observed = await api.describeUser(desired.userName);
-  const decideWith = (ownership: Ownership, tags: Record<string, string> | undefined): Assessment => {
-    const obs: Observation = { user: observed, ownership, tags, ...observation };
-    return { ...obs, action: decide(desired, obs) };
-  };
-  if (!observed) return decideWith({ kind: "ours" }, undefined);
+  const decideWith = (ownership: Ownership, tags: Record<string, string> | undefined): Assessment =>
+    assessed(desired, { user: observed, ownership, tags, ...observation });
+  if (!observed) return assessed(desired, { user: undefined, ...ours, ...observation });
   if (presumablyOurs(user, observed) && !knowledge.tagsDue(desired)) {
     const presumed = decideWith({ kind: "ours" }, undefined);
     if (!mutates(presumed.action)) return presumed;

@@ -35,6 +35,15 @@ export function tagsHash(tags: Record<string, string>): string {
     .digest("hex");
 }
 
+/**
+ * The resource has never recorded a MemoryDB user: no ARN, no passwords applied, and none recorded
+ * as being sent (a CreateUser whose answer may have been lost).
+ */
+export function neverRecorded(user: MemoryDBUser): boolean {
+  const status = user.status;
+  return status?.arn === undefined && status?.passwordSecrets === undefined && status?.passwordSecretsPending === undefined;
+}
+
 /** What the process knows of one resource. */
 export class ResourceKnowledge {
   readonly #options: Settings;
@@ -48,6 +57,10 @@ export class ResourceKnowledge {
   #accessStringSent: string | undefined;
   /** The object the operator's last write produced, and every version its writes replaced. */
   #lastWrite: { over: string[]; object: MemoryDBUser } | undefined;
+  /** The resourceVersion the watch last delivered. */
+  #delivered: string | undefined;
+  /** A reconcile of the resource is running (its next write chains on its last). */
+  #reconciling = false;
 
   constructor(options: Settings) {
     this.#options = options;
@@ -69,6 +82,26 @@ export class ResourceKnowledge {
         ? [...last.over, last.object.metadata.resourceVersion ?? ""].slice(-8)
         : [];
     this.#lastWrite = { over: [...new Set([...chained, rv])], object: after };
+  }
+
+  /**
+   * The watch delivered `resource`. Once that is the operator's last write, the cache holds it:
+   * the copy is let go (it is a whole resource, a third of what the process holds per resource).
+   */
+  delivered(resource: MemoryDBUser): void {
+    this.#delivered = resource.metadata.resourceVersion;
+    this.#releaseWrite();
+  }
+
+  /** Around each reconcile: while one runs, its last write is kept for the next to chain on. */
+  reconciling(running: boolean): void {
+    this.#reconciling = running;
+    this.#releaseWrite();
+  }
+
+  #releaseWrite(): void {
+    const written = this.#lastWrite?.object.metadata.resourceVersion;
+    if (!this.#reconciling && written !== undefined && written === this.#delivered) this.#lastWrite = undefined;
   }
 
   // --- terminal failures: not retried, nor counted again, until the inputs change ---
@@ -156,6 +189,19 @@ export class ResourceKnowledge {
   }
 
   /**
+   * Whether CreateUser may be sent at once, without a DescribeUsers first: the resource has never
+   * recorded a user, and its region's listing (taken after the operator's last change to the user,
+   * and young enough) shows none of this name. The listing may be stale, and that is safe:
+   * CreateUser of an existing name fails (UserAlreadyExistsFault, DuplicateUserNameFault) without
+   * touching the user, and the reconcile then looks the careful way (describe, read its tags).
+   */
+  absentPerListing(user: MemoryDBUser, desired: DesiredUser): boolean {
+    if (!neverRecorded(user)) return false;
+    const { directory, snapshotMaxAgeMs, now } = this.#options;
+    return directory?.lookup(desired.region, desired.userName, this.#lastMutation, snapshotMaxAgeMs, now()) === null;
+  }
+
+  /**
    * The common resync case, at no cost: the Secrets' versions (from the watch) are the ones last
    * applied, the last reconcile found the user in sync, and the snapshot shows it still is.
    * Nothing to read, nothing to write.
@@ -198,6 +244,11 @@ export class Knowledge {
       this.#byKey.set(key, k);
     }
     return k;
+  }
+
+  /** What is known of `key`, if anything (without starting to know it). */
+  known(key: string): ResourceKnowledge | undefined {
+    return this.#byKey.get(key);
   }
 
   /** The resource is gone: forget it. */
