@@ -1,6 +1,7 @@
 // The operator as its own process, `node src/main.ts`, as the benchmark runs and watches it: from
 // outside, through the endpoints a kubelet or Prometheus would use, and /proc.
 import { type ChildProcess, spawn } from "node:child_process";
+import { createWriteStream } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { type AddressInfo, createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -67,7 +68,10 @@ export class OperatorProcess {
     this.startedAt = startedAt;
     this.#exited = new Promise((res) => child.once("exit", (code) => res(code)));
     let partial = "";
+    // BENCH_OPERATOR_LOG=<file>: everything the process writes, e.g. with --trace-gc in BENCH_OPERATOR_NODE_OPTIONS.
+    const log = process.env.BENCH_OPERATOR_LOG ? createWriteStream(process.env.BENCH_OPERATOR_LOG, { flags: "a" }) : undefined;
     for (const s of [child.stdout!, child.stderr!]) {
+      if (log) s.pipe(log, { end: false });
       s.setEncoding("utf8");
       s.on("data", (chunk: string) => {
         const lines = (partial + chunk).split("\n");
@@ -93,7 +97,9 @@ export class OperatorProcess {
     await bench.kube.writeKubeconfig(kubeconfig);
     const ports = { probe: await freePort(), metrics: await freePort() };
     const startedAt = performance.now();
-    const child = spawn(process.execPath, ["--expose-gc", "--import", PROBE, join(ROOT, "src", "main.ts")], {
+    // BENCH_OPERATOR_NODE_ARGS: node flags NODE_OPTIONS does not take, e.g. --trace-gc.
+    const nodeArgs = (process.env.BENCH_OPERATOR_NODE_ARGS ?? "").split(" ").filter((a) => a !== "");
+    const child = spawn(process.execPath, [...nodeArgs, "--expose-gc", "--import", PROBE, join(ROOT, "src", "main.ts")], {
       cwd: ROOT,
       env: {
         PATH: process.env.PATH ?? "",
@@ -109,6 +115,7 @@ export class OperatorProcess {
         METRICS_BIND_ADDRESS: `127.0.0.1:${ports.metrics}`,
         HEALTH_PROBE_BIND_ADDRESS: `127.0.0.1:${ports.probe}`,
         LOG_LEVEL: "info",
+        ...(process.env.BENCH_HEAP_SNAPSHOT_DIR ? { BENCH_HEAP_SNAPSHOT_DIR: process.env.BENCH_HEAP_SNAPSHOT_DIR } : {}),
         ...(process.env.BENCH_OPERATOR_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_OPERATOR_NODE_OPTIONS } : {}),
         ...env,
       },
