@@ -100,7 +100,7 @@ async function applyWith(
   // What is known of MemoryDB's passwords; once this turn records a send as pending, that too.
   const sending: Sending = { current, pending: user.status?.passwordSecretsPending };
   const observation = () => ({
-    passwords: passwordKnowledge(current, user.status?.passwordSecrets, sending.pending, deps.verifier.keyId),
+    passwords: passwordKnowledge(current, knowledge.passwordsApplied(user.status), sending.pending, deps.verifier.keyId),
     acceptedAccessString: acceptedAccessString(user, desired),
     accessStringPending: knowledge.accessStringPending(desired),
   });

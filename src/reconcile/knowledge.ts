@@ -8,12 +8,13 @@
 // losing it costs reads and at most one repeated attempt of a terminal write.
 import { createHash } from "node:crypto";
 import type { UserDirectory } from "../aws/directory.ts";
-import type { MemoryDBUser, ObservedUser } from "../model.ts";
+import type { MemoryDBUser, ObservedUser, PasswordSource } from "../model.ts";
 import { acceptedAccessString, decide, wasInSync } from "./decide.ts";
 import { type DesiredUser, describeIdentityChange } from "./desired.ts";
 import { presumablyOurs } from "./ownership.ts";
 import { passwordSources, sameSources } from "./passwords.ts";
 import { SYNC_TIME_REFRESH_MS } from "./status.ts";
+import { sameVerifiers } from "./verifier.ts";
 
 export interface KnowledgeOptions {
   /** Tags are read back (ListTags) at most this often unless the desired tags change. */
@@ -46,6 +47,8 @@ export class ResourceKnowledge {
   #tagsChecked: { at: number; hash: string } | undefined;
   /** An access string sent whose form MemoryDB has not yet shown with the user active. */
   #accessStringSent: string | undefined;
+  /** Passwords (verifiers) MemoryDB answered an UpdateUser for in this process. */
+  #passwordsAnswered: readonly PasswordSource[] | undefined;
   /** The object the operator's last write produced, and every version its writes replaced. */
   #lastWrite: { over: string[]; object: MemoryDBUser } | undefined;
 
@@ -89,6 +92,23 @@ export class ResourceKnowledge {
 
   mutated(): void {
     this.#lastMutation = this.#options.now();
+  }
+
+  // --- passwords: an answer this process saw outranks the pending record a failed status write left ---
+
+  passwordsAnswered(sources: readonly PasswordSource[]): void {
+    this.#passwordsAnswered = sources;
+  }
+
+  /**
+   * The passwords MemoryDB holds, as the status records them; or, when the status still has an
+   * UpdateUser of exactly these pending because the write after its answer failed, as answered.
+   */
+  passwordsApplied(status: MemoryDBUser["status"]): readonly PasswordSource[] | undefined {
+    const answered = this.#passwordsAnswered;
+    const pending = status?.passwordSecretsPending;
+    if (answered && pending?.operation === "UpdateUser" && sameVerifiers(answered, pending.secrets)) return answered;
+    return status?.passwordSecrets;
   }
 
   // --- tags: read back once per tag resync period, or when the desired tags change ---

@@ -47,7 +47,8 @@ export type PasswordKnowledge =
 
 const refKey = (s: { name: string; key: string }) => `${s.name}/${s.key}`;
 
-function sameVerifiers(current: readonly PasswordSource[], recorded: readonly PasswordSource[] | undefined): boolean {
+/** The same Secret keys in the same order, each with the same verifier. */
+export function sameVerifiers(current: readonly PasswordSource[], recorded: readonly PasswordSource[] | undefined): boolean {
   return (
     recorded !== undefined &&
     recorded.length === current.length &&
