@@ -81,9 +81,16 @@ describe("across restarts", function () {
     // The pending record goes through; the status write after UpdateUser meets a 429 once.
     env.kube.faults.failNext(1, { status: 429, method: "PATCH", pathIncludes: "/memorydbusers/answered/status", after: 1 });
     await env.replaceSecret(NS, "answered-pw", { password: PASSWORD_2 });
-    await env.waitForUser(NS, "answered", (u) => isReady(u) && u.status?.passwordSecretsPending === undefined && u.status?.passwordSecrets?.[0]?.verifier !== undefined);
+    await env.waitForUser(
+      NS,
+      "answered",
+      (u) => isReady(u) && u.status?.passwordSecretsPending === undefined && u.status?.passwordSecrets?.[0]?.verifier !== undefined,
+    );
     await env.idle();
-    expect(env.logLines.some((l) => l.includes("HTTP 429") || l.includes("429")), "the status write met the 429").to.equal(true);
+    expect(
+      env.logLines.some((l) => l.includes("HTTP 429") || l.includes("429")),
+      "the status write met the 429",
+    ).to.equal(true);
     expect(updatesOf("answered")).to.equal(1);
     expect(await metric(/^memorydb_operator_password_updates_total\{why="uncertain"\} (\d+)/m)).to.equal(uncertain);
     expect(env.aws.user("answered")?.passwords).to.deep.equal([PASSWORD_2]);
