@@ -12,6 +12,7 @@ import {
   fe,
   forbidden,
   invalid,
+  methodNotAllowed,
   notFound,
   RawValue,
   timeoutError,
@@ -297,17 +298,7 @@ export class Api {
   create(req: RequestInfo, body: unknown): WriteResult {
     const { rt } = req;
     const warnings: string[] = [];
-    if (req.subresource)
-      throw new ApiError({
-        kind: "Status",
-        apiVersion: "v1",
-        metadata: {},
-        status: "Failure",
-        message: "the server does not allow this method on the requested resource",
-        reason: "MethodNotAllowed",
-        details: {},
-        code: 405,
-      });
+    if (req.subresource) throw methodNotAllowed();
     const obj = this.decode(rt, body, req.query, warnings, true);
     const meta = obj.metadata;
     if (rt.namespaced) {

@@ -6,6 +6,7 @@ import {
   ApiError,
   badRequest,
   forbidden,
+  methodNotAllowed,
   methodNotSupported,
   ServerPanic,
   type Status,
@@ -447,16 +448,7 @@ async function handle(d: RouterDeps, req: IncomingMessage, res: ServerResponse, 
       return;
     }
     default:
-      throw new ApiError({
-        kind: "Status",
-        apiVersion: "v1",
-        metadata: {},
-        status: "Failure",
-        message: "the server does not allow this method on the requested resource",
-        reason: "MethodNotAllowed",
-        details: {},
-        code: 405,
-      });
+      throw methodNotAllowed();
   }
 }
 
