@@ -2,7 +2,7 @@
 // under the run's prefix, created at its start and deleted by its cleanup.
 import { condition, describeUser, hasFinalizer, inSync, type StepContext } from "./context.ts";
 import { type MdbUser, OWNERSHIP_TAG } from "./kube.ts";
-import { type PasswordRef, type UserSpec, userManifest } from "./manifests.ts";
+import { type UserSpec, userManifest } from "./manifests.ts";
 import { MUTATING_OPS } from "./memorydb.ts";
 
 export interface Step {
@@ -53,17 +53,8 @@ function follows(reported: string | undefined, desired: string): boolean {
 
 const readOnly = (key: string) => `on ~${key}:* &* +@read`;
 
-interface Expected {
-  userName: string;
-  accessString: string;
-  type: "password" | "iam";
-  /** The Secret keys the passwords come from (password users). */
-  passwords: PasswordRef[];
-  tags: Record<string, string>;
-}
-
-/** A user the operator manages: what the resource's status says, and MemoryDB itself. */
-async function expectManaged(ctx: StepContext, name: string, user: MdbUser, want: Expected): Promise<void> {
+async function expectManaged(ctx: StepContext, name: string, user: MdbUser, spec: UserSpec): Promise<void> {
+  const want = { ...spec, type: spec.type ?? "password", passwords: spec.passwords ?? [], tags: spec.tags ?? {} };
   const s = user.status ?? {};
   equal(s.userName, want.userName, "status.userName");
   check(
@@ -124,13 +115,7 @@ async function createPasswordUser(ctx: StepContext, suffix: string, keys: string
   };
   await ctx.applyUser(name, spec);
   const user = await ctx.waitReady(name);
-  await expectManaged(ctx, name, user, {
-    userName: name,
-    accessString: spec.accessString,
-    type: "password",
-    passwords: spec.passwords!,
-    tags: spec.tags ?? {},
-  });
+  await expectManaged(ctx, name, user, spec);
   await ctx.waitEvent(name, "Created", { test: (e) => e.message.includes(name) });
   return { name, secret, spec, user };
 }
@@ -156,13 +141,7 @@ const passwordTwo: Step = {
       const u = await ctx.user(name);
       return inSync(u) && u.status?.authentication?.passwordCount === 1 ? { ok: u } : { wait: describeUser(u) };
     });
-    await expectManaged(ctx, name, user, {
-      userName: name,
-      accessString: spec.accessString,
-      type: "password",
-      passwords: next.passwords!,
-      tags: spec.tags ?? {},
-    });
+    await expectManaged(ctx, name, user, next);
     // Removing an entry is an update, not a rotation (README, Events).
     await ctx.waitEvent(name, "Updated", { seen });
   },
@@ -182,13 +161,7 @@ const iam: Step = {
     };
     await ctx.applyUser(name, spec);
     const user = await ctx.waitReady(name);
-    await expectManaged(ctx, name, user, {
-      userName: name,
-      accessString: spec.accessString,
-      type: "iam",
-      passwords: [],
-      tags: spec.tags ?? {},
-    });
+    await expectManaged(ctx, name, user, spec);
     await ctx.waitEvent(name, "Created", { test: (e) => e.message.includes(name) });
   },
 };
@@ -208,13 +181,7 @@ const update: Step = {
         : { wait: `${describeUser(u)}; status.accessString ${JSON.stringify(u.status?.accessString)}` };
     });
     check(user.status?.accessString !== before.status?.accessString, "status.accessString did not change");
-    await expectManaged(ctx, name, user, {
-      userName: name,
-      accessString: changed.accessString,
-      type: "password",
-      passwords: changed.passwords!,
-      tags: changed.tags ?? {},
-    });
+    await expectManaged(ctx, name, user, changed);
     await ctx.waitEvent(name, "Updated", { seen, test: (e) => /access string/i.test(e.message) });
   },
 };
@@ -241,13 +208,7 @@ const rotate: Step = {
       },
     );
     await ctx.waitEvent(name, "PasswordRotated", { seen });
-    await expectManaged(ctx, name, user, {
-      userName: name,
-      accessString: spec.accessString,
-      type: "password",
-      passwords: spec.passwords!,
-      tags: spec.tags ?? {},
-    });
+    await expectManaged(ctx, name, user, spec);
     if (mark !== undefined) {
       // The emulator logs calls with passwords masked: the value cannot be compared, but an
       // UpdateUser carrying the password set must have reached MemoryDB.
@@ -338,13 +299,7 @@ const retain: Step = {
     await ctx.applyUser(adopter, adopterSpec);
     const adopted = await ctx.waitReady(adopter);
     equal(adopted.status?.arn, arn, "the adopting resource's status.arn (the retained user's)");
-    await expectManaged(ctx, adopter, adopted, {
-      userName: spec.userName,
-      accessString: spec.accessString,
-      type: "password",
-      passwords: adopterSpec.passwords!,
-      tags: spec.tags ?? {},
-    });
+    await expectManaged(ctx, adopter, adopted, { ...spec, passwords: adopterSpec.passwords });
     await ctx.waitEvent(adopter, "Adopted", { test: (e) => e.message.includes(spec.userName) });
     const created = (await ctx.cluster.events(ctx.ns, adopter)).filter((e) => e.reason === "Created");
     check(created.length === 0, `adoption created a user instead: ${JSON.stringify(created.map((e) => e.message))}`);
@@ -479,13 +434,7 @@ const invalidPassword: Step = {
     // Terminal until an input changes: a valid value in the Secret is one.
     await ctx.applySecret(secret, { password: ctx.password() });
     const fixed = await ctx.waitReady(name);
-    await expectManaged(ctx, name, fixed, {
-      userName: name,
-      accessString: spec.accessString,
-      type: "password",
-      passwords: spec.passwords!,
-      tags: {},
-    });
+    await expectManaged(ctx, name, fixed, spec);
   },
 };
 
@@ -509,13 +458,7 @@ const missingSecret: Step = {
     if (ctx.memorydb) check((await ctx.memorydb.user(name)) === undefined, `MemoryDB user ${name} exists although its Secret does not`);
     await ctx.applySecret(secret, { password: ctx.password() });
     const ready = await ctx.waitReady(name);
-    await expectManaged(ctx, name, ready, {
-      userName: name,
-      accessString: spec.accessString,
-      type: "password",
-      passwords: spec.passwords!,
-      tags: {},
-    });
+    await expectManaged(ctx, name, ready, spec);
   },
 };
 
