@@ -53,6 +53,14 @@ function follows(reported: string | undefined, desired: string): boolean {
 
 const readOnly = (key: string) => `on ~${key}:* &* +@read`;
 
+/** A user named `name`, read-only on its own keys, deleted with its resource, passwords from `secret`. */
+const passwordUserSpec = (name: string, secret: string, keys = ["password"]): UserSpec => ({
+  userName: name,
+  accessString: readOnly(name),
+  deletionPolicy: "Delete",
+  passwords: keys.map((key) => ({ secret, key })),
+});
+
 async function expectManaged(ctx: StepContext, name: string, user: MdbUser, spec: UserSpec): Promise<void> {
   const want = { ...spec, type: spec.type ?? "password", passwords: spec.passwords ?? [], tags: spec.tags ?? {} };
   const s = user.status ?? {};
@@ -105,14 +113,7 @@ async function createPasswordUser(ctx: StepContext, suffix: string, keys: string
   const secret = `${name}-pw`;
   const values = Object.fromEntries(keys.map((k) => [k, ctx.password()]));
   await ctx.applySecret(secret, values);
-  const spec: UserSpec = {
-    userName: name,
-    accessString: readOnly(name),
-    deletionPolicy: "Delete",
-    passwords: keys.map((key) => ({ secret, key })),
-    tags: { "e2e-step": ctx.step },
-    ...extra,
-  };
+  const spec: UserSpec = { ...passwordUserSpec(name, secret, keys), tags: { "e2e-step": ctx.step }, ...extra };
   await ctx.applyUser(name, spec);
   const user = await ctx.waitReady(name);
   await expectManaged(ctx, name, user, spec);
@@ -413,12 +414,7 @@ const invalidPassword: Step = {
     const secret = `${name}-pw`;
     const short = ctx.password(15);
     await ctx.applySecret(secret, { password: short });
-    const spec: UserSpec = {
-      userName: name,
-      accessString: readOnly(name),
-      deletionPolicy: "Delete",
-      passwords: [{ secret, key: "password" }],
-    };
+    const spec = passwordUserSpec(name, secret);
     await ctx.applyUser(name, spec);
     const user = await ctx.waitReason(name, "InvalidPassword");
     const ready = condition(user, "Ready")?.message ?? "";
@@ -444,12 +440,7 @@ const missingSecret: Step = {
   async run(ctx) {
     const name = ctx.name("nosecret");
     const secret = `${name}-pw`;
-    const spec: UserSpec = {
-      userName: name,
-      accessString: readOnly(name),
-      deletionPolicy: "Delete",
-      passwords: [{ secret, key: "password" }],
-    };
+    const spec = passwordUserSpec(name, secret);
     await ctx.applyUser(name, spec);
     const user = await ctx.waitReason(name, "SecretNotFound");
     const message = condition(user, "Ready")?.message ?? "";
