@@ -21,6 +21,15 @@ import { Reconciler } from "./reconcile/reconciler.ts";
 import { PasswordVerifier } from "./reconcile/verifier.ts";
 import { clusterUid, verifierKey } from "./startup.ts";
 
+/** Which updates of a MemoryDBUser need a reconcile: not the operator's own status writes. */
+export const USER_NEEDS_RECONCILE = anyOf<MemoryDBUser>(
+  predicates.created,
+  predicates.generationChanged,
+  predicates.deletionStarted,
+  predicates.labelsChanged,
+  predicates.annotationsChanged,
+  predicates.finalizerMissing(FINALIZER),
+);
 export interface Operator {
   clusterId: string;
   /** Every watch has listed its objects. */
@@ -105,17 +114,7 @@ export async function startOperator(config: Config, kc: KubeConfig, logger: Logg
     list: (token, call) => kube.listUsers(ns, token, call),
     watchPath: `/apis/${GROUP}/${VERSION}${where(ns)}/${PLURAL}`,
   }));
-  controller.reconciles(
-    users,
-    anyOf(
-      predicates.created,
-      predicates.generationChanged,
-      predicates.deletionStarted,
-      predicates.labelsChanged,
-      predicates.annotationsChanged,
-      predicates.finalizerMissing(FINALIZER),
-    ),
-  );
+  controller.reconciles(users, USER_NEEDS_RECONCILE);
   const bySecret = controller.index((u) =>
     (u.spec.authenticationMode?.passwords ?? []).map((p) => `${u.metadata.namespace}/${p.secretKeyRef.name}`),
   );
