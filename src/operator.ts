@@ -116,6 +116,13 @@ export async function startOperator(config: Config, kc: KubeConfig, logger: Logg
       predicates.finalizerMissing(FINALIZER),
     ),
   );
+  // Resources by condition and reason, as their status says (the watch sees every status write).
+  if (metrics) {
+    controller.tracks({
+      set: (key, u) => metrics.resourceConditions(key, { namespace: u.metadata.namespace, conditions: u.status?.conditions ?? [] }),
+      delete: (key) => metrics.resourceConditions(key, undefined),
+    });
+  }
   const bySecret = controller.index((u) =>
     (u.spec.authenticationMode?.passwords ?? []).map((p) => `${u.metadata.namespace}/${p.secretKeyRef.name}`),
   );

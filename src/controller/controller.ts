@@ -49,6 +49,12 @@ export interface ControllerOptions {
 /** A reconcile: the resource, its own signal (shutdown) and log (with the key and a reconcile ID). */
 export type ReconcileFn<T> = (obj: T, run: { signal: AbortSignal; log: Logger }) => Promise<Retry>;
 
+/** Told of each primary resource as the watch sees it, and when it is gone. */
+export interface Observer<T> {
+  set(key: string, obj: T): void;
+  delete(key: string): void;
+}
+
 export interface Watched<S> {
   /** The object as the watch last saw it. */
   get(key: string): S | undefined;
@@ -59,7 +65,8 @@ export class Controller<T extends KubeObject> {
   readonly #options: ControllerOptions;
   readonly #primary: Reflector<T>[] = [];
   readonly #secondary: Reflector<KubeObject>[] = [];
-  readonly #indexes: FieldIndex<T>[] = [];
+  /** Indexes and trackers: told of every primary the watch sees, and of its deletion. */
+  readonly #observers: Array<Observer<T>> = [];
   readonly #onRemoved: Array<(obj: T) => void> = [];
   /** Aborted when stopping: ends the start-up listing and resync listings at once. */
   readonly #stop = new AbortController();
@@ -96,12 +103,12 @@ export class Controller<T extends KubeObject> {
       this.#primary.push(
         this.#reflector(source, {
           upsert: (obj, old) => {
-            for (const index of this.#indexes) index.set(objectKey(obj), obj);
+            for (const observer of this.#observers) observer.set(objectKey(obj), obj);
             if (when(old, obj)) this.queue.add(objectKey(obj));
           },
           delete: (obj) => {
             const key = objectKey(obj);
-            for (const index of this.#indexes) index.delete(key);
+            for (const observer of this.#observers) observer.delete(key);
             this.queue.forget(key);
             for (const fn of this.#onRemoved) fn(obj);
           },
@@ -114,8 +121,14 @@ export class Controller<T extends KubeObject> {
   /** An index over the primary resources, by the values `extract` gives. */
   index(extract: (obj: T) => string[]): FieldIndex<T> {
     const index = new FieldIndex(extract);
-    this.#indexes.push(index);
+    this.#observers.push(index);
     return index;
+  }
+
+  /** Tell `observer` of every primary resource the watch sees (each update) and of its deletion. */
+  tracks(observer: Observer<T>): this {
+    this.#observers.push(observer);
+    return this;
   }
 
   /** A secondary resource: an update that passes `when` (a deletion always) requeues the primaries `mapTo` names. */
