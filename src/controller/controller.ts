@@ -132,14 +132,14 @@ export class Controller<T extends KubeObject> {
   }
 
   /** A secondary resource: an update that passes `when` (a deletion always) requeues the primaries `mapTo` names. */
-  watches<S extends KubeObject>(sources: Source<S>[], mapTo: (obj: S) => string[], when: Predicate<S>): Watched<S> {
+  watches<S extends KubeObject>(sources: Source<S>[], mapTo: (obj: S, deleted: boolean) => string[], when: Predicate<S>): Watched<S> {
     const reflectors = sources.map((source) =>
       this.#reflector<S>(source, {
         upsert: (obj, old) => {
-          if (when(old, obj)) for (const key of mapTo(obj)) this.queue.add(key);
+          if (when(old, obj)) for (const key of mapTo(obj, false)) this.queue.add(key);
         },
         delete: (obj) => {
-          for (const key of mapTo(obj)) this.queue.add(key);
+          for (const key of mapTo(obj, true)) this.queue.add(key);
         },
       }),
     );
