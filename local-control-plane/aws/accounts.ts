@@ -9,7 +9,10 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import type { MemoryDBEmulator } from "../memorydb/emulator.ts";
 
-/** Who holds a set of credentials: an IAM user or role (its sessions), in an account. */
+/**
+ * Who holds a set of credentials: an IAM user, or a role whose session they are (IRSA and EKS Pod
+ * Identity give the operator a session of its own role), in an account.
+ */
 export interface Principal {
   /** arn:aws:iam::<account>:user/<name> or arn:aws:iam::<account>:role/<name>. */
   arn: string;
@@ -17,13 +20,22 @@ export interface Principal {
   mayAssume?: string[];
 }
 
-/** A role the STS endpoint lets principals assume, and its trust policy. */
+/** An IAM policy document as far as trust policies go here. */
+export interface TrustPolicy {
+  Version: string;
+  Statement: Array<{
+    Sid?: string;
+    Effect: "Allow" | "Deny";
+    Principal: { AWS: string | string[] };
+    Action: string | string[];
+    Condition?: Record<string, Record<string, string | string[]>>;
+  }>;
+}
+
+/** A role the STS endpoint lets principals assume, by its trust policy. */
 export interface RoleDefinition {
   arn: string;
-  /** Trust policy principals: a principal's ARN, or arn:aws:iam::<account>:root (that account, if its own policy allows). */
-  trustedPrincipals: string[];
-  /** The trust policy's sts:ExternalId condition, if any: AssumeRole must send exactly this. */
-  externalId?: string;
+  trustPolicy: TrustPolicy;
 }
 
 export interface StsCall {
@@ -87,6 +99,30 @@ async function listen(server: http.Server): Promise<string> {
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 }
 
+/**
+ * Whether `principal` may call sts:AssumeRole on the role with this external ID: an Allow of the
+ * trust policy whose principal names it (its user or role ARN) or its account
+ * (arn:aws:iam::<id>:root, or the bare ID), its conditions met, and no Deny. Its own
+ * (identity-based) policy must allow the call too when the trust policy names only its account,
+ * and always across accounts.
+ */
+export function trusts(policy: TrustPolicy, principal: Principal, roleArn: string, externalId: string | undefined): boolean {
+  const account = accountOf(principal.arn);
+  const applies = (st: TrustPolicy["Statement"][number]): boolean => {
+    const actions = [st.Action].flat();
+    if (!actions.includes("sts:AssumeRole") && !actions.includes("sts:*")) return false;
+    const principals = [st.Principal.AWS].flat();
+    const identityAllows = !!principal.mayAssume?.includes(roleArn);
+    const named = principals.includes(principal.arn) && (account === accountOf(roleArn) || identityAllows);
+    const byAccount = (principals.includes(`arn:aws:iam::${account}:root`) || principals.includes(account)) && identityAllows;
+    if (!named && !byAccount) return false;
+    const wanted = st.Condition?.StringEquals?.["sts:ExternalId"];
+    return wanted === undefined || (externalId !== undefined && [wanted].flat().includes(externalId));
+  };
+  const statements = policy.Statement;
+  return statements.some((st) => st.Effect === "Allow" && applies(st)) && !statements.some((st) => st.Effect === "Deny" && applies(st));
+}
+
 export class AwsAccounts {
   readonly region: string;
   /** STS's endpoint (--sts-endpoint). */
@@ -94,6 +130,8 @@ export class AwsAccounts {
   /** MemoryDB's endpoint for every account (--memorydb-endpoint); the credentials pick the account. */
   memorydbEndpoint = "";
   readonly stsCalls: StsCall[] = [];
+  /** Every MemoryDB request the front passed on: to which account, from whom (the caller ARN). */
+  readonly memorydbCalls: Array<{ account: string; caller: string; op: string }> = [];
   readonly #accounts: Map<string, MemoryDBEmulator>;
   readonly #sessions = new Map<string, Session>();
   readonly #roles = new Map<string, RoleDefinition>();
@@ -117,7 +155,10 @@ export class AwsAccounts {
   }): Promise<AwsAccounts> {
     const cloud = new AwsAccounts(options.region, new Map(Object.entries(options.accounts)));
     for (const [id, key] of Object.entries(options.keys)) {
-      cloud.#sessions.set(id, { secretAccessKey: key.secretAccessKey, principal: key.principal, callerArn: key.principal.arn });
+      const { arn } = key.principal;
+      // A role's credentials are a session of it, and messages name the session.
+      const callerArn = arn.includes(":role/") ? `arn:aws:sts::${accountOf(arn)}:assumed-role/${arn.split("/").pop()}/emulator` : arn;
+      cloud.#sessions.set(id, { secretAccessKey: key.secretAccessKey, principal: key.principal, callerArn });
     }
     const sts = http.createServer((req, res) => void cloud.#sts(req, res));
     const memorydb = http.createServer((req, res) => void cloud.#memorydb(req, res));
@@ -127,7 +168,15 @@ export class AwsAccounts {
     return cloud;
   }
 
+  /** Defines (or replaces) a role; a trust policy using what this emulator does not evaluate is refused here. */
   defineRole(role: RoleDefinition): void {
+    for (const st of role.trustPolicy.Statement) {
+      for (const [op, keys] of Object.entries(st.Condition ?? {})) {
+        if (op !== "StringEquals" || Object.keys(keys).some((k) => k !== "sts:ExternalId")) {
+          throw new Error(`defineRole: only StringEquals on sts:ExternalId is evaluated here, not ${op} ${Object.keys(keys).join(",")}`);
+        }
+      }
+    }
     this.#roles.set(role.arn, structuredClone(role));
   }
 
@@ -233,13 +282,7 @@ export class AwsAccounts {
       403,
     );
     const role = this.#roles.get(roleArn);
-    if (!role) throw denied;
-    const principal = session.principal;
-    const named = role.trustedPrincipals.includes(principal.arn);
-    const byAccount =
-      role.trustedPrincipals.includes(`arn:aws:iam::${accountOf(principal.arn)}:root`) && (principal.mayAssume ?? []).includes(roleArn);
-    if (!named && !byAccount) throw denied;
-    if (role.externalId !== undefined && externalId !== role.externalId) throw denied;
+    if (!role || !trusts(role.trustPolicy, session.principal, roleArn, externalId)) throw denied;
 
     const account = accountOf(roleArn);
     const roleName = roleArn.split("/").pop()!;
@@ -304,8 +347,14 @@ export class AwsAccounts {
     if (session.expiresAt !== undefined && session.expiresAt <= Date.now()) {
       return refuse("ExpiredTokenException", "The security token included in the request is expired");
     }
-    const emulator = this.#accounts.get(accountOf(session.principal.arn));
+    const account = accountOf(session.principal.arn);
+    const emulator = this.#accounts.get(account);
     if (!emulator) return refuse("UnrecognizedClientException", "The security token included in the request is invalid.");
+    const op =
+      String(req.headers["x-amz-target"] ?? "")
+        .split(".")
+        .pop() ?? "";
+    this.memorydbCalls.push({ account, caller: session.callerArn, op });
     return emulator.handle(req, res);
   }
 }

@@ -5,17 +5,19 @@
 // change of the ConfigMap takes effect without a restart, a refused AssumeRole is a clear
 // condition, and unmapped namespaces are refused when the administrator says so.
 
+import { readFileSync } from "node:fs";
 import { expect } from "chai";
-import { AwsAccounts, type RoleDefinition } from "../../local-control-plane/aws/accounts.ts";
+import { AwsAccounts, type RoleDefinition, type TrustPolicy } from "../../local-control-plane/aws/accounts.ts";
 import { MemoryDBEmulator } from "../../local-control-plane/memorydb/emulator.ts";
 import type { MemoryDBUser } from "../../src/model.ts";
 import { condition, isReady, PASSWORD_1, passwordSpec, reasonIs, TestEnv } from "./harness.ts";
 
 const A = "123456789012";
 const B = "210987654321";
-const OPERATOR = `arn:aws:iam::${A}:user/memorydb-user-operator`;
-const ROLE_B = `arn:aws:iam::${B}:role/memorydb-users`;
-const ROLE_B2 = `arn:aws:iam::${B}:role/memorydb-users-v2`;
+/** The operator's own role (IRSA or EKS Pod Identity give it a session of it), as docs/install.md names it. */
+const OPERATOR = `arn:aws:iam::${A}:role/memorydb-user-operator`;
+const ROLE_B = `arn:aws:iam::${B}:role/memorydb-user-operator-access`;
+const ROLE_B2 = `arn:aws:iam::${B}:role/memorydb-user-operator-access-v2`;
 const EXTERNAL_ID = "cluster-prod-7f3a";
 const CONFIGMAP = { namespace: "default", name: "memorydb-accounts" };
 
@@ -27,7 +29,7 @@ async function accountsEnv(extraEnv: Record<string, string> = {}, roles: RoleDef
     region: env.aws.region,
     accounts: { [A]: env.aws, [B]: b },
     // The harness gives the operator these long-term keys (the default chain's environment link).
-    keys: { AKIDTEST: { secretAccessKey: "test-secret-key", principal: { arn: OPERATOR } } },
+    keys: { AKIDTEST: { secretAccessKey: "test-secret-key", principal: { arn: OPERATOR, mayAssume: assumable } } },
   });
   for (const role of roles) cloud.defineRole(role);
   const start = () =>
@@ -59,7 +61,23 @@ function callsNaming(emulator: MemoryDBEmulator, userName: string): string[] {
   return emulator.callLog.filter((c) => JSON.stringify(c.input).includes(userName)).map((c) => c.op);
 }
 
-const trusted: RoleDefinition = { arn: ROLE_B, trustedPrincipals: [OPERATOR], externalId: EXTERNAL_ID };
+/** A deploy/iam document with its placeholders filled. */
+function iamDocument<T>(file: string, values: Record<string, string>): T {
+  let text = readFileSync(new URL(`../../deploy/iam/${file}`, import.meta.url), "utf8");
+  for (const [k, v] of Object.entries(values)) text = text.replaceAll(`<${k}>`, v);
+  return JSON.parse(text) as T;
+}
+
+/** The target roles' trust policy as docs/install.md ships it; the operator's own policy lets it assume them. */
+const trustPolicy = (externalId: string) =>
+  iamDocument<TrustPolicy>("trust-policy-account-role.json", { OPERATOR_ACCOUNT_ID: A, EXTERNAL_ID: externalId });
+// The operator's own policy as shipped (it names ROLE_B), plus the role it is moved to below.
+const assumable = [
+  ...iamDocument<{ Statement: Array<{ Resource: string[] }> }>("policy-assume-account-roles.json", { TARGET_ACCOUNT_ID: B }).Statement[0]!
+    .Resource,
+  ROLE_B2,
+];
+const trusted: RoleDefinition = { arn: ROLE_B, trustPolicy: trustPolicy(EXTERNAL_ID) };
 
 describe("many AWS accounts (--accounts-configmap)", function () {
   this.timeout(60_000);
@@ -67,7 +85,7 @@ describe("many AWS accounts (--accounts-configmap)", function () {
   describe("a namespace mapped to account B", () => {
     let t: Awaited<ReturnType<typeof accountsEnv>>;
     before(async () => {
-      t = await accountsEnv({}, [trusted, { arn: ROLE_B2, trustedPrincipals: [OPERATOR] }]);
+      t = await accountsEnv({}, [trusted, { arn: ROLE_B2, trustPolicy: trustPolicy(EXTERNAL_ID) }]);
       await setMapping(t.env, { "team-b": `${ROLE_B} ${EXTERNAL_ID}` });
       await t.start();
       for (const ns of ["team-a", "team-b"]) {
@@ -106,7 +124,7 @@ describe("many AWS accounts (--accounts-configmap)", function () {
       // The SDK's provider assumed the role once, with the external ID and the operator's session name.
       const assumed = t.cloud.stsCalls.filter((c) => c.roleArn === ROLE_B);
       expect(assumed.map((c) => [c.action, c.externalId, c.sessionName, c.caller, c.error])).to.deep.equal([
-        ["AssumeRole", EXTERNAL_ID, "memorydb-user-operator", OPERATOR, undefined],
+        ["AssumeRole", EXTERNAL_ID, "memorydb-user-operator", `arn:aws:sts::${A}:assumed-role/memorydb-user-operator/emulator`, undefined],
       ]);
     });
 
@@ -121,25 +139,28 @@ describe("many AWS accounts (--accounts-configmap)", function () {
     });
 
     it("takes a role change in the ConfigMap without a restart", async () => {
-      await setMapping(t.env, { "team-b": ROLE_B2 });
+      await setMapping(t.env, { "team-b": `${ROLE_B2} ${EXTERNAL_ID}` });
       await t.env.until("the new role is assumed", () => t.cloud.stsCalls.some((c) => c.roleArn === ROLE_B2 && !c.error));
       await t.env.patchUserSpec("team-b", "b-user", { accessString: "on ~b:* +get" });
       const u = await t.env.waitForUser("team-b", "b-user", (u) => isReady(u) && u.status?.accessString?.includes("~b:*") === true);
       expect(u.status?.account).to.deep.equal({ id: B, roleArn: ROLE_B2 });
       expect(t.b.user("b-user")?.accessString).to.include("~b:*");
       // The update went to account B with the new role's credentials.
-      expect(t.b.callLog.filter((c) => c.op === "UpdateUser").length).to.be.greaterThan(0);
+      const updates = t.cloud.memorydbCalls.filter((c) => c.op === "UpdateUser");
+      expect(updates.map((c) => [c.account, c.caller])).to.deep.equal([
+        [B, `arn:aws:sts::${B}:assumed-role/memorydb-user-operator-access-v2/memorydb-user-operator`],
+      ]);
       expect(t.env.aws.user("b-user")).to.equal(undefined);
     });
 
     it("refuses to move a namespace's existing users to another account (AccountChanged) and calls nothing", async () => {
-      await setMapping(t.env, { "team-b": ROLE_B2, "team-a": ROLE_B2 });
+      await setMapping(t.env, { "team-b": `${ROLE_B2} ${EXTERNAL_ID}`, "team-a": `${ROLE_B2} ${EXTERNAL_ID}` });
       const aUser = await t.env.waitForUser("team-a", "a-user", reasonIs("AccountChanged"));
       expect(condition(aUser, "Ready")?.message).to.include(`account ${A}`).and.include(`AWS account ${B}`);
       expect(callsNaming(t.b, "a-user")).to.deep.equal([]);
       // Deleting is refused too: the finalizer stays until the mapping is restored.
       await t.env.deleteUser("team-a", "a-user");
-      await setMapping(t.env, { "team-b": ROLE_B2 });
+      await setMapping(t.env, { "team-b": `${ROLE_B2} ${EXTERNAL_ID}` });
       await t.env.waitForGone("team-a", "a-user", 20_000);
       expect(t.env.aws.user("a-user")).to.equal(undefined);
       expect(callsNaming(t.b, "a-user")).to.deep.equal([]);
