@@ -10,8 +10,10 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { expect } from "chai";
 import * as yaml from "js-yaml";
+import { parseMapping } from "../../src/aws/accounts.ts";
 import { DEFAULT_VERIFIER_SECRET, loadConfig } from "../../src/config.ts";
 import {
+  accountsConfigMapRules,
   HEALTH_PORT,
   KUBE_SYSTEM_RULE,
   leaderElectionRules,
@@ -244,6 +246,55 @@ describe("Helm chart deploy/helm/memorydb-user-operator, rendered by Helm's engi
       expect(
         helmTemplateError({ set: [...REGION, "aws.endpoint=https://a", "aws.regionEndpoints.us-east-1=https://b"], args: skip }),
       ).to.include("set aws.endpoint or aws.regionEndpoints, not both");
+    });
+  });
+
+  describe("accounts", () => {
+    const ROLE = "arn:aws:iam::210987654321:role/memorydb-user-operator-access";
+
+    it("off by default; on, a ConfigMap of the mapping, a Role to list and watch only it, and the operator pointed at it", () => {
+      expect(find(renderClean({ set: REGION }).objects, "ConfigMap")).to.deep.equal([]);
+      const { objects } = renderClean({ files: [join(CHART, "ci", "accounts-values.yaml")] });
+      const cm = only(objects, "ConfigMap");
+      const env = operatorEnv(objects);
+      expect(env.ACCOUNTS_CONFIGMAP).to.equal(`${NS}/${cm.metadata.name}`);
+      expect(env.REQUIRE_ACCOUNT_MAPPING).to.equal("true");
+      for (const [ns, value] of Object.entries(cm.data as Record<string, string>)) expect(parseMapping(value).ok, ns).to.equal(true);
+      const role = only(objects, "Role", "memorydb-user-operator-accounts", NS);
+      expect(normalizeRules(role.rules)).to.deep.equal(normalizeRules(accountsConfigMapRules(cm.metadata.name)));
+      const config = loadConfig([], { ...env, POD_NAMESPACE: NS });
+      expect(config.accountsConfigMap).to.deep.equal({ namespace: NS, name: cm.metadata.name });
+    });
+
+    it("with configMap.create=false watches your ConfigMap by name, and refuses a mapping it would not write", () => {
+      const { objects } = renderClean({
+        set: [...REGION, "accounts.enabled=true", "accounts.configMap.create=false", "accounts.configMap.name=tenancy-accounts"],
+      });
+      expect(find(objects, "ConfigMap")).to.deep.equal([]);
+      expect(operatorEnv(objects).ACCOUNTS_CONFIGMAP).to.equal(`${NS}/tenancy-accounts`);
+      expect(only(objects, "Role", "memorydb-user-operator-accounts", NS).rules[0].resourceNames).to.deep.equal(["tenancy-accounts"]);
+      expect(
+        helmTemplateError({
+          set: [...REGION, "accounts.enabled=true", "accounts.configMap.create=false", `accounts.mapping.team-b=${ROLE}`],
+        }),
+      ).to.include("accounts.mapping needs accounts.configMap.create=true");
+    });
+
+    it("the schema accepts the mapping values the operator accepts, and refuses the ones it refuses", () => {
+      for (const value of [
+        ROLE,
+        `${ROLE} ext-42:a/b`,
+        "arn:aws-cn:iam::210987654321:role/path/r",
+        "arn:aws:iam::210987654321:user/u",
+        `${ROLE} x`,
+        "team-b-role",
+        `${ROLE} a b`,
+      ]) {
+        const render = () =>
+          helmTemplate({ values: { aws: { region: "us-east-1" }, accounts: { enabled: true, mapping: { "team-b": value } } } });
+        if (parseMapping(value).ok) expect(render, value).to.not.throw();
+        else expect(render, value).to.throw(/values don't meet the specifications of the schema/);
+      }
     });
   });
 

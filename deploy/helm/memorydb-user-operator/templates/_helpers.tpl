@@ -139,3 +139,8 @@ comparison of two values). The clusterId and endpoint checks repeat the schema's
 {{- define "memorydb-user-operator.metricsService" -}}
 {{- include "memorydb-user-operator.suffixedName" (list . "metrics") }}
 {{- end }}
+
+{{/* The accounts ConfigMap, in the release namespace. */}}
+{{- define "memorydb-user-operator.accountsConfigMap" -}}
+{{- default (include "memorydb-user-operator.suffixedName" (list . "accounts")) .Values.accounts.configMap.name }}
+{{- end }}
