@@ -115,7 +115,9 @@ export class MemoryDB implements MemoryDBApi {
         } catch (err) {
           const scrubbed = scrub(err, secrets);
           const fault = classify(operation, scrubbed);
-          this.#options.onCall?.(operation, fault?.code ?? "Bug", performance.now() - started);
+          // A role that could not be assumed is STS's answer, not MemoryDB's: told apart in the outcome.
+          const outcome = fault ? (fault.service === "STS" ? `AssumeRole:${fault.code}` : fault.code) : "Bug";
+          this.#options.onCall?.(operation, outcome, performance.now() - started);
           // Not an AWS or network failure: a bug, which surfaces (with its stack) unretried.
           throw fault ?? scrubbed;
         }

@@ -60,7 +60,7 @@ export class Metrics {
   });
   readonly #awsCalls = new Counter({
     name: "memorydb_api_calls_total",
-    help: "MemoryDB API calls by operation and outcome (success or the AWS error code)",
+    help: "MemoryDB API calls by operation and outcome (success, the AWS error code, or AssumeRole:<STS code> when a mapped account's role could not be assumed)",
     labelNames: ["operation", "outcome"],
     registers: [this.registry],
   });

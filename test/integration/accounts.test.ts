@@ -190,6 +190,8 @@ describe("many AWS accounts (--accounts-configmap)", function () {
       expect(message).to.not.include("not-the-id");
       expect(t.b.user("denied")).to.equal(undefined);
       expect(callsNaming(t.b, "denied").concat(callsNaming(t.env.aws, "denied"))).to.deep.equal([]);
+      const metrics = await (await fetch(`http://127.0.0.1:${t.env.app!.metricsPort}/metrics`)).text();
+      expect(metrics).to.match(/^memorydb_api_calls_total\{operation="DescribeUsers",outcome="AssumeRole:AccessDenied"\} [1-9]/m);
       const events = await t.env.eventsFor("wrong-id", "denied");
       expect(events.some((e) => e.type === "Warning" && e.reason === "AssumeRoleFailed")).to.equal(true);
     });
