@@ -137,7 +137,17 @@ describe("Helm chart deploy/helm/memorydb-user-operator, rendered by Helm's engi
     it("keeps every name valid and distinct at the longest release name (53) and fullnameOverride (63)", () => {
       for (const options of [
         { release: "r".repeat(53), set: REGION },
-        { set: [...REGION, `fullnameOverride=${"f".repeat(63)}`] },
+        {
+          set: [
+            ...REGION,
+            `fullnameOverride=${"f".repeat(63)}`,
+            "accounts.enabled=true",
+            "metrics.prometheusRule.enabled=true",
+            "metrics.dashboard.enabled=true",
+            "metrics.serviceMonitor.enabled=true",
+            "namespace.create=true",
+          ],
+        },
         { set: [...REGION, `fullnameOverride=${"f".repeat(56)}`, "installScope=namespace", "clusterId=c"] },
       ]) {
         const { objects } = renderClean(options);
