@@ -80,6 +80,8 @@ export interface MemoryDBUserStatus {
    * once the user was active: MemoryDB rewrites access strings, and this form is not drift.
    */
   acceptedAccessString?: AcceptedAccessString;
+  /** The account the user is in and the role it was reached through (--accounts-configmap only). */
+  account?: { id?: string; roleArn?: string };
 }
 
 export interface AcceptedAccessString {

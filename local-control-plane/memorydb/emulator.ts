@@ -360,7 +360,8 @@ export class MemoryDBEmulator {
   // -------------------------------------------------------------------------------------------
   // HTTP
 
-  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+  /** Answers one request; also called by the accounts front (../aws/accounts.ts) for this account's requests. */
+  async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const body = await readBody(req);
     const path = (req.url ?? "/").split("?")[0];
     if (req.method === "GET" && path?.startsWith("/_emulator/")) {

@@ -14,11 +14,14 @@ import pRetry from "p-retry";
 import type { AuthenticationType, ObservedUser } from "../model.ts";
 import type { Redacted } from "../redacted.ts";
 import type { CreateUserInput, MemoryDBApi, UpdateUserInput } from "./api.ts";
+import type { CredentialProvider } from "./credentials.ts";
 import { AwsFault, classify } from "./faults.ts";
 
 export interface MemoryDBOptions {
   region: string;
   endpoint?: string | undefined;
+  /** Credentials other than the default chain's: an assumed role (credentials.ts). */
+  credentials?: CredentialProvider | undefined;
   /** In-call retries of transient faults; the work queue's backoff takes over after that. */
   retries?: number;
   minRetryDelayMs?: number;
@@ -58,7 +61,7 @@ function authenticationMode(type: AuthenticationType, passwords: Redacted[]) {
 
 /**
  * MemoryDB through the AWS SDK with the default credential chain (env, IRSA, EKS Pod
- * Identity, instance profile). The SDK's own retries are off so that exactly one layer
+ * Identity, instance profile), or a namespace's assumed role. The SDK's own retries are off so that exactly one layer
  * retries inside a call (p-retry, transient faults only) and the work queue backs off beyond.
  */
 export class MemoryDB implements MemoryDBApi {
@@ -83,6 +86,7 @@ export class MemoryDB implements MemoryDBApi {
         maxAttempts: 1,
         requestHandler: { connectionTimeout: 5_000, requestTimeout: 30_000 },
         ...(options.endpoint ? { endpoint: options.endpoint } : {}),
+        ...(options.credentials ? { credentials: options.credentials } : {}),
       });
   }
 
@@ -111,7 +115,9 @@ export class MemoryDB implements MemoryDBApi {
         } catch (err) {
           const scrubbed = scrub(err, secrets);
           const fault = classify(operation, scrubbed);
-          this.#options.onCall?.(operation, fault?.code ?? "Bug", performance.now() - started);
+          // A role that could not be assumed is STS's answer, not MemoryDB's: told apart in the outcome.
+          const outcome = fault ? (fault.service === "STS" ? `AssumeRole:${fault.code}` : fault.code) : "Bug";
+          this.#options.onCall?.(operation, outcome, performance.now() - started);
           // Not an AWS or network failure: a bug, which surfaces (with its stack) unretried.
           throw fault ?? scrubbed;
         }

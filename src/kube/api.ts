@@ -38,6 +38,12 @@ export const METADATA_ONLY_LIST = "application/json;as=PartialObjectMetadataList
 export const METADATA_ONLY_WATCH = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json";
 
 /** A Secret as seen by the metadata-only watch. */
+/** A ConfigMap's name, version and data (the accounts mapping). */
+export interface ConfigMapData {
+  metadata: { name: string; namespace: string; resourceVersion: string };
+  data: Record<string, string>;
+}
+
 export interface SecretMeta {
   metadata: { name: string; namespace: string; resourceVersion?: string; uid?: string };
 }
@@ -122,6 +128,30 @@ export class KubeApi {
   }
 
   /** One page of Secrets' metadata (never their data), of those matching `labelSelector` if given. */
+  /**
+   * One ConfigMap, as a list of at most one item: a list (and watch) with the field selector
+   * metadata.name=<name> is what RBAC's resourceNames allows for list and watch.
+   */
+  async listConfigMap(namespace: string, name: string, call?: CallOptions): Promise<ListPage<ConfigMapData>> {
+    try {
+      const list = await this.#core.listNamespacedConfigMap({ namespace, fieldSelector: `metadata.name=${name}` }, requestOptions(call));
+      return {
+        items: (list.items ?? []).map((c) => ({
+          metadata: {
+            name: c.metadata?.name ?? "",
+            namespace: c.metadata?.namespace ?? "",
+            resourceVersion: c.metadata?.resourceVersion ?? "",
+          },
+          data: c.data ?? {},
+        })),
+        resourceVersion: list.metadata?.resourceVersion ?? "",
+        continueToken: undefined,
+      };
+    } catch (err) {
+      throw new KubeError(`list ConfigMap ${namespace}/${name}`, err);
+    }
+  }
+
   async listSecretsMetadata(
     namespace: string | undefined,
     continueToken: string | undefined,

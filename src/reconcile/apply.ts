@@ -20,7 +20,7 @@ export async function apply(turn: Turn): Promise<Retry> {
   const { user, desired, knowledge, log, context } = turn;
   knowledge.spreadTagChecks(user, desired);
   const claimant = earlierClaimant(user, context.rivals ?? [], turn.deps.defaults.region);
-  if (!claimant && knowledge.inSyncWithoutReads(user, desired, context.secretVersion)) {
+  if (!claimant && turn.identity.ok && knowledge.inSyncWithoutReads(user, desired, context.secretVersion, turn.identity.identity)) {
     log.debug("in sync per the resync snapshot and the Secret versions: nothing to read");
     return "none";
   }
@@ -63,7 +63,7 @@ function blockedBy(turn: Turn, claimant: ReturnType<typeof earlierClaimant>): Ou
   if (changedIdentity) return { kind: "failed", reason: "ImmutableFieldChanged", message: changedIdentity, retry: "untilInputsChange" };
   const tooManyTags = tagQuotaProblem(user, desired);
   if (tooManyTags) return { kind: "failed", reason: "TooManyTags", retry: "untilInputsChange", message: tooManyTags };
-  return regionRefused(turn) ?? (claimant ? claimedByAnother(desired, claimant) : undefined);
+  return regionRefused(turn) ?? turn.accountRefused() ?? (claimant ? claimedByAnother(desired, claimant) : undefined);
 }
 
 /** A region the administrator does not allow (--allowed-regions): nothing is called there. */
@@ -106,7 +106,7 @@ async function applyWith(
   });
   const api = turn.api();
   try {
-    const snap = knowledge.trustedSnapshot(user, desired);
+    const snap = knowledge.trustedSnapshot(user, desired, turn.identityInUse);
     if (snap && decide(desired, { user: snap, ownership: { kind: "ours" }, tags: undefined, ...observation() }).type === "inSync") {
       return { outcome: { kind: "ready", observed: snap }, passwordSecrets: current };
     }

@@ -20,9 +20,9 @@ export async function cleanup(turn: Turn): Promise<Cleanup> {
     log.warn("status and spec name different users", { note });
     turn.event("Warning", "ImmutableFieldChanged", "Delete", note);
   }
-  const refused = regionRefused(turn);
+  const refused = regionRefused(turn) ?? turn.accountRefused();
   if (refused) {
-    // Deleting there is not allowed either: keep the finalizer and say why.
+    // Deleting there is not allowed (or not possible) either: keep the finalizer and say why.
     await turn.report(refused, "slow");
     return { kind: "wait", retry: "slow" };
   }

@@ -7,6 +7,7 @@
 // resource's status instead (password verifiers, MemoryDB's form of the access string), so
 // losing it costs reads and at most one repeated attempt of a terminal write.
 import { createHash } from "node:crypto";
+import type { Identity } from "../aws/accounts.ts";
 import type { UserDirectory } from "../aws/directory.ts";
 import type { MemoryDBUser, ObservedUser, PasswordSource } from "../model.ts";
 import { acceptedAccessString, decide, wasInSync } from "./decide.ts";
@@ -163,9 +164,9 @@ export class ResourceKnowledge {
    * the operator's last change, young enough, recording the user this resource's status names,
    * with no tag check due (ownership is then presumed, which is enough only to conclude "in sync").
    */
-  trustedSnapshot(user: MemoryDBUser, desired: DesiredUser): ObservedUser | undefined {
+  trustedSnapshot(user: MemoryDBUser, desired: DesiredUser, identity: Identity): ObservedUser | undefined {
     const snap = this.#options.directory?.lookup(
-      desired.region,
+      { region: desired.region, identity },
       desired.userName,
       this.#lastMutation,
       this.#options.snapshotMaxAgeMs,
@@ -184,6 +185,7 @@ export class ResourceKnowledge {
     user: MemoryDBUser,
     desired: DesiredUser,
     secretVersion: ((namespace: string, name: string) => string | undefined) | undefined,
+    identity: Identity,
   ): boolean {
     if (!secretVersion || this.terminal || describeIdentityChange(user, desired) || !wasInSync(user)) return false;
     // Keep lastSyncTime from growing older than promised.
@@ -191,7 +193,7 @@ export class ResourceKnowledge {
     const versions = new Map(desired.passwordRefs.map((r) => [r.name, secretVersion(user.metadata.namespace, r.name)]));
     if (desired.authType === "password" && !sameSources(passwordSources(desired.passwordRefs, versions), user.status?.passwordSecrets))
       return false;
-    const snap = this.trustedSnapshot(user, desired);
+    const snap = this.trustedSnapshot(user, desired, identity);
     if (!snap) return false;
     const observation = {
       passwords: { state: "same" } as const,

@@ -48,7 +48,7 @@ export function outcomeOfState(user: ObservedUser, busyReason: string, applied: 
 }
 
 export function failedFromFault(fault: AwsFault): Outcome {
-  const message = `MemoryDB ${fault.operation} failed: ${fault.detail}`;
+  const message = `${fault.service} ${fault.operation} failed: ${fault.detail}`;
   switch (fault.kind) {
     case "terminal":
       return {

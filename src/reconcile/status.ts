@@ -101,6 +101,8 @@ export interface Established {
   passwordSecrets?: PasswordSource[] | undefined;
   /** MemoryDB's form of the access string the operator sent. */
   acceptedAccessString?: AcceptedAccessString | undefined;
+  /** The account the user was reached in, and through which role (none: the operator's own identity). */
+  account?: { id?: string; roleArn?: string } | undefined;
 }
 
 export function nextStatus(
@@ -113,9 +115,10 @@ export function nextStatus(
   let conditions = previous?.conditions ?? [];
   for (const update of conditionsFor(outcome, previous)) conditions = setCondition(conditions, update, generation, now);
   const observed = outcome.kind === "failed" ? {} : observedStatus(outcome.observed, now);
-  const { passwordSecrets, acceptedAccessString } = established;
+  const { passwordSecrets, acceptedAccessString, account } = established;
   return {
     ...observed,
+    ...(account === undefined ? {} : { account }),
     ...(generation === undefined ? {} : { observedGeneration: generation }),
     ...(passwordSecrets === undefined ? {} : { passwordSecrets }),
     ...(acceptedAccessString === undefined ? {} : { acceptedAccessString }),

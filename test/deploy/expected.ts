@@ -35,6 +35,11 @@ export function verifierKeyRules(secretName: string): Rule[] {
   ];
 }
 
+/** The accounts ConfigMap (--accounts-configmap): list and watch of that one object, nothing else. */
+export function accountsConfigMapRules(name: string): Rule[] {
+  return [{ apiGroups: [""], resources: ["configmaps"], resourceNames: [name], verbs: ["list", "watch"] }];
+}
+
 /** Every environment variable the operator reads (src/config.ts and issue #5). */
 export const OPERATOR_ENV = new Set([
   "AWS_REGION",
@@ -63,6 +68,9 @@ export const OPERATOR_ENV = new Set([
   "DEFAULT_TAGS",
   "POD_NAME",
   "POD_NAMESPACE",
+  "ACCOUNTS_CONFIGMAP",
+  "STS_ENDPOINT",
+  "REQUIRE_ACCOUNT_MAPPING",
 ]);
 
 export const METRICS_PORT = 8080;

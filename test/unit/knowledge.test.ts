@@ -1,6 +1,7 @@
 // What the process remembers about a resource, and when that knowledge expires: the one place
 // that decides what the reconciler may trust without asking.
 import { expect } from "chai";
+import { OPERATOR_IDENTITY } from "../../src/aws/accounts.ts";
 import type { UserDirectory } from "../../src/aws/directory.ts";
 import type { MemoryDBUser, ObservedUser, PasswordSource } from "../../src/model.ts";
 import { desiredUser } from "../../src/reconcile/desired.ts";
@@ -13,7 +14,7 @@ const SNAPSHOT_AGE = 30_000;
 /** A directory answering from one snapshot taken at `takenAt`. */
 function directory(users: ObservedUser[], takenAt: number): UserDirectory {
   return {
-    lookup: (_region: string, name: string, notBefore: number, maxAgeMs: number, now: number) => {
+    lookup: (_place: unknown, name: string, notBefore: number, maxAgeMs: number, now: number) => {
       if (takenAt <= notBefore || now - takenAt > maxAgeMs) return undefined;
       return users.find((u) => u.name === name) ?? null;
     },
@@ -110,31 +111,31 @@ describe("knowledge", () => {
     it("stands for a DescribeUsers when young, taken after the last change, of the recorded user, with no tag check due", () => {
       const k = make(directory([observed()], now - 1000));
       k.tagsMatched(desired);
-      expect(k.trustedSnapshot(recorded(), desired)).to.deep.equal(observed());
+      expect(k.trustedSnapshot(recorded(), desired, OPERATOR_IDENTITY)).to.deep.equal(observed());
       // not the user the status records
-      expect(k.trustedSnapshot(sampleUser(), desired)).to.equal(undefined);
+      expect(k.trustedSnapshot(sampleUser(), desired, OPERATOR_IDENTITY)).to.equal(undefined);
       // a tag check is due
       now += TAG_PERIOD;
-      expect(k.trustedSnapshot(recorded(), desired)).to.equal(undefined);
+      expect(k.trustedSnapshot(recorded(), desired, OPERATOR_IDENTITY)).to.equal(undefined);
     });
     it("is stale once the operator changed the user after it was taken, or once too old", () => {
       const k = make(directory([observed()], now - 1000));
       k.tagsMatched(desired);
       k.mutated();
-      expect(k.trustedSnapshot(recorded(), desired)).to.equal(undefined);
+      expect(k.trustedSnapshot(recorded(), desired, OPERATOR_IDENTITY)).to.equal(undefined);
       const old = make(directory([observed()], now - SNAPSHOT_AGE - 1));
       old.tagsMatched(desired);
-      expect(old.trustedSnapshot(recorded(), desired)).to.equal(undefined);
+      expect(old.trustedSnapshot(recorded(), desired, OPERATOR_IDENTITY)).to.equal(undefined);
     });
     it("lets a resync of an in-sync resource read nothing, but never with the Secret's version moved", () => {
       const sources: PasswordSource[] = [{ name: "pw", key: "password", resourceVersion: "7" }];
       const user = recorded({ passwordSecrets: sources, lastSyncTime: new Date(now).toISOString() });
       const k = make(directory([observed()], now - 1000));
       k.tagsMatched(desired);
-      expect(k.inSyncWithoutReads(user, desired, () => "7")).to.equal(true);
-      expect(k.inSyncWithoutReads(user, desired, () => "8")).to.equal(false);
+      expect(k.inSyncWithoutReads(user, desired, () => "7", OPERATOR_IDENTITY)).to.equal(true);
+      expect(k.inSyncWithoutReads(user, desired, () => "8", OPERATOR_IDENTITY)).to.equal(false);
       k.terminalOn("x");
-      expect(k.inSyncWithoutReads(user, desired, () => "7")).to.equal(false);
+      expect(k.inSyncWithoutReads(user, desired, () => "7", OPERATOR_IDENTITY)).to.equal(false);
     });
   });
 
