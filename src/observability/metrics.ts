@@ -86,6 +86,15 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  /** Counts the resources whose scheduled rotation is past due, at each scrape (the operator sets it). */
+  #countOverdue: () => number = () => 0;
+  readonly #rotationsOverdue: Gauge = new Gauge({
+    name: "memorydb_operator_password_rotations_overdue",
+    help: "MemoryDBUsers whose scheduled password rotation (generatePassword.rotateEvery) is past due: nextRotationTime has passed and no rotation has completed since",
+    registers: [this.registry],
+    collect: () => this.#rotationsOverdue.set(this.#countOverdue()),
+  });
+
   constructor() {
     // Series exist from the start (as controller-runtime does), so rate() and alerts see zeros.
     for (const result of ["success", "error", "requeue", "requeue_after"] as const)
@@ -97,6 +106,10 @@ export class Metrics {
     this.#depth.set({ name: CONTROLLER }, 0);
     for (const reason of ["rejected", "retries_exhausted", "queue_full"]) this.#eventsDropped.inc({ reason }, 0);
     for (const why of ["changed", "uncertain", "unknown"]) this.#passwordsSent.inc({ why }, 0);
+  }
+
+  countRotationsOverdue(count: () => number): void {
+    this.#countOverdue = count;
   }
 
   passwordsSent(why: string): void {

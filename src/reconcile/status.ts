@@ -8,6 +8,7 @@ import type {
   ConditionType,
   MemoryDBUserStatus,
   ObservedUser,
+  PasswordRotationStatus,
   PasswordSource,
 } from "../model.ts";
 import type { Outcome } from "./outcome.ts";
@@ -101,6 +102,8 @@ export interface Established {
   passwordSecrets?: PasswordSource[] | undefined;
   /** MemoryDB's form of the access string the operator sent. */
   acceptedAccessString?: AcceptedAccessString | undefined;
+  /** Where the generated password's rotation stands. */
+  passwordRotation?: PasswordRotationStatus | undefined;
 }
 
 export function nextStatus(
@@ -113,12 +116,13 @@ export function nextStatus(
   let conditions = previous?.conditions ?? [];
   for (const update of conditionsFor(outcome, previous)) conditions = setCondition(conditions, update, generation, now);
   const observed = outcome.kind === "failed" ? {} : observedStatus(outcome.observed, now);
-  const { passwordSecrets, acceptedAccessString } = established;
+  const { passwordSecrets, acceptedAccessString, passwordRotation } = established;
   return {
     ...observed,
     ...(generation === undefined ? {} : { observedGeneration: generation }),
     ...(passwordSecrets === undefined ? {} : { passwordSecrets }),
     ...(acceptedAccessString === undefined ? {} : { acceptedAccessString }),
+    ...(passwordRotation === undefined ? {} : { passwordRotation }),
     conditions,
   };
 }
