@@ -4,13 +4,11 @@
 import type { MemoryDBApi } from "../aws/api.ts";
 import { AwsFault } from "../aws/faults.ts";
 import type { SecretData } from "../kube/api.ts";
-import { KubeError } from "../kube/request.ts";
 import type { PasswordRotationStatus, PasswordSource, SecretKeyRef } from "../model.ts";
 import type { Redacted } from "../redacted.ts";
 import { type Assessment, act, type Sending } from "./act.ts";
 import { acceptedAccessString, decide, diffTags, mutates, type Observation } from "./decide.ts";
 import { describeIdentityChange, tagQuotaProblem } from "./desired.ts";
-import { errorPolicy } from "./errors.ts";
 import { advanceGenerated, type GeneratedSecret, prepareGenerated, rotationRequest } from "./generated.ts";
 import { claimedByAnother, failedFromFault, type Outcome, type Retry, retryFor } from "./outcome.ts";
 import { earlierClaimant, type Ownership, ownershipFromTags, presumablyOurs } from "./ownership.ts";
@@ -63,23 +61,15 @@ export async function apply(turn: Turn): Promise<Retry> {
   const retry = retryFor(outcome);
   if (retry === "untilInputsChange") knowledge.terminalOn(fingerprint());
   const acceptedAccessString = outcome.kind === "ready" ? knowledge.accessStringSeen(desired, outcome.observed) : undefined;
-  // Then at most one step of a rotation, on what this reconcile found MemoryDB to hold.
-  let step: Awaited<ReturnType<typeof advanceGenerated>> | undefined;
-  let stepFailed: unknown;
-  if (generated && outcome.kind !== "failed") {
-    try {
-      step = await advanceGenerated(turn, generated, { held: passwordSecrets !== undefined, ready: outcome.kind === "ready" });
-      if (step !== "changed") generated = step.generated;
-    } catch (err) {
-      // What MemoryDB holds is still reported; the Secret's step is retried.
-      if (!(err instanceof KubeError)) throw err;
-      stepFailed = err;
-    }
-  }
   const passwordRotation = generated && rotationStatus(generated.state, desired.generated!);
+  // What MemoryDB holds is recorded before the Secret moves on: a stop in between sends nothing twice.
   await turn.report(outcome, retry, { passwordSecrets, acceptedAccessString, passwordRotation });
-  if (stepFailed) return errorPolicy(stepFailed, turn.log, turn.call.signal?.aborted ?? false);
-  if (step === "changed" || step?.step) return "now";
+  if (generated && outcome.kind !== "failed") {
+    // Then at most one step of a rotation, on what this reconcile found MemoryDB to hold; the
+    // next reconcile (at once) reports it.
+    const synced = { held: passwordSecrets !== undefined, ready: outcome.kind === "ready" };
+    if (await advanceGenerated(turn, generated, synced)) return "now";
+  }
   return passwordRotation && retry === "none" ? scheduled(passwordRotation, turn) : retry;
 }
 

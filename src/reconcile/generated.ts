@@ -8,16 +8,7 @@ import { API_VERSION, KIND, ROTATE_PASSWORD_ANNOTATION, type SecretKeyRef } from
 import type { Redacted } from "../redacted.ts";
 import type { Outcome } from "./outcome.ts";
 import { generatePassword } from "./passwords.ts";
-import {
-  believableTime,
-  desiredKeys,
-  type GeneratedState,
-  KEYS,
-  nextSecretStep,
-  SECRET_ANNOTATIONS,
-  type SecretStep,
-  type Synced,
-} from "./rotation.ts";
+import { believableTime, desiredKeys, type GeneratedState, KEYS, nextSecretStep, SECRET_ANNOTATIONS, type Synced } from "./rotation.ts";
 import type { Turn } from "./turn.ts";
 
 /** The generated Secret as this reconcile found or made it, and the keys MemoryDB should hold now. */
@@ -177,18 +168,14 @@ function write(turn: Turn, secret: SecretData, patch: SecretWrite): Promise<Secr
 
 /**
  * The next rotation step the Secret can take now that MemoryDB holds what `synced` says, if
- * any: one write. Resolves to the step taken and the Secret after it, or "changed".
+ * any: one write. Resolves to whether the Secret changed (a step, or someone else's write).
  */
-export async function advanceGenerated(
-  turn: Turn,
-  generated: GeneratedSecret,
-  synced: Synced,
-): Promise<{ step: SecretStep | undefined; generated: GeneratedSecret } | "changed"> {
+export async function advanceGenerated(turn: Turn, generated: GeneratedSecret, synced: Synced): Promise<boolean> {
   const settings = turn.desired.generated!;
   const now = turn.now().getTime();
   const request = rotationRequest(turn);
   const step = nextSecretStep(generated.state, settings, now, request, synced);
-  if (step === undefined) return { step, generated };
+  if (step === undefined) return false;
   const data = generated.secret.data;
   const patch: SecretWrite =
     step === "start"
@@ -202,9 +189,7 @@ export async function advanceGenerated(
             annotations: { [SECRET_ANNOTATIONS.rotatedAt]: new Date(now).toISOString() },
           }
         : { data: { [KEYS.previous]: null } };
-  const secret = await write(turn, generated.secret, patch);
-  if (!secret) return "changed";
-  const state = readState(secret, now);
+  if (!(await write(turn, generated.secret, patch))) return true;
   const { secretName } = settings;
   if (step === "start") turn.log.info("rotating the generated password: the new one is stored in the Secret first", { secret: secretName });
   if (step === "drop") turn.log.info("the previous password is no longer accepted: removed it from the Secret", { secret: secretName });
@@ -217,7 +202,7 @@ export async function advanceGenerated(
       `Secret "${secretName}" key "${KEYS.password}" holds a new password; the previous one, under "${KEYS.previous}", is accepted until ${until}`,
     );
   }
-  return { step, generated: { secret, state, refs: desiredKeys(state, settings, now).map((key) => ({ name: secretName, key })) } };
+  return true;
 }
 
 /** Deleting with Retain: the Secret stays with the retained user (apply removes the reference; this makes sure). */
