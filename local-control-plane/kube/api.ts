@@ -511,7 +511,11 @@ export class Api {
     if (isDryRun(req.query)) return { code: 200, body: this.present(rt, existing) };
     // Orphan: the dependents are released first (the real server holds the owner with an `orphan`
     // finalizer until the garbage collector has done that; here it is done at once).
-    if (opts.propagationPolicy === "Orphan" || opts.orphanDependents === true) collectDependents(this.collectable, existing, true);
+    // DeleteOptions come as the body or as query parameters.
+    const policy = opts.propagationPolicy ?? req.query.get("propagationPolicy");
+    const orphanDependents =
+      opts.orphanDependents ?? (req.query.has("orphanDependents") ? req.query.get("orphanDependents") === "true" : undefined);
+    if (policy === "Orphan" || (policy === undefined && orphanDependents === true)) collectDependents(this.collectable, existing, true);
     const finalizers: string[] = existing.metadata.finalizers ?? [];
     if (finalizers.length || this.pendingSpecFinalizers(rt, existing)) {
       if (existing.metadata.deletionTimestamp) return { code: 200, body: this.present(rt, existing) };
