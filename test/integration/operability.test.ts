@@ -5,6 +5,7 @@
 import { PassThrough } from "node:stream";
 import { expect } from "chai";
 import { loadConfig } from "../../src/config.ts";
+import { ROTATE_PASSWORD_ANNOTATION } from "../../src/model.ts";
 import { createLogger } from "../../src/observability/log.ts";
 import { Service } from "../../src/service.ts";
 import { clusterScopedRbac, namespacedRbac, type RbacBundle } from "../deploy/rbac.ts";
@@ -238,6 +239,24 @@ async function lifecycleUnderRbac(env: TestEnv, ns: string): Promise<void> {
   expect(env.aws.user(`${ns}-user`)).to.equal(undefined);
   const events = (await env.events.listNamespacedEvent({ namespace: ns })).items.map((e) => e.reason);
   expect(events).to.include.members(["Created", "PasswordRotated", "Deleted"]);
+  // A generated password: its Secret created, then patched through a whole rotation.
+  const generated = `${ns}-generated`;
+  await env.createUser(ns, generated, {
+    accessString: "on ~app:* +get",
+    authenticationMode: { generatePassword: { secretName: `${generated}-redis`, overlap: "1s" } },
+  });
+  await env.waitForUser(ns, generated, isReady);
+  const first = (await env.secretValues(ns, `${generated}-redis`))!.password!;
+  await env.patchUser(ns, generated, { metadata: { annotations: { [ROTATE_PASSWORD_ANNOTATION]: "1" } } });
+  await env.waitForUser(
+    ns,
+    generated,
+    (u) => isReady(u) && u.status?.passwordRotation?.lastRotationRequest === "1" && u.status.passwordRotation.phase === "Stable",
+    20_000,
+  );
+  const second = (await env.secretValues(ns, `${generated}-redis`))!;
+  expect(second.password).to.not.equal(first);
+  expect(env.aws.authenticate(generated, second.password!)).to.equal(true);
 }
 
 describe("under exactly the RBAC the manifests grant", function () {
