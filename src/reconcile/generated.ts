@@ -4,6 +4,7 @@
 // decided on, so a stale read never overwrites a password MemoryDB may already hold. Values are
 // copied between keys as the API returns them (base64) and never decoded here.
 import type { OwnerReference, SecretData, SecretWrite } from "../kube/api.ts";
+import { KubeError } from "../kube/request.ts";
 import { API_VERSION, KIND, ROTATE_PASSWORD_ANNOTATION, type SecretKeyRef } from "../model.ts";
 import type { Redacted } from "../redacted.ts";
 import type { Outcome } from "./outcome.ts";
@@ -71,6 +72,19 @@ function wantedLabels(turn: Turn): Record<string, string> {
 }
 
 export async function prepareGenerated(turn: Turn, found: SecretData | undefined): Promise<Prepared> {
+  try {
+    return await prepare(turn, found);
+  } catch (err) {
+    // The operator's own RBAC: an administrator's to fix, said on the resource.
+    if (!(err instanceof KubeError) || err.status !== 403) throw err;
+    const message =
+      `the operator may not write the Secret "${turn.desired.generated!.secretName}" in namespace "${turn.user.metadata.namespace}" ` +
+      "(HTTP 403): an administrator grants it create and patch on secrets (docs/security.md)";
+    return { kind: "failed", outcome: { kind: "failed", reason: "SecretWriteForbidden", message, retry: "slow" } };
+  }
+}
+
+async function prepare(turn: Turn, found: SecretData | undefined): Promise<Prepared> {
   const settings = turn.desired.generated!;
   const uid = turn.user.metadata.uid ?? "";
   const now = turn.now().getTime();
