@@ -99,7 +99,7 @@ describe("generated passwords and their rotation", function () {
     expect((await values("gen-user-redis"))!.password).to.equal(v.password);
   });
 
-  it("rotates on schedule without downtime: new password stored first, both accepted for the overlap, then only the new", async () => {
+  it("rotates on schedule without downtime (new password stored first, both accepted for the overlap, then only the new), counting a stuck one as overdue", async () => {
     await env.createUser(NS, "scheduled", generatedSpec({ secretName: "scheduled-redis", rotateEvery: "10s", overlap: "2s" }));
     const ready = await env.waitForUser(NS, "scheduled", isReady);
     const first = (await values("scheduled-redis"))!.password!;
@@ -108,6 +108,13 @@ describe("generated passwords and their rotation", function () {
     // No timer outlives a process: a new one finds the schedule in the status.
     await env.stopOperator();
     await env.startOperator();
+    // A rotation that cannot happen (its first step's write fails) is counted as overdue.
+    const overdue = async () =>
+      Number(/^memorydb_operator_password_rotations_overdue (\d+)/m.exec(await env.app!.metrics.registry.metrics())?.[1] ?? "NaN");
+    expect(await overdue()).to.equal(0);
+    env.kube.faults.failNext(1_000_000, { status: 500, method: "PATCH", pathIncludes: "/secrets/scheduled-redis" });
+    await env.until("the rotation is overdue", async () => (await overdue()) === 1, 20_000);
+    env.kube.faults.reset();
 
     await alwaysAccepted("scheduled", "scheduled-redis", "the scheduled rotation", (v) => v.password !== first);
     const rotated = (await values("scheduled-redis"))!;
@@ -119,6 +126,7 @@ describe("generated passwords and their rotation", function () {
     const at = Date.parse(overlap.status!.passwordRotation!.lastRotationTime!);
     expect(at).to.be.at.least(created + 10_000);
     expect(Date.parse(overlap.status!.passwordRotation!.overlapEndTime!)).to.equal(at + 2000);
+    expect(await overdue()).to.equal(0);
     expect(Date.parse(overlap.status!.passwordRotation!.nextRotationTime!)).to.equal(at + 10_000);
     await env.until("a PasswordRotated Event", async () => (await reasons("scheduled")).includes("PasswordRotated"));
 
