@@ -171,7 +171,7 @@ interface Credentials {
 }
 
 /** Redis's answer to an AUTH that fails (`addAuthErrReply`, src/acl.c). */
-export const WRONGPASS = "WRONGPASS invalid username-password pair or user is disabled.";
+const WRONGPASS = "WRONGPASS invalid username-password pair or user is disabled.";
 
 interface PendingFailure {
   code: string;

@@ -32,14 +32,14 @@ export function rotationRequest(turn: Turn): string | undefined {
 }
 
 /** Made by the operator for the resource with this UID (the annotation, or its controller reference). */
-export function ownedBy(secret: SecretData, uid: string): boolean {
+function ownedBy(secret: SecretData, uid: string): boolean {
   return (
     secret.annotations?.[SECRET_ANNOTATIONS.owner] === uid ||
     (secret.ownerReferences ?? []).some((r) => r.uid === uid && r.controller === true)
   );
 }
 
-export function readState(secret: SecretData, now: number): GeneratedState {
+function readState(secret: SecretData, now: number): GeneratedState {
   const annotations = secret.annotations ?? {};
   return {
     password: secret.data[KEYS.password] !== undefined,

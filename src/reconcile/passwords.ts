@@ -90,7 +90,7 @@ export function resolvePasswords(
  * A Secret value (base64, as the API returns it) as text; undefined if it is not UTF-8. Strict:
  * invalid bytes would silently become U+FFFD, and two different Secrets one password.
  */
-export function decodeSecretValue(encoded: string): Redacted | undefined {
+function decodeSecretValue(encoded: string): Redacted | undefined {
   try {
     return new Redacted(utf8.decode(Buffer.from(encoded, "base64")));
   } catch {

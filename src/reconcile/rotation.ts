@@ -36,9 +36,9 @@ export const SECRET_ANNOTATIONS = {
   request: `${GROUP}/rotation-request`,
 } as const;
 
-export const MIN_ROTATE_EVERY_MS = 10_000;
-export const MIN_OVERLAP_MS = 1000;
-export const DEFAULT_OVERLAP = "1h";
+const MIN_ROTATE_EVERY_MS = 10_000;
+const MIN_OVERLAP_MS = 1000;
+const DEFAULT_OVERLAP = "1h";
 
 /** The spec's generatePassword, read. */
 export interface RotationSettings {
@@ -92,7 +92,7 @@ export function believableTime(text: string | undefined, now: number): number | 
   return Number.isFinite(at) && at <= now + 60_000 ? Math.min(at, now) : undefined;
 }
 
-export function phaseOf(state: GeneratedState): RotationPhase {
+function phaseOf(state: GeneratedState): RotationPhase {
   return state.pending ? "Rotating" : state.previous ? "Overlap" : "Stable";
 }
 
@@ -108,7 +108,7 @@ export function desiredKeys(state: GeneratedState, settings: RotationSettings, n
 }
 
 /** A rotation was asked for with a value of the annotation not acted upon yet. */
-export function requested(request: string | undefined, lastActedUpon: string | undefined): boolean {
+function requested(request: string | undefined, lastActedUpon: string | undefined): boolean {
   return request !== undefined && request !== lastActedUpon;
 }
 
