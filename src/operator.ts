@@ -20,6 +20,7 @@ import type { Logger } from "./observability/log.ts";
 import { CONTROLLER, type Metrics } from "./observability/metrics.ts";
 import { effectiveUserName } from "./reconcile/desired.ts";
 import { Reconciler, type ReconcilerDeps } from "./reconcile/reconciler.ts";
+import { overdue, rotationSettings } from "./reconcile/rotation.ts";
 import { PasswordVerifier } from "./reconcile/verifier.ts";
 import { clusterUid, verifierKey } from "./startup.ts";
 
@@ -131,9 +132,14 @@ export async function startOperator(config: Config, kc: KubeConfig, logger: Logg
       delete: (key) => metrics.resourceConditions(key, undefined),
     });
   }
-  const bySecret = controller.index((u) =>
-    (u.spec.authenticationMode?.passwords ?? []).map((p) => `${u.metadata.namespace}/${p.secretKeyRef.name}`),
-  );
+  const bySecret = controller.index((u) => {
+    const mode = u.spec.authenticationMode;
+    const names = [
+      ...(mode?.passwords ?? []).map((p) => p.secretKeyRef.name),
+      ...(mode?.generatePassword ? [mode.generatePassword.secretName] : []),
+    ];
+    return names.map((name) => `${u.metadata.namespace}/${name}`);
+  });
   const byUserName = controller.index((u) => [nameKey(u)]);
   const secretSources: Array<Source<SecretMeta>> = scopes.map((ns) => ({
     name: named("secrets", ns),
@@ -173,6 +179,16 @@ export async function startOperator(config: Config, kc: KubeConfig, logger: Logg
     reconciler.forget(objectKey(user));
     // Another resource waiting for this user name may now proceed.
     for (const other of byUserName.keysFor(nameKey(user))) controller.enqueue(other);
+  });
+
+  // Counted from the cache at each scrape: a rotation that never comes (the operator stuck, the
+  // user failing) shows, whatever the reconciles do.
+  metrics?.countRotationsOverdue(() => {
+    const now = Date.now();
+    return controller.list().filter((u) => {
+      const generate = u.spec.authenticationMode?.generatePassword;
+      return generate && !u.metadata.deletionTimestamp && overdue(u.status?.passwordRotation, rotationSettings(generate), now);
+    }).length;
   });
 
   // One paginated listing per region before the workers start and at each resync, so that

@@ -20,7 +20,7 @@ const CANCEL_GRACE_MS = 1000;
 const SECONDARY_SYNC_WAIT_MS = 30_000;
 
 /** How each retry decision counts in controller-runtime's reconcile metrics. */
-const RESULTS: Record<Retry, ReconcileResult> = {
+const RESULTS: Record<Exclude<Retry, object>, ReconcileResult> = {
   none: "success",
   now: "requeue",
   poll: "requeue_after",
@@ -28,6 +28,9 @@ const RESULTS: Record<Retry, ReconcileResult> = {
   backoff: "error",
   untilInputsChange: "error",
 };
+
+/** The longest delay a timer takes (setTimeout fires at once beyond it); the periodic resync comes sooner anyway. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** What to list and watch: one source per watched namespace, or one for all. */
 export type Source<T> = Omit<ReflectorOptions<T>, "handler" | "logger" | "timings">;
@@ -241,7 +244,12 @@ export class Controller<T extends KubeObject> {
     const retry = await reconcile(obj, { signal: this.#deadline.signal, log });
     done?.();
     if (this.#deadline.signal.aborted) return;
-    this.#options.metrics?.reconciled(RESULTS[retry]);
+    this.#options.metrics?.reconciled(typeof retry === "object" ? "requeue_after" : RESULTS[retry]);
+    if (typeof retry === "object") {
+      this.queue.forget(key);
+      this.queue.addAfter(key, Math.min(retry.afterMs, MAX_TIMER_MS));
+      return;
+    }
     switch (retry) {
       case "backoff":
         this.queue.addRateLimited(key);

@@ -1,5 +1,13 @@
 // Kubernetes access: the reads and writes the operator makes, typed in its own terms.
-import { CoreV1Api, CustomObjectsApi, EventsV1Api, type KubeConfig, PatchStrategy, V1MicroTime } from "@kubernetes/client-node";
+import {
+  CoreV1Api,
+  CustomObjectsApi,
+  EventsV1Api,
+  type KubeConfig,
+  PatchStrategy,
+  V1MicroTime,
+  type V1Secret,
+} from "@kubernetes/client-node";
 import { GROUP, type MemoryDBUser, type MemoryDBUserStatus, PLURAL, VERSION } from "../model.ts";
 import type { JsonPatchOp } from "./finalizer.ts";
 import { type CallOptions, httpStatus, KubeError, type MergePatch, requestOptions } from "./request.ts";
@@ -7,8 +15,37 @@ import { type CallOptions, httpStatus, KubeError, type MergePatch, requestOption
 export interface SecretData {
   resourceVersion: string;
   labels: Record<string, string>;
+  annotations?: Record<string, string>;
+  ownerReferences?: OwnerReference[];
   /** Values base64-encoded, as the API returns them. */
   data: Record<string, string>;
+}
+
+/** metav1.OwnerReference. */
+export interface OwnerReference {
+  apiVersion: string;
+  kind: string;
+  name: string;
+  uid: string;
+  controller?: boolean;
+  blockOwnerDeletion?: boolean;
+}
+
+/** A Secret the operator creates; values base64-encoded. */
+export interface NewSecret {
+  data: Record<string, string>;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  ownerReferences?: OwnerReference[];
+}
+
+/** What the operator writes into a Secret: `null` removes a key, label, annotation or the owner references (patch only). */
+export interface SecretWrite {
+  labels?: Record<string, string | null>;
+  annotations?: Record<string, string | null>;
+  ownerReferences?: OwnerReference[] | null;
+  /** Values base64-encoded. */
+  data?: Record<string, string | null>;
 }
 
 export interface ListPage<T> {
@@ -55,6 +92,17 @@ export interface SecretMeta {
  */
 export function eventNamePrefix(name: string): string {
   return `${name.slice(0, 57)}-`;
+}
+
+function secretData(secret: V1Secret): SecretData {
+  const meta = secret.metadata;
+  return {
+    resourceVersion: meta?.resourceVersion ?? "",
+    labels: meta?.labels ?? {},
+    annotations: meta?.annotations ?? {},
+    ownerReferences: meta?.ownerReferences ?? [],
+    data: secret.data ?? {},
+  };
 }
 
 export class KubeApi {
@@ -184,31 +232,63 @@ export class KubeApi {
 
   async readSecret(namespace: string, name: string, call?: CallOptions): Promise<SecretData | undefined> {
     try {
-      const secret = await this.#core.readNamespacedSecret({ namespace, name }, requestOptions(call));
-      return { resourceVersion: secret.metadata?.resourceVersion ?? "", labels: secret.metadata?.labels ?? {}, data: secret.data ?? {} };
+      return secretData(await this.#core.readNamespacedSecret({ namespace, name }, requestOptions(call)));
     } catch (err) {
       if (httpStatus(err) === 404) return undefined;
       throw new KubeError(`read Secret ${namespace}/${name}`, err);
     }
   }
 
-  /** Creates a Secret; resolves to false when one of that name exists already. */
-  async createSecret(
-    namespace: string,
-    name: string,
-    data: Record<string, string>,
-    labels: Record<string, string>,
-    call?: CallOptions,
-  ): Promise<boolean> {
+  /** Creates a Secret; resolves to undefined when one of that name exists already. */
+  async createSecret(namespace: string, name: string, secret: NewSecret, call?: CallOptions): Promise<SecretData | undefined> {
+    const { data, labels, annotations, ownerReferences } = secret;
     try {
-      await this.#core.createNamespacedSecret(
-        { namespace, body: { metadata: { name, namespace, labels }, type: "Opaque", data } },
+      const created = await this.#core.createNamespacedSecret(
+        {
+          namespace,
+          body: {
+            metadata: { name, namespace, labels, annotations, ...(ownerReferences ? { ownerReferences } : {}) },
+            type: "Opaque",
+            data,
+          },
+        },
         requestOptions(call),
       );
-      return true;
+      return secretData(created);
     } catch (err) {
-      if (httpStatus(err) === 409) return false;
+      if (httpStatus(err) === 409) return undefined;
       throw new KubeError(`create Secret ${namespace}/${name}`, err);
+    }
+  }
+
+  /**
+   * Merge-patches a Secret, only if it is still at `resourceVersion` (otherwise a 409, a
+   * KubeError with `conflict`). Resolves to the updated Secret; undefined if it is gone.
+   */
+  async patchSecret(
+    namespace: string,
+    name: string,
+    resourceVersion: string,
+    patch: SecretWrite,
+    call?: CallOptions,
+  ): Promise<SecretData | undefined> {
+    const { data, labels, annotations, ownerReferences } = patch;
+    const body = {
+      metadata: {
+        resourceVersion,
+        ...(labels ? { labels } : {}),
+        ...(annotations ? { annotations } : {}),
+        ...(ownerReferences !== undefined ? { ownerReferences } : {}),
+      },
+      ...(data ? { data } : {}),
+    };
+    try {
+      return secretData(
+        await this.#core.patchNamespacedSecret({ namespace, name, body }, requestOptions(call, ["Content-Type", PatchStrategy.MergePatch])),
+      );
+    } catch (err) {
+      if (httpStatus(err) === 404) return undefined;
+      throw new KubeError(`patch Secret ${namespace}/${name}`, err);
     }
   }
 

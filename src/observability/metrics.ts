@@ -95,6 +95,15 @@ export class Metrics {
   });
   readonly #conditions = new ConditionCounts(this.#resources);
 
+  /** Counts the resources whose scheduled rotation is past due, at each scrape (the operator sets it). */
+  #countOverdue: () => number = () => 0;
+  readonly #rotationsOverdue: Gauge = new Gauge({
+    name: "memorydb_operator_password_rotations_overdue",
+    help: "MemoryDBUsers whose scheduled password rotation (generatePassword.rotateEvery) is past due: nextRotationTime has passed and no rotation has completed since",
+    registers: [this.registry],
+    collect: () => this.#rotationsOverdue.set(this.#countOverdue()),
+  });
+
   constructor() {
     // Series exist from the start (as controller-runtime does), so rate() and alerts see zeros.
     for (const result of ["success", "error", "requeue", "requeue_after"] as const)
@@ -111,6 +120,10 @@ export class Metrics {
   /** The conditions a resource's status now reports (from the watch), or undefined once it is gone. */
   resourceConditions(key: string, resource: { namespace: string; conditions: readonly ConditionLike[] } | undefined): void {
     this.#conditions.set(key, resource);
+  }
+
+  countRotationsOverdue(count: () => number): void {
+    this.#countOverdue = count;
   }
 
   passwordsSent(why: string): void {

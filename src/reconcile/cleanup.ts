@@ -6,6 +6,7 @@ import { regionRefused } from "./apply.ts";
 import { decideDeletion } from "./decide.ts";
 import { describeIdentityChange } from "./desired.ts";
 import type { Cleanup } from "./finalizer.ts";
+import { keepGeneratedSecret } from "./generated.ts";
 import { failedFromFault, type Outcome, outcomeOfState, retryFor } from "./outcome.ts";
 import { type Ownership, ownershipFromTags } from "./ownership.ts";
 import type { Turn } from "./turn.ts";
@@ -26,6 +27,8 @@ export async function cleanup(turn: Turn): Promise<Cleanup> {
     await turn.report(refused, "slow");
     return { kind: "wait", retry: "slow" };
   }
+  // A retained user keeps its generated password: the Secret must not go with the resource.
+  if (desired.generated && desired.deletionPolicy === "Retain") await keepGeneratedSecret(turn);
   const done = (reason: string | undefined, note: string): Cleanup => {
     if (reason) turn.event("Normal", reason, "Delete", note);
     log.info(note);

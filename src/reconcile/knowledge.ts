@@ -14,6 +14,7 @@ import { acceptedAccessString, decide, wasInSync } from "./decide.ts";
 import { type DesiredUser, describeIdentityChange } from "./desired.ts";
 import { presumablyOurs } from "./ownership.ts";
 import { passwordSources, sameSources } from "./passwords.ts";
+import { nextStepIn } from "./rotation.ts";
 import { SYNC_TIME_REFRESH_MS } from "./status.ts";
 import { sameVerifiers } from "./verifier.ts";
 
@@ -186,8 +187,11 @@ export class ResourceKnowledge {
     desired: DesiredUser,
     secretVersion: ((namespace: string, name: string) => string | undefined) | undefined,
     identity: Identity,
+    rotationRequest?: string,
   ): boolean {
     if (!secretVersion || this.terminal || describeIdentityChange(user, desired) || !wasInSync(user)) return false;
+    // A rotation step that is due needs the Secret.
+    if (desired.generated && nextStepIn(user.status?.passwordRotation, rotationRequest, this.#options.now()) === 0) return false;
     // Keep lastSyncTime from growing older than promised.
     if (!(this.#options.now() - Date.parse(user.status?.lastSyncTime ?? "") < SYNC_TIME_REFRESH_MS)) return false;
     const versions = new Map(desired.passwordRefs.map((r) => [r.name, secretVersion(user.metadata.namespace, r.name)]));

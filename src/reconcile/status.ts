@@ -8,6 +8,7 @@ import type {
   ConditionType,
   MemoryDBUserStatus,
   ObservedUser,
+  PasswordRotationStatus,
   PasswordSource,
 } from "../model.ts";
 import type { Outcome } from "./outcome.ts";
@@ -103,6 +104,8 @@ export interface Established {
   acceptedAccessString?: AcceptedAccessString | undefined;
   /** The account the user was reached in, and through which role (none: the operator's own identity). */
   account?: { id?: string; roleArn?: string } | undefined;
+  /** Where the generated password's rotation stands. */
+  passwordRotation?: PasswordRotationStatus | undefined;
 }
 
 export function nextStatus(
@@ -115,13 +118,14 @@ export function nextStatus(
   let conditions = previous?.conditions ?? [];
   for (const update of conditionsFor(outcome, previous)) conditions = setCondition(conditions, update, generation, now);
   const observed = outcome.kind === "failed" ? {} : observedStatus(outcome.observed, now);
-  const { passwordSecrets, acceptedAccessString, account } = established;
+  const { passwordSecrets, acceptedAccessString, account, passwordRotation } = established;
   return {
     ...observed,
     ...(account === undefined ? {} : { account }),
     ...(generation === undefined ? {} : { observedGeneration: generation }),
     ...(passwordSecrets === undefined ? {} : { passwordSecrets }),
     ...(acceptedAccessString === undefined ? {} : { acceptedAccessString }),
+    ...(passwordRotation === undefined ? {} : { passwordRotation }),
     conditions,
   };
 }

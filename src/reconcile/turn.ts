@@ -16,7 +16,7 @@ import type { KubeApi } from "../kube/api.ts";
 import type { EventRecorder } from "../kube/events.ts";
 import type { LabelSelector } from "../kube/label-selector.ts";
 import type { CallOptions } from "../kube/request.ts";
-import type { MemoryDBUser } from "../model.ts";
+import type { MemoryDBUser, SecretKeyRef } from "../model.ts";
 import type { Logger } from "../observability/log.ts";
 import type { Defaults, DesiredUser } from "./desired.ts";
 import type { ResourceKnowledge } from "./knowledge.ts";
@@ -25,7 +25,7 @@ import { type Established, nextStatus, statusPatch, worthWriting } from "./statu
 import type { PasswordKnowledge, PasswordVerifier } from "./verifier.ts";
 
 export interface ReconcilerDeps {
-  kube: Pick<KubeApi, "readSecret" | "patchUserStatus" | "patchUserMetadata">;
+  kube: Pick<KubeApi, "readSecret" | "createSecret" | "patchSecret" | "patchUserStatus" | "patchUserMetadata">;
   /** The region's MemoryDB through an AWS identity (default the operator's own), its calls cancelled by `signal`. */
   memorydb: (region: string, signal?: AbortSignal, identity?: Identity) => MemoryDBApi;
   /** The administrator's namespace-to-account mapping (--accounts-configmap); absent: one identity for all. */
@@ -66,7 +66,7 @@ export class Turn {
   readonly log: Logger;
   readonly call: CallOptions;
   readonly context: ReconcileContext;
-  readonly desired: DesiredUser;
+  #desired: DesiredUser;
   /** The AWS identity of the resource's namespace, or why it has none. */
   readonly identity: IdentityChoice;
   /** The resource as this turn last knew it; its own writes replace it. */
@@ -82,7 +82,7 @@ export class Turn {
   ) {
     this.deps = deps;
     this.#user = user;
-    this.desired = desired;
+    this.#desired = desired;
     this.knowledge = knowledge;
     this.log = log;
     this.context = context;
@@ -92,6 +92,15 @@ export class Turn {
 
   get user(): MemoryDBUser {
     return this.#user;
+  }
+
+  get desired(): DesiredUser {
+    return this.#desired;
+  }
+
+  /** The Secret keys of a generated password, once its Secret is read (see DesiredUser.passwordRefs). */
+  usePasswordRefs(refs: SecretKeyRef[]): void {
+    this.#desired = { ...this.#desired, passwordRefs: refs };
   }
 
   /** The newest copy, with this turn's own writes. */
@@ -152,6 +161,8 @@ export class Turn {
     const patch = statusPatch(previous, nextStatus(previous, outcome, generation, now, { ...established, account }));
     // Passwords established are no longer pending.
     if (established.passwordSecrets !== undefined && previous?.passwordSecretsPending !== undefined) patch.passwordSecretsPending = null;
+    // A rotation status outlives no generated password.
+    if (!this.#desired.generated && previous?.passwordRotation !== undefined) patch.passwordRotation = null;
     if (worthWriting(previous, patch, now)) {
       const written = await this.deps.kube.patchUserStatus(namespace, name, patch, this.call);
       if (written) this.wrote(written);

@@ -23,6 +23,16 @@ export class PasswordVerifier {
       .digest("hex");
     return `${this.keyId}:${mac}`;
   }
+
+  /**
+   * A generated password's verifier, bound to the resource and its generated Secret but not to
+   * the key: a rotation moves passwords between keys (pending-password → password →
+   * previous-password) while MemoryDB holds the same ones. (A key is never empty, so these never
+   * equal a referenced password's.)
+   */
+  ofGenerated(uid: string, secretName: string, password: Redacted): string {
+    return this.of(uid, { name: secretName, key: "" }, password);
+  }
 }
 
 /** What the operator can know about the passwords MemoryDB holds for a resource. */
@@ -82,4 +92,22 @@ export function passwordKnowledge(
   if (pending && sameVerifiers(current, pending.secrets))
     return pending.operation === "CreateUser" ? { state: "created" } : { state: "uncertain", rotated };
   return entries.includes("unknown") ? { state: "unknown" } : { state: "changed", rotated };
+}
+
+/**
+ * passwordKnowledge for generated passwords: MemoryDB holds a set of passwords, whichever keys
+ * of the generated Secret hold them now, so verifiers (ofGenerated) are compared as sets.
+ */
+export function generatedPasswordKnowledge(
+  current: readonly PasswordSource[],
+  applied: readonly PasswordSource[] | undefined,
+  pending: PendingPasswords | undefined,
+  keyId: string,
+): PasswordKnowledge {
+  const set = (sources: readonly PasswordSource[]) => [...new Set(sources.map((s) => s.verifier ?? ""))].sort().join(",");
+  const known = (sources: readonly PasswordSource[] | undefined) => sources?.every((s) => s.verifier?.startsWith(`${keyId}:`)) ?? false;
+  if (known(applied) && set(applied!) === set(current)) return { state: "same" };
+  if (pending && known(pending.secrets) && set(pending.secrets) === set(current))
+    return pending.operation === "CreateUser" ? { state: "created" } : { state: "uncertain", rotated: false };
+  return known(applied) ? { state: "changed", rotated: false } : { state: "unknown" };
 }

@@ -13,6 +13,8 @@ export const RECONCILE_RULES: Rule[] = [
   { apiGroups: ["memorydb.operators.dev"], resources: ["memorydbusers"], verbs: ["list", "watch", "patch"] },
   { apiGroups: ["memorydb.operators.dev"], resources: ["memorydbusers/status"], verbs: ["patch"] },
   { apiGroups: [""], resources: ["secrets"], verbs: ["get", "list", "watch"] },
+  // Generated passwords: the Secret is created, then patched by each rotation step.
+  { apiGroups: [""], resources: ["secrets"], verbs: ["create", "patch"] },
   { apiGroups: ["events.k8s.io"], resources: ["events"], verbs: ["create"] },
 ];
 

@@ -223,6 +223,54 @@ const rotate: Step = {
   },
 };
 
+const generated: Step = {
+  name: "generated",
+  summary:
+    "a generated password: its Secret (username, 32-character password), then a rotation on demand (PasswordRotated, a new password)",
+  async run(ctx) {
+    const name = ctx.name("gen");
+    const secretName = `${name}-redis`;
+    const spec: UserSpec = {
+      userName: name,
+      accessString: readOnly(name),
+      deletionPolicy: "Delete",
+      generate: { secretName, overlap: "5s" },
+    };
+    await ctx.applyUser(name, spec);
+    await ctx.waitReady(name);
+    const values = async () => {
+      const v = await ctx.cluster.secretValues(ctx.ns, secretName);
+      check(v !== undefined, `the Secret ${secretName} does not exist`);
+      return v;
+    };
+    const first = await values();
+    equal(Object.keys(first).sort(), ["password", "username"], `the keys of the Secret ${secretName}`);
+    check(first.username === name, `the Secret's username is not ${name}`);
+    check(first.password!.length === 32, "the generated password is not 32 characters long");
+    // Only the emulator can say what a Redis AUTH would get; MemoryDB's API cannot.
+    const auth = ctx.memorydb?.authenticate ? (password: string) => ctx.memorydb!.authenticate!(name, password) : undefined;
+    if (auth) check(await auth(first.password!), "MemoryDB does not accept the generated password");
+    await ctx.waitEvent(name, "PasswordGenerated");
+    const seen = await ctx.eventNames(name);
+    await ctx.kubectl(["annotate", "mdbu", name, "-n", ctx.ns, "--overwrite", `memorydb.operators.dev/rotate-password=${ctx.env.prefix}`]);
+    await ctx.until<MdbUser>(`the rotation of ${name}'s generated password to complete (overlap 5s)`, async () => {
+      const u = await ctx.user(name);
+      const r = u.status?.passwordRotation;
+      return inSync(u) && r?.phase === "Stable" && r.lastRotationRequest === ctx.env.prefix
+        ? { ok: u }
+        : { wait: `${describeUser(u)}; passwordRotation ${JSON.stringify(r)}` };
+    });
+    await ctx.waitEvent(name, "PasswordRotated", { seen });
+    const second = await values();
+    check(second.password !== first.password, "the password did not change");
+    check(second["previous-password"] === undefined, "previous-password is still in the Secret after the overlap");
+    if (auth) {
+      check(await auth(second.password!), "MemoryDB does not accept the new password");
+      check(!(await auth(first.password!)), "MemoryDB still accepts the old password after the overlap");
+    }
+  },
+};
+
 const tags: Step = {
   name: "tags",
   summary: "spec.tags added, changed and removed: Updated Events name the keys, MemoryDB's tags converge",
@@ -530,6 +578,7 @@ export const STEPS: Step[] = [
   iam,
   update,
   rotate,
+  generated,
   tags,
   retain,
   deletion,

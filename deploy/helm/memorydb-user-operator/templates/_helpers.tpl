@@ -98,6 +98,10 @@ app.kubernetes.io/part-of: memorydb-user-operator
 - apiGroups: [""]
   resources: [secrets]
   verbs: [get, list, watch]
+# Generated passwords (generatePassword): their Secrets, created and patched by the operator.
+- apiGroups: [""]
+  resources: [secrets]
+  verbs: [create, patch]
 - apiGroups: [events.k8s.io]
   resources: [events]
   verbs: [create]
