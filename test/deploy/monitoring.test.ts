@@ -92,6 +92,7 @@ describe("deploy/monitoring (dashboard and alerts)", () => {
       "MemoryDBUsersNotReady",
       "MemoryDBUserOperatorReconcileErrors",
       "MemoryDBUserOperatorAWSThrottled",
+      "MemoryDBUserPasswordRotationOverdue",
     ]);
     for (const r of rules) {
       expect(r.labels.severity, r.alert).to.be.oneOf(["critical", "warning"]);
