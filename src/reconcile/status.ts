@@ -91,11 +91,6 @@ export function conditionsFor(outcome: Outcome, previous: MemoryDBUserStatus | u
   }
 }
 
-/**
- * The status fields this reconcile determined, as a merge patch: fields it did not determine
- * (e.g. passwordSecrets when nothing was applied) are left as the server has them, never
- * rewritten from a possibly stale copy.
- */
 /** What a reconcile established besides the observed user, for the status. */
 export interface Established {
   /** The password sources now applied. */
@@ -108,6 +103,12 @@ export interface Established {
   passwordRotation?: PasswordRotationStatus | undefined;
 }
 
+/**
+ * The status fields this reconcile determined (conditions, MemoryDB's view, what it established).
+ * Fields it did not determine (e.g. passwordSecrets when nothing was applied) are absent, so the
+ * merge patch made from it (statusPatch) leaves them as the server has them rather than
+ * rewriting them from a possibly stale copy.
+ */
 export function nextStatus(
   previous: MemoryDBUserStatus | undefined,
   outcome: Outcome,
