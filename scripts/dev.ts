@@ -88,7 +88,12 @@ Try (in another terminal, from ${relative(process.cwd(), ROOT) || "."}):
   kubectl wait --for=condition=Ready mdbu/app-user -n team-a
   kubectl describe mdbu app-user -n team-a
   kubectl delete mdbu app-user -n team-a
-${env.emulator ? `  curl -s ${env.emulator.endpoint}/_emulator/users    # what "AWS" holds now\n` : ""}
+${
+  env.emulator
+    ? `  curl -s ${env.emulator.endpoint}/_emulator/users    # what "AWS" holds now
+  curl -s -d '{"userName":"app-user","password":"..."}' ${env.emulator.endpoint}/_emulator/auth    # would a Redis AUTH succeed?\n`
+    : ""
+}
 Ctrl-C stops everything.
 `);
 

@@ -39,15 +39,15 @@ export function oneOf<T extends string>(text: string, allowed: readonly T[], wha
 
 export const REGION = /^[a-z]{2}(-[a-z]+)+-\d+$/;
 
-export function checkUrl(text: string): string {
+export function checkUrl(text: string, flag = "--memorydb-endpoint"): string {
   let url: URL;
   try {
     url = new URL(text);
   } catch {
-    throw new ConfigError(`--memorydb-endpoint: "${text}" is not a URL`);
+    throw new ConfigError(`${flag}: "${text}" is not a URL`);
   }
   if (url.protocol !== "http:" && url.protocol !== "https:") {
-    throw new ConfigError(`--memorydb-endpoint: "${text}" must be an http or https URL`);
+    throw new ConfigError(`${flag}: "${text}" must be an http or https URL`);
   }
   return text;
 }
@@ -70,10 +70,10 @@ export function parseEndpoints(text: string | undefined): { endpoint: string | u
 }
 
 /** `namespace/name` of a Secret; "" for none. */
-export function parseSecretName(text: string): { namespace: string; name: string } | undefined {
+export function parseSecretName(text: string, kind = "Secret"): { namespace: string; name: string } | undefined {
   if (text === "") return undefined;
   const m = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?)\/([a-z0-9]([-a-z0-9.]*[a-z0-9])?)$/.exec(text);
-  if (!m) throw new Error(`"${text}" is not namespace/name of a Secret`);
+  if (!m) throw new Error(`"${text}" is not namespace/name of a ${kind}`);
   return { namespace: m[1]!, name: m[3]! };
 }
 

@@ -4,6 +4,7 @@ import {
   type BindAddress,
   bindAddress,
   ConfigError,
+  checkUrl,
   list,
   nonNegativeNumber,
   oneOf,
@@ -74,6 +75,12 @@ export interface Config {
   metricsBindAddress: BindAddress | undefined;
   /** Where /healthz and /readyz listen; undefined when disabled ("0"). */
   healthProbeBindAddress: BindAddress | undefined;
+  /** The ConfigMap mapping namespaces to IAM roles; undefined: every namespace uses the operator's identity. */
+  accountsConfigMap: { namespace: string; name: string } | undefined;
+  /** STS endpoint override for AssumeRole; default: AWS's regional STS. */
+  stsEndpoint: string | undefined;
+  /** Refuse namespaces the accounts ConfigMap does not map (instead of using the operator's identity). */
+  requireAccountMapping: boolean;
 }
 
 /** Flag name, environment variable, and help text for each setting. */
@@ -124,6 +131,17 @@ export const SETTINGS = {
     "health-probe-bind-address",
     "HEALTH_PROBE_BIND_ADDRESS",
     "address of /healthz and /readyz, 0 disables (default :8081)",
+  ],
+  accountsConfigMap: [
+    "accounts-configmap",
+    "ACCOUNTS_CONFIGMAP",
+    "namespace/name of the ConfigMap mapping namespaces to IAM roles (default: one identity for all)",
+  ],
+  stsEndpoint: ["sts-endpoint", "STS_ENDPOINT", "STS endpoint URL for AssumeRole (default: AWS's regional STS)"],
+  requireAccountMapping: [
+    "require-account-mapping",
+    "REQUIRE_ACCOUNT_MAPPING",
+    "true: refuse namespaces the accounts ConfigMap does not map (default false: operator's identity)",
   ],
 } as const;
 
@@ -233,7 +251,14 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Con
     leaderElectionId: get("leaderElectionId") ?? "memorydb-user-operator",
     metricsBindAddress: bindAddress(get("metricsBindAddress") ?? ":8080", "--metrics-bind-address"),
     healthProbeBindAddress: bindAddress(get("healthProbeBindAddress") ?? ":8081", "--health-probe-bind-address"),
+    accountsConfigMap: read("accountsConfigMap", (text) => parseSecretName(text, "ConfigMap")),
+    stsEndpoint: get("stsEndpoint") === undefined ? undefined : checkUrl(get("stsEndpoint")!, "--sts-endpoint"),
+    requireAccountMapping:
+      oneOf(get("requireAccountMapping") ?? "false", ["true", "false"] as const, "--require-account-mapping") === "true",
   };
+  if (config.requireAccountMapping && !config.accountsConfigMap) {
+    throw new ConfigError("--require-account-mapping needs --accounts-configmap");
+  }
   if (config.leaderElect && !config.leaderElectionNamespace) {
     throw new ConfigError("--leader-elect needs --leader-election-namespace or POD_NAMESPACE");
   }

@@ -19,6 +19,9 @@ export const RETAINED_TAG_KEY = `${GROUP}/retained-from`;
 /** Finalizer that keeps a resource until its MemoryDB user is deleted or released. */
 export const FINALIZER = `${GROUP}/finalizer`;
 
+/** Annotation on a MemoryDBUser: a new value asks for one rotation of its generated password. */
+export const ROTATE_PASSWORD_ANNOTATION = `${GROUP}/rotate-password`;
+
 /** The built-in MemoryDB user, which can never be managed. */
 export const DEFAULT_USER = "default";
 
@@ -31,12 +34,22 @@ export interface SecretKeyRef {
 
 export type AuthenticationType = "password" | "iam";
 
+/** A password the operator generates into a Secret it creates, and rotates. */
+export interface GeneratePassword {
+  secretName: string;
+  /** A duration (`720h`): rotate this often. */
+  rotateEvery?: string;
+  /** A duration (default `1h`): how long the previous password stays accepted after a rotation. */
+  overlap?: string;
+}
+
 export interface MemoryDBUserSpec {
   userName?: string;
   accessString: string;
   authenticationMode: {
     type?: AuthenticationType;
     passwords?: Array<{ secretKeyRef: SecretKeyRef }>;
+    generatePassword?: GeneratePassword;
   };
   tags?: Record<string, string>;
   region?: string;
@@ -80,6 +93,29 @@ export interface MemoryDBUserStatus {
    * once the user was active: MemoryDB rewrites access strings, and this form is not drift.
    */
   acceptedAccessString?: AcceptedAccessString;
+  /** The account the user is in and the role it was reached through (--accounts-configmap only). */
+  account?: { id?: string; roleArn?: string };
+  /** Where the generated password's rotation stands (generatePassword only). */
+  passwordRotation?: PasswordRotationStatus;
+}
+
+/**
+ * `Stable`: one password. `Rotating`: a new one is in the Secret (`pending-password`) and being
+ * added to MemoryDB. `Overlap`: the new one is the Secret's `password`, the previous one is still
+ * accepted until `overlapEndTime`.
+ */
+export type RotationPhase = "Stable" | "Rotating" | "Overlap";
+
+export interface PasswordRotationStatus {
+  phase: RotationPhase;
+  /** When the Secret's `password` got its current value (generated or rotated). */
+  lastRotationTime?: string;
+  /** When the next scheduled rotation falls due (with rotateEvery). */
+  nextRotationTime?: string;
+  /** When the previous password stops being accepted (phase Overlap). */
+  overlapEndTime?: string;
+  /** The rotate-password annotation's value last acted upon. */
+  lastRotationRequest?: string;
 }
 
 export interface AcceptedAccessString {

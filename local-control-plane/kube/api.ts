@@ -12,6 +12,7 @@ import {
   fe,
   forbidden,
   invalid,
+  methodNotAllowed,
   notFound,
   RawValue,
   timeoutError,
@@ -19,6 +20,7 @@ import {
   unsupportedMediaType,
 } from "./errors.ts";
 import { eventToCore, presentCoreEvent, presentV1Event, validateEvent } from "./events.ts";
+import { type Collectable, collectDependents } from "./gc.ts";
 import { generateName, nowTimestamp, validateObjectMeta, validateObjectMetaUpdate } from "./meta.ts";
 import { clone, deepEqual, jsonPatch, mergePatch, strategicMergePatch } from "./patch.ts";
 import { compileRe2 } from "./re2.ts";
@@ -297,17 +299,7 @@ export class Api {
   create(req: RequestInfo, body: unknown): WriteResult {
     const { rt } = req;
     const warnings: string[] = [];
-    if (req.subresource)
-      throw new ApiError({
-        kind: "Status",
-        apiVersion: "v1",
-        metadata: {},
-        status: "Failure",
-        message: "the server does not allow this method on the requested resource",
-        reason: "MethodNotAllowed",
-        details: {},
-        code: 405,
-      });
+    if (req.subresource) throw methodNotAllowed();
     const obj = this.decode(rt, body, req.query, warnings, true);
     const meta = obj.metadata;
     if (rt.namespaced) {
@@ -508,6 +500,13 @@ export class Api {
       );
     }
     if (isDryRun(req.query)) return { code: 200, body: this.present(rt, existing) };
+    // Orphan: the dependents are released first (the real server holds the owner with an `orphan`
+    // finalizer until the garbage collector has done that; here it is done at once).
+    // DeleteOptions come as the body or as query parameters.
+    const policy = opts.propagationPolicy ?? req.query.get("propagationPolicy");
+    const orphanDependents =
+      opts.orphanDependents ?? (req.query.has("orphanDependents") ? req.query.get("orphanDependents") === "true" : undefined);
+    if (policy === "Orphan" || (policy === undefined && orphanDependents === true)) collectDependents(this.collectable, existing, true);
     const finalizers: string[] = existing.metadata.finalizers ?? [];
     if (finalizers.length || this.pendingSpecFinalizers(rt, existing)) {
       if (existing.metadata.deletionTimestamp) return { code: 200, body: this.present(rt, existing) };
@@ -562,6 +561,22 @@ export class Api {
 
   private afterRemove(rt: ResourceType, obj: JsonObject): void {
     if (rt.kind === "CustomResourceDefinition") this.onCrd(obj, true);
+    // The garbage collector works after the fact, as the real one (a controller) does.
+    setImmediate(() => collectDependents(this.collectable, obj, false));
+  }
+
+  private get collectable(): Collectable {
+    return {
+      store: this.store,
+      types: () => this.types(),
+      delete: (rt, namespace, name) => {
+        try {
+          this.delete({ rt, ...(namespace ? { namespace } : {}), name, query: new URLSearchParams() }, undefined);
+        } catch {
+          /* raced: gone already */
+        }
+      },
+    };
   }
 
   /** The namespace controller: deletes the namespace's content, then the namespace once it is empty. */

@@ -91,6 +91,11 @@ export function methodNotSupported(gr: GroupResource, verb: string): ApiError {
   return new ApiError(failure(405, "MethodNotAllowed", `${verb} is not supported on resources of kind "${grString(gr)}"`, grDetails(gr)));
 }
 
+/** A method the route does not serve (the go-restful container's 405: empty details). */
+export function methodNotAllowed(): ApiError {
+  return new ApiError(failure(405, "MethodNotAllowed", "the server does not allow this method on the requested resource", {}));
+}
+
 export function unsupportedMediaType(accepted: string[]): ApiError {
   return new ApiError(
     failure(

@@ -6,6 +6,7 @@ import {
   ApiError,
   badRequest,
   forbidden,
+  methodNotAllowed,
   methodNotSupported,
   ServerPanic,
   type Status,
@@ -20,6 +21,20 @@ import { parseFieldSelector, parseLabelSelector } from "./selectors.ts";
 import type { Store } from "./store.ts";
 import { includeObjectParam, partialObjectMetadata, toPartialList, toTable } from "./table.ts";
 import { startWatch } from "./watch.ts";
+
+/**
+ * The name a list or watch is limited to by its field selector (metadata.name=x or ==x, alone or
+ * among other terms), as requestinfo.go's RequiresExactMatch("metadata.name") finds it, so that
+ * RBAC's resourceNames applies to it; only a valid path segment name counts.
+ */
+function exactNameSelected(fieldSelector: string | null): string | undefined {
+  for (const term of (fieldSelector ?? "").split(",")) {
+    const m = /^\s*metadata\.name\s*==?\s*(.*?)\s*$/.exec(term);
+    const name = m?.[1];
+    if (name && name !== "." && name !== ".." && !/[/%]/.test(name)) return name;
+  }
+  return undefined;
+}
 
 /** What an authorizer sees of a request (like authorizer.Attributes). */
 export interface RequestAttributes {
@@ -286,7 +301,7 @@ async function handle(d: RouterDeps, req: IncomingMessage, res: ServerResponse, 
     resource: route?.rt.plural ?? "",
     subresource: route?.subresource ?? "",
     namespace: route?.namespace ?? "",
-    name: route?.name ?? "",
+    name: route?.name ?? (verb === "list" || verb === "watch" ? exactNameSelected(q.get("fieldSelector")) : "") ?? "",
     path,
   };
   const decision = d.authorize()(attrs);
@@ -447,16 +462,7 @@ async function handle(d: RouterDeps, req: IncomingMessage, res: ServerResponse, 
       return;
     }
     default:
-      throw new ApiError({
-        kind: "Status",
-        apiVersion: "v1",
-        metadata: {},
-        status: "Failure",
-        message: "the server does not allow this method on the requested resource",
-        reason: "MethodNotAllowed",
-        details: {},
-        code: 405,
-      });
+      throw methodNotAllowed();
   }
 }
 

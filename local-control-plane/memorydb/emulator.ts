@@ -171,7 +171,19 @@ interface UserRecord {
   passwords: string[];
   aclNames: string[];
   tags: Map<string, string | undefined>;
+  /** While `modifying` after an operation: what the user accepted before it (nodes may still have that). */
+  before: Credentials | undefined;
 }
+
+/** What AUTH checks of a user: its passwords, and whether it is enabled (`on`). */
+interface Credentials {
+  authType: AuthType;
+  passwords: string[];
+  enabled: boolean;
+}
+
+/** Redis's answer to an AUTH that fails (`addAuthErrReply`, src/acl.c). */
+const WRONGPASS = "WRONGPASS invalid username-password pair or user is disabled.";
 
 interface PendingFailure {
   code: string;
@@ -298,6 +310,7 @@ export class MemoryDBEmulator {
       passwords: [],
       aclNames: ["open-access"],
       tags: new Map(),
+      before: undefined,
     });
   }
 
@@ -376,9 +389,26 @@ export class MemoryDBEmulator {
       passwords: authType === "password" ? [...(u.passwords ?? [])] : [],
       aclNames: [...(u.aclNames ?? [])],
       tags: new Map(Object.entries(u.tags ?? {})),
+      before: undefined,
     };
     this.store.set(name, rec);
     return this.snapshot(rec);
+  }
+
+  /**
+   * Whether `AUTH <userName> <password>` would succeed now on a cluster whose ACL includes the
+   * user (the emulator has no clusters, so membership is assumed): the user exists, is not being
+   * deleted, has password authentication, is enabled (`on`) and has this password. While the user
+   * is `modifying`, only what both the configuration before the change and the one after it
+   * accept: until the change is done, a node may have either.
+   */
+  authenticate(userName: string, password: string): boolean {
+    this.settle();
+    // Redis matches user names exactly; MemoryDB stores them lower-case.
+    const rec = this.store.get(userName);
+    if (!rec || rec.status === "deleting") return false;
+    const configurations = [credentials(rec), ...(rec.status === "modifying" && rec.before ? [rec.before] : [])];
+    return configurations.every((c) => c.authType === "password" && c.enabled && c.passwords.includes(password));
   }
 
   /** Changes a user out of band (console, another tool): drift for tests. The access string is normalised. */
@@ -397,6 +427,8 @@ export class MemoryDBEmulator {
     }
     if (change.aclNames !== undefined) rec.aclNames = [...change.aclNames];
     if (change.status !== undefined) {
+      // Out of band: what the user accepted before is not known.
+      rec.before = undefined;
       rec.status = change.status;
       rec.statusUntil = change.statusMs !== undefined ? Date.now() + change.statusMs : undefined;
     }
@@ -410,11 +442,16 @@ export class MemoryDBEmulator {
   // -------------------------------------------------------------------------------------------
   // HTTP
 
-  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+  /** Answers one request; also called by the accounts front (../aws/accounts.ts) for this account's requests. */
+  async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const body = await readBody(req);
     const path = (req.url ?? "/").split("?")[0];
     if (req.method === "GET" && path?.startsWith("/_emulator/")) {
       this.handleInspection(path, res);
+      return;
+    }
+    if (req.method === "POST" && path === "/_emulator/auth") {
+      this.handleAuth(body, res);
       return;
     }
     if (req.method !== "POST" || path !== "/") {
@@ -561,6 +598,22 @@ export class MemoryDBEmulator {
     }
   }
 
+  /** `POST /_emulator/auth` `{"userName", "password"}`: what authenticate() says, as Redis would answer AUTH. */
+  private handleAuth(body: string, res: http.ServerResponse): void {
+    let input: { userName?: unknown; password?: unknown };
+    try {
+      input = JSON.parse(body) as typeof input;
+    } catch {
+      input = {};
+    }
+    if (typeof input?.userName !== "string" || typeof input.password !== "string") {
+      this.send(res, 400, { message: 'the body must be {"userName": "...", "password": "..."}' }, "application/json");
+      return;
+    }
+    const accepted = this.authenticate(input.userName, input.password);
+    this.send(res, 200, accepted ? { accepted, reply: "OK" } : { accepted, reply: WRONGPASS }, "application/json");
+  }
+
   private send(res: http.ServerResponse, status: number, body: unknown, contentType = "application/x-amz-json-1.1"): void {
     const payload = JSON.stringify(body);
     res.writeHead(status, {
@@ -635,8 +688,10 @@ export class MemoryDBEmulator {
       passwords: auth.passwords,
       aclNames: [],
       tags: tagMap,
+      before: undefined,
     };
-    this.enterModifying(rec);
+    // Before it existed, no node accepted anything.
+    this.enterModifying(rec, { authType: "no-password", passwords: [], enabled: false });
     this.store.set(name, rec);
     return { User: this.toApiUser(rec) };
   }
@@ -691,12 +746,13 @@ export class MemoryDBEmulator {
     if (rec.status !== "active") {
       throw new ApiError("InvalidUserStateFault", `User ${name} is not in active state (current state: ${rec.status}).`);
     }
+    const before = credentials(rec);
     if (auth) {
       rec.authType = auth.type;
       rec.passwords = auth.passwords;
     }
     if (accessString !== undefined) Object.assign(rec, accessString);
-    this.enterModifying(rec);
+    this.enterModifying(rec, before);
     return { User: this.toApiUser(rec) };
   }
 
@@ -767,13 +823,15 @@ export class MemoryDBEmulator {
     return "*";
   }
 
-  private enterModifying(rec: UserRecord): void {
+  private enterModifying(rec: UserRecord, before: Credentials): void {
     if (this.modifyingMs > 0) {
       rec.status = "modifying";
       rec.statusUntil = Date.now() + this.modifyingMs;
+      rec.before = before;
     } else {
       rec.status = "active";
       rec.statusUntil = undefined;
+      rec.before = undefined;
     }
   }
 
@@ -785,6 +843,7 @@ export class MemoryDBEmulator {
       else {
         rec.status = "active";
         rec.statusUntil = undefined;
+        rec.before = undefined;
       }
     }
   }
@@ -829,6 +888,11 @@ export class MemoryDBEmulator {
 }
 
 // ---------------------------------------------------------------------------------------------
+
+/** What AUTH checks of the user now. Both stored forms of an access string begin with the effective `on` or `off`. */
+function credentials(rec: UserRecord): Credentials {
+  return { authType: rec.authType, passwords: [...rec.passwords], enabled: rec.accessString.split(" ")[0] === "on" };
+}
 
 /** The access string mode: the option, else MEMORYDB_EMULATOR_ACCESS_STRINGS, else `memorydb`. */
 function resolveAccessStringMode(option: AccessStringMode | undefined): AccessStringMode {

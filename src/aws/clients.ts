@@ -1,19 +1,20 @@
-// The MemoryDB clients of the regions in use.
+// The MemoryDB clients of the (AWS identity, region) pairs in use.
 
+import { type Identity, OPERATOR_IDENTITY } from "./accounts.ts";
 import type { MemoryDBApi } from "./api.ts";
 import type { MemoryDB } from "./memorydb.ts";
 
 /**
- * One MemoryDB client per region, created on first use. At most `max` are kept (the least
- * recently used goes): resources name regions, and a client per name ever seen would grow
- * without bound.
+ * One MemoryDB client per identity (the operator's own, or an assumed role) and region, created
+ * on first use. At most `max` are kept (the least recently used goes): resources name regions
+ * and the account mapping names roles, and a client per pair ever seen would grow without bound.
  */
 export class MemoryDBClients {
   readonly #clients = new Map<string, MemoryDB>();
-  readonly #make: (region: string) => MemoryDB;
+  readonly #make: (region: string, identity: Identity) => MemoryDB;
   readonly #max: number;
 
-  constructor(make: (region: string) => MemoryDB, max = 32) {
+  constructor(make: (region: string, identity: Identity) => MemoryDB, max = 32) {
     this.#make = make;
     this.#max = max;
   }
@@ -22,20 +23,21 @@ export class MemoryDBClients {
     return this.#clients.size;
   }
 
-  /** The region's client; its calls are cancelled by `signal`, if given. */
-  for(region: string, signal?: AbortSignal): MemoryDBApi {
-    let client = this.#clients.get(region);
+  /** The client of this region and identity; its calls are cancelled by `signal`, if given. */
+  for(region: string, signal?: AbortSignal, identity: Identity = OPERATOR_IDENTITY): MemoryDBApi {
+    const key = `${identity.key}\n${region}`;
+    let client = this.#clients.get(key);
     if (client) {
-      this.#clients.delete(region);
+      this.#clients.delete(key);
     } else {
-      client = this.#make(region);
+      client = this.#make(region, identity);
       if (this.#clients.size >= this.#max) {
         const [oldest, evicted] = this.#clients.entries().next().value as [string, MemoryDB];
         this.#clients.delete(oldest);
         evicted.destroy();
       }
     }
-    this.#clients.set(region, client);
+    this.#clients.set(key, client);
     return client.withSignal(signal);
   }
 

@@ -80,11 +80,52 @@ const ADMIN_PROBLEMS: Record<string, { reason: string; fix: string }> = {
   },
 };
 
+/**
+ * STS refusing to let the operator assume a namespace's role (--accounts-configmap): problems an
+ * administrator must fix, in the role's trust policy or the operator's own identity. Codes from
+ * the STS API reference (AssumeRole's errors, and the common errors of every action).
+ */
+const TRUST_FIX =
+  "an administrator must let the operator's identity assume the role: the role's trust policy must name it as principal for sts:AssumeRole (with an sts:ExternalId condition matching the mapping's external ID, if any), and the operator's own IAM policy must allow sts:AssumeRole on the role (docs/install.md)";
+const STS_PROBLEMS: Record<string, { reason: string; fix: string }> = {
+  AccessDenied: { reason: "AssumeRoleFailed", fix: TRUST_FIX },
+  AccessDeniedException: { reason: "AssumeRoleFailed", fix: TRUST_FIX },
+  ExpiredToken: { reason: "AssumeRoleFailed", fix: ADMIN_PROBLEMS.ExpiredToken!.fix },
+  ExpiredTokenException: { reason: "AssumeRoleFailed", fix: ADMIN_PROBLEMS.ExpiredToken!.fix },
+  InvalidClientTokenId: { reason: "AssumeRoleFailed", fix: ADMIN_PROBLEMS.InvalidClientTokenId!.fix },
+  UnrecognizedClientException: { reason: "AssumeRoleFailed", fix: ADMIN_PROBLEMS.InvalidClientTokenId!.fix },
+  SignatureDoesNotMatch: { reason: "AssumeRoleFailed", fix: ADMIN_PROBLEMS.InvalidSignatureException!.fix },
+  RegionDisabledException: {
+    reason: "AssumeRoleFailed",
+    fix: "STS is not activated in this region for the operator's account; an administrator must activate it (IAM account settings, STS regions) or point --sts-endpoint at an activated region",
+  },
+  ValidationError: {
+    reason: "AssumeRoleFailed",
+    fix: "STS refused the request's parameters; an administrator must check the role ARN and external ID in the account mapping",
+  },
+  CredentialsProviderError: { reason: "AssumeRoleFailed", fix: ADMIN_PROBLEMS.CredentialsProviderError!.fix },
+};
+
+/** Assuming a namespace's role failed; thrown from the credential provider (credentials.ts). */
+export class AssumeRoleError extends Error {
+  override name = "AssumeRoleError";
+  readonly roleArn: string;
+  override readonly cause: unknown;
+
+  constructor(roleArn: string, cause: unknown) {
+    super(`cannot assume role ${roleArn}: ${(cause as Error)?.message ?? String(cause)}`);
+    this.roleArn = roleArn;
+    this.cause = cause;
+  }
+}
+
 /** An AWS call that failed, with the service's error code and how to treat it. */
 export class AwsFault extends Error {
   override name = "AwsFault";
   readonly code: string;
   readonly kind: FaultKind;
+  /** The service whose call failed: MemoryDB, or STS when a role could not be assumed. */
+  service = "MemoryDB";
   readonly operation: string;
   /** The condition reason when it is not the code itself (problems an administrator must fix). */
   readonly reason: string;
@@ -128,6 +169,7 @@ function fromAws(e: SdkLikeError): boolean {
 /** The fault, or undefined when `err` is not an AWS or network failure (a bug: do not retry it as one). */
 export function classify(operation: string, err: unknown): AwsFault | undefined {
   if (err instanceof AwsFault) return err;
+  if (err instanceof AssumeRoleError) return assumeRoleFault(err);
   const e = (err ?? {}) as SdkLikeError;
   if (!fromAws(e)) return undefined;
   const code = (e.code && (NETWORK_CODES.has(e.code) || e.code === NO_SUCH_HOST) ? e.code : e.name) || "UnknownError";
@@ -140,4 +182,19 @@ export function classify(operation: string, err: unknown): AwsFault | undefined 
   else if (status === undefined && !code.endsWith("Fault") && !code.endsWith("Exception")) kind = "transient";
   else kind = "slow";
   return new AwsFault(operation, code, kind, e.message ?? String(err), admin);
+}
+
+/** A failed AssumeRole as a fault: transient ones retried, the rest an administrator's to fix. */
+function assumeRoleFault(err: AssumeRoleError): AwsFault {
+  const base = classify("AssumeRole", err.cause);
+  const e = (err.cause ?? {}) as SdkLikeError;
+  const code = base?.code ?? e.name ?? "UnknownError";
+  const problem = STS_PROBLEMS[code];
+  const kind: FaultKind = problem ? "slow" : (base?.kind ?? "slow");
+  const fault = new AwsFault("AssumeRole", code, kind, `role ${err.roleArn} (${code}): ${e.message ?? String(err.cause)}`, {
+    reason: "AssumeRoleFailed",
+    fix: problem?.fix ?? "an administrator must check the role in the account mapping and the operator's AWS identity",
+  });
+  fault.service = "STS";
+  return fault;
 }

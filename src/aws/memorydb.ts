@@ -14,11 +14,14 @@ import pRetry from "p-retry";
 import type { AuthenticationType, ObservedUser } from "../model.ts";
 import type { Redacted } from "../redacted.ts";
 import type { CreateUserInput, MemoryDBApi, UpdateUserInput } from "./api.ts";
+import type { CredentialProvider } from "./credentials.ts";
 import { AwsFault, classify } from "./faults.ts";
 
 export interface MemoryDBOptions {
   region: string;
   endpoint?: string | undefined;
+  /** Credentials other than the default chain's: an assumed role (credentials.ts). */
+  credentials?: CredentialProvider | undefined;
   /** In-call retries of transient faults; the work queue's backoff takes over after that. */
   retries?: number;
   minRetryDelayMs?: number;
@@ -58,12 +61,13 @@ function authenticationMode(type: AuthenticationType, passwords: Redacted[]) {
 
 /**
  * MemoryDB through the AWS SDK with the default credential chain (env, IRSA, EKS Pod
- * Identity, instance profile). Retries are layered so that they never multiply: the SDK makes
- * one attempt per send (maxAttempts 1), exactly one layer retries inside a call (p-retry, the
- * operator's transient faults only), and the work queue backs off per resource beyond. The SDK's
- * adaptive retry mode is on for its client-side rate limiter alone: every attempt of every layer
- * waits for a token of the region's one limiter, which slows down when MemoryDB throttles and
- * speeds up again while it does not, so retries spend the same budget instead of adding load.
+ * Identity, instance profile), or a namespace's assumed role. Retries are layered so that they
+ * never multiply: the SDK makes one attempt per send (maxAttempts 1), exactly one layer retries
+ * inside a call (p-retry, the operator's transient faults only), and the work queue backs off per
+ * resource beyond. The SDK's adaptive retry mode is on for its client-side rate limiter alone:
+ * every attempt of every layer waits for a token of this client's limiter (one per region and
+ * identity), which slows down when MemoryDB throttles and speeds up again while it does not, so
+ * retries spend the same budget instead of adding load.
  */
 export class MemoryDB implements MemoryDBApi {
   readonly #client: MemoryDBClient;
@@ -88,6 +92,7 @@ export class MemoryDB implements MemoryDBApi {
         retryMode: "adaptive",
         requestHandler: { connectionTimeout: 5_000, requestTimeout: 30_000 },
         ...(options.endpoint ? { endpoint: options.endpoint } : {}),
+        ...(options.credentials ? { credentials: options.credentials } : {}),
       });
   }
 
@@ -116,7 +121,9 @@ export class MemoryDB implements MemoryDBApi {
         } catch (err) {
           const scrubbed = scrub(err, secrets);
           const fault = classify(operation, scrubbed);
-          this.#options.onCall?.(operation, fault?.code ?? "Bug", performance.now() - started);
+          // A role that could not be assumed is STS's answer, not MemoryDB's: told apart in the outcome.
+          const outcome = fault ? (fault.service === "STS" ? `AssumeRole:${fault.code}` : fault.code) : "Bug";
+          this.#options.onCall?.(operation, outcome, performance.now() - started);
           // Not an AWS or network failure: a bug, which surfaces (with its stack) unretried.
           throw fault ?? scrubbed;
         }

@@ -20,7 +20,7 @@ const CANCEL_GRACE_MS = 1000;
 const SECONDARY_SYNC_WAIT_MS = 30_000;
 
 /** How each retry decision counts in controller-runtime's reconcile metrics. */
-const RESULTS: Record<Retry, ReconcileResult> = {
+const RESULTS: Record<Exclude<Retry, object>, ReconcileResult> = {
   none: "success",
   now: "requeue",
   poll: "requeue_after",
@@ -28,6 +28,9 @@ const RESULTS: Record<Retry, ReconcileResult> = {
   backoff: "error",
   untilInputsChange: "error",
 };
+
+/** The longest delay a timer takes (setTimeout fires at once beyond it); the periodic resync comes sooner anyway. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** What to list and watch: one source per watched namespace, or one for all. */
 export type Source<T> = Omit<ReflectorOptions<T>, "handler" | "logger" | "timings">;
@@ -49,6 +52,12 @@ export interface ControllerOptions {
 /** A reconcile: the resource, its own signal (shutdown) and log (with the key and a reconcile ID). */
 export type ReconcileFn<T> = (obj: T, run: { signal: AbortSignal; log: Logger }) => Promise<Retry>;
 
+/** Told of each primary resource as the watch sees it, and when it is gone. */
+export interface Observer<T> {
+  set(key: string, obj: T): void;
+  delete(key: string): void;
+}
+
 export interface Watched<S> {
   /** The object as the watch last saw it. */
   get(key: string): S | undefined;
@@ -59,9 +68,9 @@ export class Controller<T extends KubeObject> {
   readonly #options: ControllerOptions;
   readonly #primary: Reflector<T>[] = [];
   readonly #secondary: Reflector<KubeObject>[] = [];
-  readonly #indexes: FieldIndex<T>[] = [];
+  /** Indexes and trackers: told of every primary the watch sees, and of its deletion. */
+  readonly #observers: Array<Observer<T>> = [];
   readonly #onRemoved: Array<(obj: T) => void> = [];
-  readonly #onDelivered: Array<(obj: T) => void> = [];
   /** Aborted when stopping: ends the start-up listing and resync listings at once. */
   readonly #stop = new AbortController();
   /** Aborted when the shutdown timeout runs out: cancels what reconciles still have in flight. */
@@ -97,13 +106,12 @@ export class Controller<T extends KubeObject> {
       this.#primary.push(
         this.#reflector(source, {
           upsert: (obj, old) => {
-            for (const index of this.#indexes) index.set(objectKey(obj), obj);
-            for (const fn of this.#onDelivered) fn(obj);
+            for (const observer of this.#observers) observer.set(objectKey(obj), obj);
             if (when(old, obj)) this.queue.add(objectKey(obj));
           },
           delete: (obj) => {
             const key = objectKey(obj);
-            for (const index of this.#indexes) index.delete(key);
+            for (const observer of this.#observers) observer.delete(key);
             this.queue.forget(key);
             for (const fn of this.#onRemoved) fn(obj);
           },
@@ -116,19 +124,25 @@ export class Controller<T extends KubeObject> {
   /** An index over the primary resources, by the values `extract` gives. */
   index(extract: (obj: T) => string[]): FieldIndex<T> {
     const index = new FieldIndex(extract);
-    this.#indexes.push(index);
+    this.#observers.push(index);
     return index;
   }
 
+  /** Tell `observer` of every primary resource the watch sees (each update) and of its deletion. */
+  tracks(observer: Observer<T>): this {
+    this.#observers.push(observer);
+    return this;
+  }
+
   /** A secondary resource: an update that passes `when` (a deletion always) requeues the primaries `mapTo` names. */
-  watches<S extends KubeObject>(sources: Source<S>[], mapTo: (obj: S) => string[], when: Predicate<S>): Watched<S> {
+  watches<S extends KubeObject>(sources: Source<S>[], mapTo: (obj: S, deleted: boolean) => string[], when: Predicate<S>): Watched<S> {
     const reflectors = sources.map((source) =>
       this.#reflector<S>(source, {
         upsert: (obj, old) => {
-          if (when(old, obj)) for (const key of mapTo(obj)) this.queue.add(key);
+          if (when(old, obj)) for (const key of mapTo(obj, false)) this.queue.add(key);
         },
         delete: (obj) => {
-          for (const key of mapTo(obj)) this.queue.add(key);
+          for (const key of mapTo(obj, true)) this.queue.add(key);
         },
       }),
     );
@@ -142,12 +156,6 @@ export class Controller<T extends KubeObject> {
         return undefined;
       },
     };
-  }
-
-  /** Every version of a primary resource the watch delivers (or a list finds changed). */
-  onDelivered(fn: (obj: T) => void): this {
-    this.#onDelivered.push(fn);
-    return this;
   }
 
   onRemoved(fn: (obj: T) => void): this {
@@ -236,7 +244,12 @@ export class Controller<T extends KubeObject> {
     const retry = await reconcile(obj, { signal: this.#deadline.signal, log });
     done?.();
     if (this.#deadline.signal.aborted) return;
-    this.#options.metrics?.reconciled(RESULTS[retry]);
+    this.#options.metrics?.reconciled(typeof retry === "object" ? "requeue_after" : RESULTS[retry]);
+    if (typeof retry === "object") {
+      this.queue.forget(key);
+      this.queue.addAfter(key, Math.min(retry.afterMs, MAX_TIMER_MS));
+      return;
+    }
     switch (retry) {
       case "backoff":
         this.queue.addRateLimited(key);

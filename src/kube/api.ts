@@ -10,8 +10,37 @@ import { type CallOptions, KubeError, type MergePatch } from "./request.ts";
 export interface SecretData {
   resourceVersion: string;
   labels: Record<string, string>;
+  annotations?: Record<string, string>;
+  ownerReferences?: OwnerReference[];
   /** Values base64-encoded, as the API returns them. */
   data: Record<string, string>;
+}
+
+/** metav1.OwnerReference. */
+export interface OwnerReference {
+  apiVersion: string;
+  kind: string;
+  name: string;
+  uid: string;
+  controller?: boolean;
+  blockOwnerDeletion?: boolean;
+}
+
+/** A Secret the operator creates; values base64-encoded. */
+export interface NewSecret {
+  data: Record<string, string>;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  ownerReferences?: OwnerReference[];
+}
+
+/** What the operator writes into a Secret: `null` removes a key, label, annotation or the owner references (patch only). */
+export interface SecretWrite {
+  labels?: Record<string, string | null>;
+  annotations?: Record<string, string | null>;
+  ownerReferences?: OwnerReference[] | null;
+  /** Values base64-encoded. */
+  data?: Record<string, string | null>;
 }
 
 export interface ListPage<T> {
@@ -39,6 +68,12 @@ export const REPORTING_CONTROLLER = `${GROUP}/memorydb-user-operator`;
 export const METADATA_ONLY_LIST = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json";
 
 export const METADATA_ONLY_WATCH = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json";
+
+/** A ConfigMap's name, version and data (the accounts mapping). */
+export interface ConfigMapData {
+  metadata: { name: string; namespace: string; resourceVersion: string };
+  data: Record<string, string>;
+}
 
 /** A Secret as seen by the metadata-only watch. */
 export interface SecretMeta {
@@ -68,6 +103,28 @@ const userPath = (namespace: string, name: string) => `${usersPath(namespace)}/$
 const secretsPath = (namespace: string | undefined) =>
   namespace === undefined ? "/api/v1/secrets" : `/api/v1/namespaces/${path(namespace)}/secrets`;
 const is404 = (err: unknown) => err instanceof KubeError && err.status === 404;
+
+/** A Secret as the API answers it. */
+interface Secret {
+  metadata?: {
+    resourceVersion?: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+    ownerReferences?: OwnerReference[];
+  };
+  data?: Record<string, string>;
+}
+
+function secretData(secret: Secret): SecretData {
+  const meta = secret.metadata;
+  return {
+    resourceVersion: meta?.resourceVersion ?? "",
+    labels: meta?.labels ?? {},
+    annotations: meta?.annotations ?? {},
+    ownerReferences: meta?.ownerReferences ?? [],
+    data: secret.data ?? {},
+  };
+}
 
 /** A MicroTime as the API server takes it: RFC 3339 with six digits of the second's fraction. */
 export function microTime(date = new Date()): string {
@@ -136,6 +193,35 @@ export class KubeApi {
     }
   }
 
+  /**
+   * One ConfigMap, as a list of at most one item: a list (and watch) with the field selector
+   * metadata.name=<name> is what RBAC's resourceNames allows for list and watch.
+   */
+  async listConfigMap(namespace: string, name: string, call?: CallOptions): Promise<ListPage<ConfigMapData>> {
+    type Item = { metadata?: { name?: string; namespace?: string; resourceVersion?: string }; data?: Record<string, string> };
+    const list = await this.#client.request<{ items: Item[] | null; metadata?: { resourceVersion?: string } }>(
+      `list ConfigMap ${namespace}/${name}`,
+      {
+        method: "GET",
+        path: `/api/v1/namespaces/${path(namespace)}/configmaps`,
+        query: { fieldSelector: `metadata.name=${name}` },
+        signal: call?.signal,
+      },
+    );
+    return {
+      items: (list.items ?? []).map((c) => ({
+        metadata: {
+          name: c.metadata?.name ?? "",
+          namespace: c.metadata?.namespace ?? "",
+          resourceVersion: c.metadata?.resourceVersion ?? "",
+        },
+        data: c.data ?? {},
+      })),
+      resourceVersion: list.metadata?.resourceVersion ?? "",
+      continueToken: undefined,
+    };
+  }
+
   /** One page of Secrets' metadata (never their data), of those matching `labelSelector` if given. */
   async listSecretsMetadata(
     namespace: string | undefined,
@@ -170,35 +256,76 @@ export class KubeApi {
 
   async readSecret(namespace: string, name: string, call?: CallOptions): Promise<SecretData | undefined> {
     try {
-      const secret = await this.#client.request<{
-        metadata?: { resourceVersion?: string; labels?: Record<string, string> };
-        data?: Record<string, string>;
-      }>(`read Secret ${namespace}/${name}`, { method: "GET", path: `${secretsPath(namespace)}/${path(name)}`, signal: call?.signal });
-      return { resourceVersion: secret.metadata?.resourceVersion ?? "", labels: secret.metadata?.labels ?? {}, data: secret.data ?? {} };
+      return secretData(
+        await this.#client.request<Secret>(`read Secret ${namespace}/${name}`, {
+          method: "GET",
+          path: `${secretsPath(namespace)}/${path(name)}`,
+          signal: call?.signal,
+        }),
+      );
     } catch (err) {
       if (is404(err)) return undefined;
       throw err;
     }
   }
 
-  /** Creates a Secret; resolves to false when one of that name exists already. */
-  async createSecret(
+  /** Creates a Secret; resolves to undefined when one of that name exists already. */
+  async createSecret(namespace: string, name: string, secret: NewSecret, call?: CallOptions): Promise<SecretData | undefined> {
+    const { data, labels, annotations, ownerReferences } = secret;
+    try {
+      return secretData(
+        await this.#client.request<Secret>(`create Secret ${namespace}/${name}`, {
+          method: "POST",
+          path: secretsPath(namespace),
+          body: {
+            apiVersion: "v1",
+            kind: "Secret",
+            metadata: { name, namespace, labels, annotations, ...(ownerReferences ? { ownerReferences } : {}) },
+            type: "Opaque",
+            data,
+          },
+          signal: call?.signal,
+        }),
+      );
+    } catch (err) {
+      if (err instanceof KubeError && err.status === 409) return undefined;
+      throw err;
+    }
+  }
+
+  /**
+   * Merge-patches a Secret, only if it is still at `resourceVersion` (otherwise a 409, a
+   * KubeError with `conflict`). Resolves to the updated Secret; undefined if it is gone.
+   */
+  async patchSecret(
     namespace: string,
     name: string,
-    data: Record<string, string>,
-    labels: Record<string, string>,
+    resourceVersion: string,
+    patch: SecretWrite,
     call?: CallOptions,
-  ): Promise<boolean> {
+  ): Promise<SecretData | undefined> {
+    const { data, labels, annotations, ownerReferences } = patch;
+    const body = {
+      metadata: {
+        resourceVersion,
+        ...(labels ? { labels } : {}),
+        ...(annotations ? { annotations } : {}),
+        ...(ownerReferences !== undefined ? { ownerReferences } : {}),
+      },
+      ...(data ? { data } : {}),
+    };
     try {
-      await this.#client.request(`create Secret ${namespace}/${name}`, {
-        method: "POST",
-        path: secretsPath(namespace),
-        body: { apiVersion: "v1", kind: "Secret", metadata: { name, namespace, labels }, type: "Opaque", data },
-        signal: call?.signal,
-      });
-      return true;
+      return secretData(
+        await this.#client.request<Secret>(`patch Secret ${namespace}/${name}`, {
+          method: "PATCH",
+          path: `${secretsPath(namespace)}/${path(name)}`,
+          body,
+          contentType: "application/merge-patch+json",
+          signal: call?.signal,
+        }),
+      );
     } catch (err) {
-      if (err instanceof KubeError && err.status === 409) return false;
+      if (is404(err)) return undefined;
       throw err;
     }
   }

@@ -7,6 +7,8 @@ export interface LabelSelector {
   /** The selector as given, for the API server and for messages. */
   readonly text: string;
   matches(labels: Readonly<Record<string, string>> | undefined): boolean;
+  /** Labels that satisfy every `=`, `in` and exists requirement: what a Secret the operator makes carries to match. */
+  readonly labels: Readonly<Record<string, string>>;
 }
 
 const KEY = "[A-Za-z0-9][-A-Za-z0-9_./]*";
@@ -49,8 +51,14 @@ export function parseLabelSelector(text: string): LabelSelector {
     throw new Error(`cannot read the label selector requirement "${part}" (use key=value, key!=value, key in (a,b), key or !key)`);
   });
   if (reqs.length === 0) throw new Error("the label selector is empty");
+  const required: Record<string, string> = {};
+  for (const r of reqs) {
+    if (r.op === "in") required[r.key] = r.values[0] ?? "";
+    else if (r.op === "exists") required[r.key] ??= "true";
+  }
   return {
     text,
+    labels: required,
     matches: (labels) =>
       reqs.every((r) => {
         const has = labels !== undefined && Object.hasOwn(labels, r.key);

@@ -36,6 +36,8 @@ export interface ReflectorOptions<T> {
   transform?: (obj: T) => T;
   /** Watch only objects with these labels (the list must ask for the same). */
   labelSelector?: string | undefined;
+  /** Watch only objects matching these fields, e.g. metadata.name=x (the list must ask for the same). */
+  fieldSelector?: string | undefined;
   timings?: WatchTimings;
 }
 
@@ -243,6 +245,7 @@ export class Reflector<T extends KubeObject> {
           resourceVersion: fromRv,
           allowWatchBookmarks: true,
           ...(this.#options.labelSelector ? { labelSelector: this.#options.labelSelector } : {}),
+          ...(this.#options.fieldSelector ? { fieldSelector: this.#options.fieldSelector } : {}),
           timeoutSeconds: minTimeout + Math.floor(Math.random() * (maxTimeout - minTimeout + 1)),
         },
         (type: string, obj: T & { code?: number }) => {

@@ -31,7 +31,7 @@ export async function loadVerifierKey(
         const key = randomBytes(32);
         const labels = { "app.kubernetes.io/name": "memorydb-user-operator", "app.kubernetes.io/component": "password-verifier-key" };
         // Another replica may create it first (409): then read theirs.
-        if (await kube.createSecret(namespace, name, { [VERIFIER_KEY_FIELD]: key.toString("base64") }, labels, call)) {
+        if (await kube.createSecret(namespace, name, { data: { [VERIFIER_KEY_FIELD]: key.toString("base64") }, labels }, call)) {
           logger.info("created the password verifier key", { secret: `${namespace}/${name}` });
           return key;
         }

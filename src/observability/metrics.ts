@@ -60,7 +60,7 @@ export class Metrics {
   });
   readonly #awsCalls = new Counter({
     name: "memorydb_api_calls_total",
-    help: "MemoryDB API calls by operation and outcome (success or the AWS error code)",
+    help: "MemoryDB API calls by operation and outcome (success, the AWS error code, or AssumeRole:<STS code> when a mapped account's role could not be assumed)",
     labelNames: ["operation", "outcome"],
     registers: [this.registry],
   });
@@ -86,6 +86,24 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly #resources = new Gauge({
+    name: "memorydb_operator_resources",
+    help: "MemoryDBUser resources by namespace and by the status and reason of their Ready and Synced conditions, as their status reports them (no condition yet: Unknown with an empty reason)",
+    // Not "namespace": a scrape sets that label to the operator's own namespace.
+    labelNames: ["resource_namespace", "condition", "status", "reason"],
+    registers: [this.registry],
+  });
+  readonly #conditions = new ConditionCounts(this.#resources);
+
+  /** Counts the resources whose scheduled rotation is past due, at each scrape (the operator sets it). */
+  #countOverdue: () => number = () => 0;
+  readonly #rotationsOverdue: Gauge = new Gauge({
+    name: "memorydb_operator_password_rotations_overdue",
+    help: "MemoryDBUsers whose scheduled password rotation (generatePassword.rotateEvery) is past due: nextRotationTime has passed and no rotation has completed since",
+    registers: [this.registry],
+    collect: () => this.#rotationsOverdue.set(this.#countOverdue()),
+  });
+
   constructor() {
     // Series exist from the start (as controller-runtime does), so rate() and alerts see zeros.
     for (const result of ["success", "error", "requeue", "requeue_after"] as const)
@@ -97,6 +115,15 @@ export class Metrics {
     this.#depth.set({ name: CONTROLLER }, 0);
     for (const reason of ["rejected", "retries_exhausted", "queue_full"]) this.#eventsDropped.inc({ reason }, 0);
     for (const why of ["changed", "uncertain", "unknown"]) this.#passwordsSent.inc({ why }, 0);
+  }
+
+  /** The conditions a resource's status now reports (from the watch), or undefined once it is gone. */
+  resourceConditions(key: string, resource: { namespace: string; conditions: readonly ConditionLike[] } | undefined): void {
+    this.#conditions.set(key, resource);
+  }
+
+  countRotationsOverdue(count: () => number): void {
+    this.#countOverdue = count;
   }
 
   passwordsSent(why: string): void {
@@ -136,5 +163,56 @@ export class Metrics {
 
   leader(name: string, leading: boolean): void {
     this.#leader.set({ name }, leading ? 1 : 0);
+  }
+}
+
+export interface ConditionLike {
+  type: string;
+  status: string;
+  reason?: string | undefined;
+}
+
+const COUNTED_CONDITIONS = ["Ready", "Synced"] as const;
+
+/**
+ * Resources per (namespace, condition, status, reason): what each resource last counted under
+ * is remembered, so a change moves one resource from one series to another in O(1), at any
+ * number of resources. A series that falls to zero is removed (an alert on it resolves).
+ */
+class ConditionCounts {
+  readonly #gauge: Gauge;
+  readonly #of = new Map<string, string[]>();
+  readonly #counts = new Map<string, number>();
+
+  constructor(gauge: Gauge) {
+    this.#gauge = gauge;
+  }
+
+  set(key: string, resource: { namespace: string; conditions: readonly ConditionLike[] } | undefined): void {
+    const next = resource
+      ? COUNTED_CONDITIONS.map((type) => {
+          const c = resource.conditions.find((x) => x.type === type);
+          return JSON.stringify([resource.namespace, type, c?.status ?? "Unknown", c?.reason ?? ""]);
+        })
+      : [];
+    const previous = this.#of.get(key) ?? [];
+    if (previous.length === next.length && previous.every((p, i) => p === next[i])) return;
+    for (const series of previous) this.#add(series, -1);
+    for (const series of next) this.#add(series, 1);
+    if (resource) this.#of.set(key, next);
+    else this.#of.delete(key);
+  }
+
+  #add(series: string, by: number): void {
+    const [namespace, condition, status, reason] = JSON.parse(series) as string[];
+    const labels = { resource_namespace: namespace!, condition: condition!, status: status!, reason: reason! };
+    const count = (this.#counts.get(series) ?? 0) + by;
+    if (count > 0) {
+      this.#counts.set(series, count);
+      this.#gauge.set(labels, count);
+    } else {
+      this.#counts.delete(series);
+      this.#gauge.remove(labels);
+    }
   }
 }

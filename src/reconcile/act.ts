@@ -94,6 +94,7 @@ export async function act(turn: Turn, assessment: Assessment, passwords: Redacte
           ...(auth ? { authentication: { type: desired.authType, passwords: desired.authType === "password" ? passwords : [] } } : {}),
         });
         knowledge.mutated();
+        if (changes.passwords) knowledge.passwordsAnswered(sending.current);
         if (changes.accessString !== undefined) knowledge.accessStringSent(changes.accessString);
         if (!action.adopt) {
           const reason = updateReason(user, changes, assessment.passwords);

@@ -4,16 +4,19 @@
 import type { MemoryDBApi } from "../aws/api.ts";
 import { AwsFault } from "../aws/faults.ts";
 import type { SecretData } from "../kube/api.ts";
-import type { PasswordSource } from "../model.ts";
+import type { PasswordRotationStatus, PasswordSource, SecretKeyRef } from "../model.ts";
+import type { Redacted } from "../redacted.ts";
 import { type Assessment, act, type Sending } from "./act.ts";
 import { acceptedAccessString, decide, diffTags, mutates, type Observation } from "./decide.ts";
 import { type DesiredUser, describeIdentityChange, tagQuotaProblem } from "./desired.ts";
+import { advanceGenerated, type GeneratedSecret, prepareGenerated, rotationRequest } from "./generated.ts";
 import { neverRecorded } from "./knowledge.ts";
 import { claimedByAnother, failedFromFault, type Outcome, type Retry, retryFor } from "./outcome.ts";
 import { earlierClaimant, type Ownership, ownershipFromTags, presumablyOurs } from "./ownership.ts";
 import { inputsFingerprint, passwordSources, resolvePasswords } from "./passwords.ts";
+import { nextStepIn, rotationStatus } from "./rotation.ts";
 import type { Turn } from "./turn.ts";
-import { passwordKnowledge } from "./verifier.ts";
+import { generatedPasswordKnowledge, passwordKnowledge } from "./verifier.ts";
 
 const isFault = (err: unknown, ...codes: string[]): err is AwsFault => err instanceof AwsFault && codes.includes(err.code);
 
@@ -21,9 +24,13 @@ export async function apply(turn: Turn): Promise<Retry> {
   const { user, desired, knowledge, log, context } = turn;
   knowledge.spreadTagChecks(user, desired);
   const claimant = earlierClaimant(user, context.rivals ?? [], turn.deps.defaults.region);
-  if (!claimant && knowledge.inSyncWithoutReads(user, desired, context.secretVersion)) {
+  if (
+    !claimant &&
+    turn.identity.ok &&
+    knowledge.inSyncWithoutReads(user, desired, context.secretVersion, turn.identity.identity, rotationRequest(turn))
+  ) {
     log.debug("in sync per the resync snapshot and the Secret versions: nothing to read");
-    return "none";
+    return desired.generated ? scheduled(user.status?.passwordRotation, turn) : "none";
   }
   // A terminal failure is not retried, nor counted again, until the spec or a Secret changes:
   // first judged from the versions the watch saw, so that a resync reads nothing.
@@ -35,20 +42,46 @@ export async function apply(turn: Turn): Promise<Retry> {
     return "none";
   }
   const secrets = await readSecrets(turn, secretNames);
-  const fingerprint = inputsFingerprint(generation, new Map([...secrets].map(([n, secret]) => [n, secret?.resourceVersion])));
-  if (knowledge.isTerminal(fingerprint)) {
+  const fingerprint = () => inputsFingerprint(generation, new Map([...secrets].map(([n, secret]) => [n, secret?.resourceVersion])));
+  if (knowledge.isTerminal(fingerprint())) {
     log.debug("terminal failure and nothing changed since: nothing to do");
     return "none";
   }
   knowledge.terminalOn(undefined);
 
-  const blocked = blockedBy(turn, claimant);
+  let blocked = blockedBy(turn, claimant);
+  // A generated password is in its Secret before MemoryDB may see it.
+  let generated: GeneratedSecret | undefined;
+  if (!blocked && desired.generated) {
+    const prepared = await prepareGenerated(turn, secrets.get(desired.generated.secretName));
+    if (prepared.kind === "changed") return "now";
+    if (prepared.kind === "failed") blocked = prepared.outcome;
+    else {
+      generated = prepared.generated;
+      secrets.set(desired.generated.secretName, generated.secret);
+      turn.usePasswordRefs(generated.refs);
+    }
+  }
   const { outcome, passwordSecrets } = blocked ? { outcome: blocked, passwordSecrets: undefined } : await applyWith(turn, secrets);
   const retry = retryFor(outcome);
-  if (retry === "untilInputsChange") knowledge.terminalOn(fingerprint);
+  if (retry === "untilInputsChange") knowledge.terminalOn(fingerprint());
   const acceptedAccessString = outcome.kind === "ready" ? knowledge.accessStringSeen(desired, outcome.observed) : undefined;
-  await turn.report(outcome, retry, { passwordSecrets, acceptedAccessString });
-  return retry;
+  const passwordRotation = generated && rotationStatus(generated.state, desired.generated!);
+  // What MemoryDB holds is recorded before the Secret moves on: a stop in between sends nothing twice.
+  await turn.report(outcome, retry, { passwordSecrets, acceptedAccessString, passwordRotation });
+  if (generated && outcome.kind !== "failed") {
+    // Then at most one step of a rotation, on what this reconcile found MemoryDB to hold; the
+    // next reconcile (at once) reports it.
+    const synced = { held: passwordSecrets !== undefined, ready: outcome.kind === "ready" };
+    if (await advanceGenerated(turn, generated, synced)) return "now";
+  }
+  return passwordRotation && retry === "none" ? scheduled(passwordRotation, turn) : retry;
+}
+
+/** When the rotation has its next step (or "poll" if one is due that this reconcile could not take). */
+function scheduled(status: PasswordRotationStatus | undefined, turn: Turn): Retry {
+  const ms = nextStepIn(status, rotationRequest(turn), turn.now().getTime());
+  return ms === undefined ? "none" : ms === 0 ? "poll" : { afterMs: ms };
 }
 
 async function readSecrets(turn: Turn, names: readonly string[]): Promise<Map<string, SecretData | undefined>> {
@@ -64,7 +97,10 @@ function blockedBy(turn: Turn, claimant: ReturnType<typeof earlierClaimant>): Ou
   if (changedIdentity) return { kind: "failed", reason: "ImmutableFieldChanged", message: changedIdentity, retry: "untilInputsChange" };
   const tooManyTags = tagQuotaProblem(user, desired);
   if (tooManyTags) return { kind: "failed", reason: "TooManyTags", retry: "untilInputsChange", message: tooManyTags };
-  return regionRefused(turn) ?? (claimant ? claimedByAnother(desired, claimant) : undefined);
+  // Only where the API server does not enforce the CRD's rules.
+  const badSettings = desired.generated?.problem;
+  if (badSettings) return { kind: "failed", reason: "InvalidSpec", retry: "untilInputsChange", message: badSettings };
+  return regionRefused(turn) ?? turn.accountRefused() ?? (claimant ? claimedByAnother(desired, claimant) : undefined);
 }
 
 /** A region the administrator does not allow (--allowed-regions): nothing is called there. */
@@ -94,29 +130,34 @@ async function applyWith(
   const passwords = resolution.passwords;
   const uid = user.metadata.uid ?? `${user.metadata.namespace}/${user.metadata.name}`;
   const versions = new Map([...secrets].map(([n, s]) => [n, s?.resourceVersion]));
+  // A generated password's verifier does not depend on the key that holds it (rotation moves it).
+  const verify = (ref: SecretKeyRef, password: Redacted) =>
+    desired.generated ? deps.verifier.ofGenerated(uid, ref.name, password) : deps.verifier.of(uid, ref, password);
+  const knowledgeOf = desired.generated ? generatedPasswordKnowledge : passwordKnowledge;
   const current = passwordSources(desired.passwordRefs, versions).map((source, i) => ({
     ...source,
-    verifier: deps.verifier.of(uid, desired.passwordRefs[i]!, passwords[i]!),
+    verifier: verify(desired.passwordRefs[i]!, passwords[i]!),
   }));
   // What is known of MemoryDB's passwords; once this turn records a send as pending, that too.
   const sending: Sending = { current, pending: user.status?.passwordSecretsPending };
   const observation = () => ({
-    passwords: passwordKnowledge(current, user.status?.passwordSecrets, sending.pending, deps.verifier.keyId),
+    passwords: knowledgeOf(current, knowledge.passwordsApplied(user.status), sending.pending, deps.verifier.keyId),
     acceptedAccessString: acceptedAccessString(user, desired),
     accessStringPending: knowledge.accessStringPending(desired),
   });
   const api = turn.api();
   try {
-    const snap = knowledge.trustedSnapshot(user, desired);
+    const snap = knowledge.trustedSnapshot(user, desired, turn.identityInUse);
     if (snap && decide(desired, { user: snap, ownership: { kind: "ours" }, tags: undefined, ...observation() }).type === "inSync") {
       return { outcome: { kind: "ready", observed: snap }, passwordSecrets: current };
     }
-    if (neverRecorded(user)) await deps.directory?.ensure(desired.region, deps.snapshotMaxAgeMs, turn.call.signal);
+    const place = { region: desired.region, identity: turn.identityInUse };
+    if (neverRecorded(user)) await deps.directory?.ensure(place, deps.snapshotMaxAgeMs, turn.call.signal);
     // A CreateUser that meets an existing user, or a change that finds the user gone, looks again.
     for (let round = 0; ; round++) {
       try {
         // A user the region's listing does not show is created at once; a second look describes it.
-        const absent = round === 0 && knowledge.absentPerListing(user, desired);
+        const absent = round === 0 && knowledge.absentPerListing(user, desired, place.identity);
         if (absent) turn.log.debug("the region's listing shows no such user: creating it without a DescribeUsers");
         const assessment = absent
           ? assessed(desired, { user: undefined, ...ours, ...observation() })

@@ -6,6 +6,7 @@ import { regionRefused } from "./apply.ts";
 import { decideDeletion } from "./decide.ts";
 import { describeIdentityChange } from "./desired.ts";
 import type { Cleanup } from "./finalizer.ts";
+import { keepGeneratedSecret } from "./generated.ts";
 import { failedFromFault, type Outcome, outcomeOfState, retryFor } from "./outcome.ts";
 import { type Ownership, ownershipFromTags } from "./ownership.ts";
 import type { Turn } from "./turn.ts";
@@ -20,12 +21,14 @@ export async function cleanup(turn: Turn): Promise<Cleanup> {
     log.warn("status and spec name different users", { note });
     turn.event("Warning", "ImmutableFieldChanged", "Delete", note);
   }
-  const refused = regionRefused(turn);
+  const refused = regionRefused(turn) ?? turn.accountRefused();
   if (refused) {
-    // Deleting there is not allowed either: keep the finalizer and say why.
+    // Deleting there is not allowed (or not possible) either: keep the finalizer and say why.
     await turn.report(refused, "slow");
     return { kind: "wait", retry: "slow" };
   }
+  // A retained user keeps its generated password: the Secret must not go with the resource.
+  if (desired.generated && desired.deletionPolicy === "Retain") await keepGeneratedSecret(turn);
   const done = (reason: string | undefined, note: string): Cleanup => {
     if (reason) turn.event("Normal", reason, "Delete", note);
     log.info(note);

@@ -4,6 +4,7 @@ import { createHash } from "node:crypto";
 import type { AuthenticationType, DeletionPolicy, MemoryDBUser, SecretKeyRef } from "../model.ts";
 import { OWNERSHIP_TAG_KEY } from "../model.ts";
 import { type AdoptionGrant, adoptionGranted } from "./adoption.ts";
+import { KEYS, type RotationSettings, rotationSettings } from "./rotation.ts";
 
 /** What MemoryDB should hold for this resource (passwords are resolved separately). */
 export interface DesiredUser {
@@ -11,7 +12,13 @@ export interface DesiredUser {
   region: string;
   accessString: string;
   authType: AuthenticationType;
+  /**
+   * The Secret keys the passwords come from. For a generated password these depend on the
+   * Secret's content: until it is read, the keys last applied (apply.ts sets them once read).
+   */
   passwordRefs: SecretKeyRef[];
+  /** The operator generates the password into a Secret (spec.authenticationMode.generatePassword). */
+  generated: RotationSettings | undefined;
   /** Default tags, the spec's tags, and the ownership tag. */
   tags: Record<string, string>;
   /** Value of the ownership tag that marks a user as this resource's (with its UID). */
@@ -62,13 +69,17 @@ export function desiredUser(user: MemoryDBUser, defaults: Defaults): DesiredUser
   const { namespace, name, uid } = user.metadata;
   const ownerTag = ownershipTagValue(defaults.clusterId, namespace, name, uid);
   const userName = effectiveUserName(user);
-  const authType = user.spec.authenticationMode.type ?? "password";
+  const mode = user.spec.authenticationMode;
+  const authType = mode.type ?? "password";
+  const generated = authType === "password" && mode.generatePassword ? rotationSettings(mode.generatePassword) : undefined;
   return {
     userName,
     region: user.spec.region ?? defaults.region,
     accessString: user.spec.accessString,
     authType,
-    passwordRefs: authType === "password" ? (user.spec.authenticationMode.passwords ?? []).map((p) => p.secretKeyRef) : [],
+    passwordRefs:
+      authType !== "password" ? [] : generated ? generatedRefs(user, generated) : (mode.passwords ?? []).map((p) => p.secretKeyRef),
+    generated,
     tags: { ...defaults.tags, ...user.spec.tags, [OWNERSHIP_TAG_KEY]: ownerTag },
     ownerTag,
     ownerTagName: ownershipTagValue(defaults.clusterId, namespace, name),
@@ -79,6 +90,13 @@ export function desiredUser(user: MemoryDBUser, defaults: Defaults): DesiredUser
     adoptExisting: user.spec.adoptExisting ?? false,
     deletionPolicy: user.spec.deletionPolicy ?? defaults.deletionPolicy,
   };
+}
+
+/** The generated Secret's keys last applied (the status records them), or its `password`. */
+function generatedRefs(user: MemoryDBUser, generated: RotationSettings): SecretKeyRef[] {
+  const applied = user.status?.passwordSecrets ?? [];
+  if (applied.length > 0 && applied.every((s) => s.name === generated.secretName)) return applied.map(({ name, key }) => ({ name, key }));
+  return [{ name: generated.secretName, key: KEYS.password }];
 }
 
 /** MemoryDB's limit of tags per user, the ownership tag included. */

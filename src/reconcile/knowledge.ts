@@ -7,13 +7,16 @@
 // resource's status instead (password verifiers, MemoryDB's form of the access string), so
 // losing it costs reads and at most one repeated attempt of a terminal write.
 import { createHash } from "node:crypto";
+import type { Identity } from "../aws/accounts.ts";
 import type { UserDirectory } from "../aws/directory.ts";
-import type { MemoryDBUser, ObservedUser } from "../model.ts";
+import type { MemoryDBUser, ObservedUser, PasswordSource } from "../model.ts";
 import { acceptedAccessString, decide, wasInSync } from "./decide.ts";
 import { type DesiredUser, describeIdentityChange } from "./desired.ts";
 import { presumablyOurs } from "./ownership.ts";
 import { passwordSources, sameSources } from "./passwords.ts";
+import { nextStepIn } from "./rotation.ts";
 import { SYNC_TIME_REFRESH_MS } from "./status.ts";
+import { sameVerifiers } from "./verifier.ts";
 
 export interface KnowledgeOptions {
   /** Tags are read back (ListTags) at most this often unless the desired tags change. */
@@ -55,6 +58,8 @@ export class ResourceKnowledge {
   #tagsChecked: { at: number; hash: string } | undefined;
   /** An access string sent whose form MemoryDB has not yet shown with the user active. */
   #accessStringSent: string | undefined;
+  /** Passwords (verifiers) MemoryDB answered an UpdateUser for in this process. */
+  #passwordsAnswered: readonly PasswordSource[] | undefined;
   /** The object the operator's last write produced, and every version its writes replaced. */
   #lastWrite: { over: string[]; object: MemoryDBUser } | undefined;
   /** The resourceVersion the watch last delivered. */
@@ -124,6 +129,23 @@ export class ResourceKnowledge {
     this.#lastMutation = this.#options.now();
   }
 
+  // --- passwords: an answer this process saw outranks the pending record a failed status write left ---
+
+  passwordsAnswered(sources: readonly PasswordSource[]): void {
+    this.#passwordsAnswered = sources;
+  }
+
+  /**
+   * The passwords MemoryDB holds, as the status records them; or, when the status still has an
+   * UpdateUser of exactly these pending because the write after its answer failed, as answered.
+   */
+  passwordsApplied(status: MemoryDBUser["status"]): readonly PasswordSource[] | undefined {
+    const answered = this.#passwordsAnswered;
+    const pending = status?.passwordSecretsPending;
+    if (answered && pending?.operation === "UpdateUser" && sameVerifiers(answered, pending.secrets)) return answered;
+    return status?.passwordSecrets;
+  }
+
   // --- tags: read back once per tag resync period, or when the desired tags change ---
 
   tagsDue(desired: DesiredUser): boolean {
@@ -176,9 +198,9 @@ export class ResourceKnowledge {
    * the operator's last change, young enough, recording the user this resource's status names,
    * with no tag check due (ownership is then presumed, which is enough only to conclude "in sync").
    */
-  trustedSnapshot(user: MemoryDBUser, desired: DesiredUser): ObservedUser | undefined {
+  trustedSnapshot(user: MemoryDBUser, desired: DesiredUser, identity: Identity): ObservedUser | undefined {
     const snap = this.#options.directory?.lookup(
-      desired.region,
+      { region: desired.region, identity },
       desired.userName,
       this.#lastMutation,
       this.#options.snapshotMaxAgeMs,
@@ -190,15 +212,15 @@ export class ResourceKnowledge {
 
   /**
    * Whether CreateUser may be sent at once, without a DescribeUsers first: the resource has never
-   * recorded a user, and its region's listing (taken after the operator's last change to the user,
+   * recorded a user, and the listing of its region and identity (taken after the operator's last change to the user,
    * and young enough) shows none of this name. The listing may be stale, and that is safe:
    * CreateUser of an existing name fails (UserAlreadyExistsFault, DuplicateUserNameFault) without
    * touching the user, and the reconcile then looks the careful way (describe, read its tags).
    */
-  absentPerListing(user: MemoryDBUser, desired: DesiredUser): boolean {
+  absentPerListing(user: MemoryDBUser, desired: DesiredUser, identity: Identity): boolean {
     if (!neverRecorded(user)) return false;
     const { directory, snapshotMaxAgeMs, now } = this.#options;
-    return directory?.lookup(desired.region, desired.userName, this.#lastMutation, snapshotMaxAgeMs, now()) === null;
+    return directory?.lookup({ region: desired.region, identity }, desired.userName, this.#lastMutation, snapshotMaxAgeMs, now()) === null;
   }
 
   /**
@@ -210,14 +232,18 @@ export class ResourceKnowledge {
     user: MemoryDBUser,
     desired: DesiredUser,
     secretVersion: ((namespace: string, name: string) => string | undefined) | undefined,
+    identity: Identity,
+    rotationRequest?: string,
   ): boolean {
     if (!secretVersion || this.terminal || describeIdentityChange(user, desired) || !wasInSync(user)) return false;
+    // A rotation step that is due needs the Secret.
+    if (desired.generated && nextStepIn(user.status?.passwordRotation, rotationRequest, this.#options.now()) === 0) return false;
     // Keep lastSyncTime from growing older than promised.
     if (!(this.#options.now() - Date.parse(user.status?.lastSyncTime ?? "") < SYNC_TIME_REFRESH_MS)) return false;
     const versions = new Map(desired.passwordRefs.map((r) => [r.name, secretVersion(user.metadata.namespace, r.name)]));
     if (desired.authType === "password" && !sameSources(passwordSources(desired.passwordRefs, versions), user.status?.passwordSecrets))
       return false;
-    const snap = this.trustedSnapshot(user, desired);
+    const snap = this.trustedSnapshot(user, desired, identity);
     if (!snap) return false;
     const observation = {
       passwords: { state: "same" } as const,

@@ -21,7 +21,9 @@ export type Retry =
   /** Retry at the longest backoff: the cause is outside the resource (quota, permissions). */
   | "slow"
   /** Terminal: no retry until the spec or a referenced Secret changes. */
-  | "untilInputsChange";
+  | "untilInputsChange"
+  /** Look again after this long: a scheduled step falls due (a password rotation, the end of an overlap). */
+  | { afterMs: number };
 
 export type Outcome =
   | { kind: "ready"; observed: ObservedUser }
@@ -48,7 +50,7 @@ export function outcomeOfState(user: ObservedUser, busyReason: string, applied: 
 }
 
 export function failedFromFault(fault: AwsFault): Outcome {
-  const message = `MemoryDB ${fault.operation} failed: ${fault.detail}`;
+  const message = `${fault.service} ${fault.operation} failed: ${fault.detail}`;
   switch (fault.kind) {
     case "terminal":
       return {

@@ -1,6 +1,7 @@
 // Passwords come from Secrets in the resource's own namespace. MemoryDB's rules for them, and
 // their resolution, are pure: the reconciler fetches the Secrets, this decides what they mean.
 
+import { randomInt } from "node:crypto";
 import type { SecretData } from "../kube/api.ts";
 import type { LabelSelector } from "../kube/label-selector.ts";
 import type { PasswordSource, SecretKeyRef } from "../model.ts";
@@ -13,6 +14,16 @@ export const PASSWORD_MAX = 128;
 
 /** Printable ASCII, without the characters MemoryDB refuses: , " / @ (space is not printable here). */
 const PASSWORD_CHARACTER = /^[!#-+\--.0-?A-~]$/;
+
+/** Every character PASSWORD_CHARACTER allows: what generated passwords are drawn from. */
+const ALPHABET = Array.from({ length: 0x7e - 0x21 + 1 }, (_, i) => String.fromCharCode(0x21 + i)).filter((c) => PASSWORD_CHARACTER.test(c));
+
+export const GENERATED_LENGTH = 32;
+
+/** A new password: 32 characters drawn uniformly from MemoryDB's alphabet by the CSPRNG (randomInt rejects biased draws). */
+export function generatePassword(): Redacted {
+  return new Redacted(Array.from({ length: GENERATED_LENGTH }, () => ALPHABET[randomInt(ALPHABET.length)]!).join(""));
+}
 
 /** Where a password comes from, for messages. */
 export function where(ref: SecretKeyRef): string {
@@ -63,14 +74,8 @@ export function resolvePasswords(
     if (encoded === undefined) {
       return { ok: false, reason: "SecretNotFound", message: `Secret "${ref.name}" in namespace "${namespace}" has no key "${ref.key}"` };
     }
-    let text: string;
-    try {
-      // Strict: invalid bytes would silently become U+FFFD, and two different Secrets one password.
-      text = utf8.decode(Buffer.from(encoded, "base64"));
-    } catch {
-      return { ok: false, reason: "InvalidPassword", message: `${where(ref)} is not valid UTF-8 text` };
-    }
-    const password = new Redacted(text);
+    const password = decodeSecretValue(encoded);
+    if (!password) return { ok: false, reason: "InvalidPassword", message: `${where(ref)} is not valid UTF-8 text` };
     const problem = passwordProblem(ref, password);
     if (problem) return { ok: false, reason: "InvalidPassword", message: problem };
     if (passwords.some((p) => p.reveal() === password.reveal())) {
@@ -79,6 +84,18 @@ export function resolvePasswords(
     passwords.push(password);
   }
   return { ok: true, passwords };
+}
+
+/**
+ * A Secret value (base64, as the API returns it) as text; undefined if it is not UTF-8. Strict:
+ * invalid bytes would silently become U+FFFD, and two different Secrets one password.
+ */
+function decodeSecretValue(encoded: string): Redacted | undefined {
+  try {
+    return new Redacted(utf8.decode(Buffer.from(encoded, "base64")));
+  } catch {
+    return undefined;
+  }
 }
 
 /** The Secret versions the desired passwords come from. */

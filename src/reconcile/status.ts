@@ -8,6 +8,7 @@ import type {
   ConditionType,
   MemoryDBUserStatus,
   ObservedUser,
+  PasswordRotationStatus,
   PasswordSource,
 } from "../model.ts";
 import type { Outcome } from "./outcome.ts";
@@ -90,19 +91,24 @@ export function conditionsFor(outcome: Outcome, previous: MemoryDBUserStatus | u
   }
 }
 
-/**
- * The status fields this reconcile determined, as a merge patch: fields it did not determine
- * (e.g. passwordSecrets when nothing was applied) are left as the server has them, never
- * rewritten from a possibly stale copy.
- */
 /** What a reconcile established besides the observed user, for the status. */
 export interface Established {
   /** The password sources now applied. */
   passwordSecrets?: PasswordSource[] | undefined;
   /** MemoryDB's form of the access string the operator sent. */
   acceptedAccessString?: AcceptedAccessString | undefined;
+  /** The account the user was reached in, and through which role (none: the operator's own identity). */
+  account?: { id?: string; roleArn?: string } | undefined;
+  /** Where the generated password's rotation stands. */
+  passwordRotation?: PasswordRotationStatus | undefined;
 }
 
+/**
+ * The status fields this reconcile determined (conditions, MemoryDB's view, what it established).
+ * Fields it did not determine (e.g. passwordSecrets when nothing was applied) are absent, so the
+ * merge patch made from it (statusPatch) leaves them as the server has them rather than
+ * rewriting them from a possibly stale copy.
+ */
 export function nextStatus(
   previous: MemoryDBUserStatus | undefined,
   outcome: Outcome,
@@ -113,12 +119,14 @@ export function nextStatus(
   let conditions = previous?.conditions ?? [];
   for (const update of conditionsFor(outcome, previous)) conditions = setCondition(conditions, update, generation, now);
   const observed = outcome.kind === "failed" ? {} : observedStatus(outcome.observed, now);
-  const { passwordSecrets, acceptedAccessString } = established;
+  const { passwordSecrets, acceptedAccessString, account, passwordRotation } = established;
   return {
     ...observed,
+    ...(account === undefined ? {} : { account }),
     ...(generation === undefined ? {} : { observedGeneration: generation }),
     ...(passwordSecrets === undefined ? {} : { passwordSecrets }),
     ...(acceptedAccessString === undefined ? {} : { acceptedAccessString }),
+    ...(passwordRotation === undefined ? {} : { passwordRotation }),
     conditions,
   };
 }

@@ -24,6 +24,16 @@ export class PasswordVerifier {
       .digest("hex");
     return `${this.keyId}:${mac}`;
   }
+
+  /**
+   * A generated password's verifier, bound to the resource and its generated Secret but not to
+   * the key: a rotation moves passwords between keys (pending-password → password →
+   * previous-password) while MemoryDB holds the same ones. (A key is never empty, so these never
+   * equal a referenced password's.)
+   */
+  ofGenerated(uid: string, secretName: string, password: Redacted): string {
+    return this.of(uid, { name: secretName, key: "" }, password);
+  }
 }
 
 /** What the operator can know about the passwords MemoryDB holds for a resource. */
@@ -48,7 +58,8 @@ export type PasswordKnowledge =
 
 const refKey = (s: { name: string; key: string }) => `${s.name}/${s.key}`;
 
-function sameVerifiers(current: readonly PasswordSource[], recorded: readonly PasswordSource[] | undefined): boolean {
+/** The same Secret keys in the same order, each with the same verifier. */
+export function sameVerifiers(current: readonly PasswordSource[], recorded: readonly PasswordSource[] | undefined): boolean {
   return (
     recorded !== undefined &&
     recorded.length === current.length &&
@@ -82,4 +93,22 @@ export function passwordKnowledge(
   if (pending && sameVerifiers(current, pending.secrets))
     return pending.operation === "CreateUser" ? { state: "created" } : { state: "uncertain", rotated };
   return entries.includes("unknown") ? { state: "unknown" } : { state: "changed", rotated };
+}
+
+/**
+ * passwordKnowledge for generated passwords: MemoryDB holds a set of passwords, whichever keys
+ * of the generated Secret hold them now, so verifiers (ofGenerated) are compared as sets.
+ */
+export function generatedPasswordKnowledge(
+  current: readonly PasswordSource[],
+  applied: readonly PasswordSource[] | undefined,
+  pending: PendingPasswords | undefined,
+  keyId: string,
+): PasswordKnowledge {
+  const set = (sources: readonly PasswordSource[]) => [...new Set(sources.map((s) => s.verifier ?? ""))].sort().join(",");
+  const known = (sources: readonly PasswordSource[] | undefined) => sources?.every((s) => s.verifier?.startsWith(`${keyId}:`)) ?? false;
+  if (known(applied) && set(applied!) === set(current)) return { state: "same" };
+  if (pending && known(pending.secrets) && set(pending.secrets) === set(current))
+    return pending.operation === "CreateUser" ? { state: "created" } : { state: "uncertain", rotated: false };
+  return known(applied) ? { state: "changed", rotated: false } : { state: "unknown" };
 }

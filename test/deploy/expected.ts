@@ -13,6 +13,8 @@ export const RECONCILE_RULES: Rule[] = [
   { apiGroups: ["memorydb.operators.dev"], resources: ["memorydbusers"], verbs: ["list", "watch", "patch"] },
   { apiGroups: ["memorydb.operators.dev"], resources: ["memorydbusers/status"], verbs: ["patch"] },
   { apiGroups: [""], resources: ["secrets"], verbs: ["get", "list", "watch"] },
+  // Generated passwords: the Secret is created, then patched by each rotation step.
+  { apiGroups: [""], resources: ["secrets"], verbs: ["create", "patch"] },
   { apiGroups: ["events.k8s.io"], resources: ["events"], verbs: ["create"] },
 ];
 
@@ -33,6 +35,11 @@ export function verifierKeyRules(secretName: string): Rule[] {
     { apiGroups: [""], resources: ["secrets"], verbs: ["create"] },
     { apiGroups: [""], resources: ["secrets"], resourceNames: [secretName], verbs: ["get"] },
   ];
+}
+
+/** The accounts ConfigMap (--accounts-configmap): list and watch of that one object, nothing else. */
+export function accountsConfigMapRules(name: string): Rule[] {
+  return [{ apiGroups: [""], resources: ["configmaps"], resourceNames: [name], verbs: ["list", "watch"] }];
 }
 
 /** Every environment variable the operator reads (src/config.ts and issue #5). */
@@ -65,6 +72,9 @@ export const OPERATOR_ENV = new Set([
   "DEFAULT_TAGS",
   "POD_NAME",
   "POD_NAMESPACE",
+  "ACCOUNTS_CONFIGMAP",
+  "STS_ENDPOINT",
+  "REQUIRE_ACCOUNT_MAPPING",
 ]);
 
 export const METRICS_PORT = 8080;

@@ -362,4 +362,33 @@ describe("deploy/iam", () => {
     );
     expect(assume({ ...ok, "aws:RequestTag/kubernetes-service-account": "default" })).to.equal(false);
   });
+
+  describe("many AWS accounts: the mapped roles", () => {
+    it("the target role's trust policy lets only the operator's role assume it, and only with the external ID", () => {
+      const policy = load("trust-policy-account-role.json");
+      expect(policy.Version).to.equal("2012-10-17");
+      expect(policy.Statement).to.have.length(1);
+      const st = policy.Statement[0]!;
+      expect([st.Effect, st.Action]).to.deep.equal(["Allow", "sts:AssumeRole"]);
+      expect(st.Principal).to.deep.equal({ AWS: "arn:aws:iam::<OPERATOR_ACCOUNT_ID>:role/memorydb-user-operator" });
+      expect(st.Condition).to.deep.equal({ StringEquals: { "sts:ExternalId": "<EXTERNAL_ID>" } });
+      const assume = (externalId: string | undefined) =>
+        allows(
+          { Version: "2012-10-17", Statement: [{ ...st, Resource: "*" }] },
+          { action: "sts:AssumeRole", resource: "*", context: externalId === undefined ? {} : { "sts:ExternalId": externalId } },
+        );
+      expect(assume("<EXTERNAL_ID>")).to.equal(true);
+      expect(assume("another")).to.equal(false);
+      expect(assume(undefined)).to.equal(false);
+    });
+
+    it("the operator's own role may assume exactly the mapped roles (named ARNs, no wildcard), nothing else", () => {
+      const policy = load("policy-assume-account-roles.json");
+      expect(policy.Statement).to.have.length(1);
+      const st = policy.Statement[0]!;
+      expect([st.Effect, st.Action]).to.deep.equal(["Allow", "sts:AssumeRole"]);
+      for (const arn of list(st.Resource)) expect(arn).to.match(/^arn:aws:iam::<TARGET_ACCOUNT_ID>:role\/[\w+=,.@-]+$/);
+      expect(Object.keys(st).filter((k) => k.startsWith("Not"))).to.deep.equal([]);
+    });
+  });
 });

@@ -9,6 +9,7 @@ import { expect } from "chai";
 import * as yaml from "js-yaml";
 import { DEFAULT_VERIFIER_SECRET, loadConfig } from "../../src/config.ts";
 import {
+  accountsConfigMapRules,
   durationSeconds,
   HEALTH_PORT,
   KUBE_SYSTEM_RULE,
@@ -21,7 +22,7 @@ import {
   verifierKeyRules,
 } from "./expected.ts";
 import { DEPLOY, find, type KubeObject, kustomizationDirs, kustomize, only, podSecurityProblems, REPO, schemaErrors } from "./manifests.ts";
-import { clusterScopedRbac, namespacedRbac } from "./rbac.ts";
+import { accountsRbac, clusterScopedRbac, namespacedRbac, withComponents } from "./rbac.ts";
 
 const CRD_NAME = "memorydb.operators.dev_memorydbusers.yaml";
 const OPERATOR_NS = "memorydb-system";
@@ -267,5 +268,25 @@ describe("deploy/components/servicemonitor", () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe("deploy/components/accounts", () => {
+  it("points the operator at its ConfigMap and lets it list and watch that one ConfigMap, nothing else", () => {
+    const objects = withComponents(["accounts"]);
+    expect(objects.flatMap(schemaErrors)).to.deep.equal([]);
+    const env = operatorEnv(objects);
+    const { configMap, objects: rbac } = accountsRbac();
+    expect(env.ACCOUNTS_CONFIGMAP).to.equal(`${configMap.metadata.namespace}/${configMap.metadata.name}`);
+    expect(configMap.metadata.namespace).to.equal(OPERATOR_NS);
+    const role = only(rbac, "Role", `${SA}-accounts`, OPERATOR_NS);
+    expect(normalizeRules(role.rules)).to.deep.equal(normalizeRules(accountsConfigMapRules(configMap.metadata.name)));
+    checkBindings(objects);
+    // The base's other rules are unchanged, and nothing else can read ConfigMaps.
+    const others = rbac.filter((o) => o !== role && (o.kind === "Role" || o.kind === "ClusterRole"));
+    expect(others.flatMap((o) => o.rules).filter((r: Rule) => r.resources.includes("configmaps"))).to.deep.equal([]);
+    const config = loadConfig([], { ...env, POD_NAMESPACE: OPERATOR_NS });
+    expect(config.accountsConfigMap).to.deep.equal({ namespace: OPERATOR_NS, name: "memorydb-accounts" });
+    expect(config.requireAccountMapping).to.equal(false);
   });
 });

@@ -80,3 +80,30 @@ export function namespacedRbac(watchNamespaces?: readonly string[]): RbacBundle 
 export function renderedRbac(): { cluster: RbacBundle; namespaced: RbacBundle } {
   return { cluster: clusterScopedRbac(), namespaced: namespacedRbac() };
 }
+
+/** Renders deploy/base with `components` (paths under deploy/components) added, as an overlay would. */
+export function withComponents(components: readonly string[]): KubeObject[] {
+  const dir = mkdtempSync(join(tmpdir(), "mdbu-components-"));
+  try {
+    writeFileSync(
+      join(dir, "kustomization.yaml"),
+      yaml.dump({
+        apiVersion: "kustomize.config.k8s.io/v1beta1",
+        kind: "Kustomization",
+        resources: [relative(dir, join(DEPLOY, "base"))],
+        components: components.map((c) => relative(dir, join(DEPLOY, "components", c))),
+      }),
+    );
+    return kustomize(dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** The cluster-scoped install with deploy/components/accounts: its RBAC, and the accounts ConfigMap it reads. */
+export function accountsRbac(): RbacBundle & { configMap: KubeObject } {
+  const objects = withComponents(["accounts"]);
+  const configMap = objects.find((o) => o.kind === "ConfigMap" && o.metadata.name === "memorydb-accounts");
+  if (!configMap) throw new Error("deploy/components/accounts has no memorydb-accounts ConfigMap");
+  return { ...bundle(objects), configMap };
+}

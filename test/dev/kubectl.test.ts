@@ -119,7 +119,8 @@ describe("npm run dev with the real kubectl", function () {
     expect(table).to.match(/^NAME\s+USER\s+STATUS\s+READY\s+AGE\s*$/m);
     expect(table).to.match(/^app-user\s+app-user\s+active\s+True\s+\d+s\s*$/m);
     const wide = await ok(["get", "mdbu", "app-user", "-n", "team-a", "-o", "wide"]);
-    expect(wide).to.match(/^NAME\s+USER\s+STATUS\s+READY\s+AGE\s+ARN\s+AUTH\s*$/m);
+    expect(wide).to.match(/^NAME\s+USER\s+STATUS\s+READY\s+AGE\s+ARN\s+AUTH\s+NEXT-ROTATION\s*$/m);
+    // No generated password, no next rotation: an empty cell.
     expect(wide).to.match(/arn:aws:memorydb:us-east-1:123456789012:user\/app-user\s+password\s*$/m);
     const u = env.emulator!.user("app-user");
     expect(u?.status).to.equal("active");
@@ -241,6 +242,40 @@ describe("npm run dev with the real kubectl", function () {
     await ok(["apply", "-f", join(EXAMPLES_DIR, "adopt-existing.yaml")]);
     await ok(["wait", "--for=condition=Ready", "mdbu/legacy-reporting", "-n", "team-a", "--timeout=10s"]);
     expect(env.emulator!.user("legacy-reporting")?.tags[OWNER_TAG]).to.be.a("string");
+  });
+
+  it("applies the generated-password example: the Secret, the Next-Rotation column, a rotation on demand the emulator accepts", async () => {
+    await ok(["apply", "-f", join(EXAMPLES_DIR, "generated-password.yaml")]);
+    await ok(["wait", "--for=condition=Ready", "mdbu/orders", "-n", "team-a", "--timeout=20s"]);
+    const field = async (key: string) => {
+      const b64 = await ok(["get", "secret", "orders-redis", "-n", "team-a", "-o", `jsonpath={.data.${key}}`]);
+      return b64 === "" ? undefined : Buffer.from(b64, "base64").toString("utf8");
+    };
+    expect(await field("username")).to.equal("orders");
+    const first = (await field("password"))!;
+    expect(first).to.have.length(32);
+    const auth = async (password: string) => {
+      const res = await fetch(`${env.emulator!.endpoint}/_emulator/auth`, {
+        method: "POST",
+        body: JSON.stringify({ userName: "orders", password }),
+      });
+      return ((await res.json()) as { accepted: boolean }).accepted;
+    };
+    expect(await auth(first)).to.equal(true);
+    const wide = await ok(["get", "mdbu", "orders", "-n", "team-a", "-o", "wide"]);
+    const [header, row] = wide.trim().split("\n");
+    expect(header).to.match(/\bNEXT-ROTATION\s*$/);
+    expect(row).to.match(/\s\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z\s*$/);
+    await ok(["annotate", "mdbu", "orders", "-n", "team-a", "--overwrite", "memorydb.operators.dev/rotate-password=kubectl-test"]);
+    await until("the rotation", async () => ((await field("password")) !== first ? true : undefined));
+    expect(await field("previous-password")).to.equal(first);
+    expect(await auth(first)).to.equal(true);
+    expect(await auth((await field("password"))!)).to.equal(true);
+    const phase = await ok(["get", "mdbu", "orders", "-n", "team-a", "-o", "jsonpath={.status.passwordRotation.phase}"]);
+    expect(phase).to.equal("Overlap");
+    const described = await ok(["describe", "mdbu", "orders", "-n", "team-a"]);
+    expect(described).to.include("PasswordGenerated").and.include("PasswordRotated");
+    expect(described).to.not.include(first);
   });
 
   it("the emulator's state is inspectable over HTTP", async () => {

@@ -59,6 +59,7 @@ export interface MdbUser {
     accessString?: string;
     authentication?: { type?: string; passwordCount?: number };
     passwordSecrets?: PasswordSource[];
+    passwordRotation?: { phase: string; lastRotationRequest?: string };
   };
 }
 
@@ -232,6 +233,17 @@ export class Cluster {
     try {
       const secret = await this.#core.readNamespacedSecret({ namespace, name });
       return secret.metadata?.resourceVersion;
+    } catch (err) {
+      if (notFound(err)) return undefined;
+      throw describeApiError(`get Secret ${namespace}/${name}`, err);
+    }
+  }
+
+  /** A Secret's values, decoded (to check a generated password; never printed). */
+  async secretValues(namespace: string, name: string): Promise<Record<string, string> | undefined> {
+    try {
+      const secret = await this.#core.readNamespacedSecret({ namespace, name });
+      return Object.fromEntries(Object.entries(secret.data ?? {}).map(([k, v]) => [k, Buffer.from(v, "base64").toString("utf8")]));
     } catch (err) {
       if (notFound(err)) return undefined;
       throw describeApiError(`get Secret ${namespace}/${name}`, err);

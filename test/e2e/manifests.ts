@@ -14,6 +14,8 @@ export interface UserSpec {
   deletionPolicy: "Delete" | "Retain";
   type?: "password" | "iam";
   passwords?: PasswordRef[];
+  /** Instead of passwords: the operator generates one into this Secret. */
+  generate?: { secretName: string; overlap: string };
   tags?: Record<string, string>;
   adoptExisting?: boolean;
 }
@@ -55,7 +57,8 @@ export function userManifest(namespace: string, name: string, prefix: string, sp
       ...(spec.adoptExisting === undefined ? {} : { adoptExisting: spec.adoptExisting }),
       authenticationMode: {
         type,
-        ...(type === "password"
+        ...(type === "password" && spec.generate ? { generatePassword: spec.generate } : {}),
+        ...(type === "password" && !spec.generate
           ? { passwords: (spec.passwords ?? []).map((p) => ({ secretKeyRef: { name: p.secret, key: p.key } })) }
           : {}),
       },

@@ -34,6 +34,8 @@ export interface MemoryDBView {
   mark(): Promise<number | undefined>;
   /** The calls naming `name` since `mark`. */
   callsSince(mark: number, name: string): Promise<Call[]>;
+  /** Whether a Redis AUTH as this user with this password would succeed (the emulator only). */
+  authenticate?(name: string, password: string): Promise<boolean>;
 }
 
 interface EmulatedUser {
@@ -97,6 +99,16 @@ export class EmulatorView implements MemoryDBView {
 
   async mark(): Promise<number> {
     return (await this.#get<{ callLog: LogEntry[] }>("/_emulator/log")).callLog.length;
+  }
+
+  async authenticate(name: string, password: string): Promise<boolean> {
+    const res = await fetch(`${this.#url}/_emulator/auth`, {
+      method: "POST",
+      body: JSON.stringify({ userName: name, password }),
+      signal: AbortSignal.timeout(15_000),
+    });
+    if (!res.ok) throw new Error(`emulator POST /_emulator/auth: HTTP ${res.status}`);
+    return ((await res.json()) as { accepted: boolean }).accepted;
   }
 
   async callsSince(mark: number, name: string): Promise<Call[]> {

@@ -2,7 +2,7 @@
 // under the run's prefix, created at its start and deleted by its cleanup.
 import { condition, describeUser, hasFinalizer, inSync, type StepContext } from "./context.ts";
 import { type MdbUser, OWNERSHIP_TAG } from "./kube.ts";
-import { type PasswordRef, type UserSpec, userManifest } from "./manifests.ts";
+import { type UserSpec, userManifest } from "./manifests.ts";
 import { MUTATING_OPS } from "./memorydb.ts";
 
 export interface Step {
@@ -53,17 +53,16 @@ function follows(reported: string | undefined, desired: string): boolean {
 
 const readOnly = (key: string) => `on ~${key}:* &* +@read`;
 
-interface Expected {
-  userName: string;
-  accessString: string;
-  type: "password" | "iam";
-  /** The Secret keys the passwords come from (password users). */
-  passwords: PasswordRef[];
-  tags: Record<string, string>;
-}
+/** A user named `name`, read-only on its own keys, deleted with its resource, passwords from `secret`. */
+const passwordUserSpec = (name: string, secret: string, keys = ["password"]): UserSpec => ({
+  userName: name,
+  accessString: readOnly(name),
+  deletionPolicy: "Delete",
+  passwords: keys.map((key) => ({ secret, key })),
+});
 
-/** A user the operator manages: what the resource's status says, and MemoryDB itself. */
-async function expectManaged(ctx: StepContext, name: string, user: MdbUser, want: Expected): Promise<void> {
+async function expectManaged(ctx: StepContext, name: string, user: MdbUser, spec: UserSpec): Promise<void> {
+  const want = { ...spec, type: spec.type ?? "password", passwords: spec.passwords ?? [], tags: spec.tags ?? {} };
   const s = user.status ?? {};
   equal(s.userName, want.userName, "status.userName");
   check(
@@ -114,23 +113,10 @@ async function createPasswordUser(ctx: StepContext, suffix: string, keys: string
   const secret = `${name}-pw`;
   const values = Object.fromEntries(keys.map((k) => [k, ctx.password()]));
   await ctx.applySecret(secret, values);
-  const spec: UserSpec = {
-    userName: name,
-    accessString: readOnly(name),
-    deletionPolicy: "Delete",
-    passwords: keys.map((key) => ({ secret, key })),
-    tags: { "e2e-step": ctx.step },
-    ...extra,
-  };
+  const spec: UserSpec = { ...passwordUserSpec(name, secret, keys), tags: { "e2e-step": ctx.step }, ...extra };
   await ctx.applyUser(name, spec);
   const user = await ctx.waitReady(name);
-  await expectManaged(ctx, name, user, {
-    userName: name,
-    accessString: spec.accessString,
-    type: "password",
-    passwords: spec.passwords!,
-    tags: spec.tags ?? {},
-  });
+  await expectManaged(ctx, name, user, spec);
   await ctx.waitEvent(name, "Created", { test: (e) => e.message.includes(name) });
   return { name, secret, spec, user };
 }
@@ -156,13 +142,7 @@ const passwordTwo: Step = {
       const u = await ctx.user(name);
       return inSync(u) && u.status?.authentication?.passwordCount === 1 ? { ok: u } : { wait: describeUser(u) };
     });
-    await expectManaged(ctx, name, user, {
-      userName: name,
-      accessString: spec.accessString,
-      type: "password",
-      passwords: next.passwords!,
-      tags: spec.tags ?? {},
-    });
+    await expectManaged(ctx, name, user, next);
     // Removing an entry is an update, not a rotation (README, Events).
     await ctx.waitEvent(name, "Updated", { seen });
   },
@@ -182,13 +162,7 @@ const iam: Step = {
     };
     await ctx.applyUser(name, spec);
     const user = await ctx.waitReady(name);
-    await expectManaged(ctx, name, user, {
-      userName: name,
-      accessString: spec.accessString,
-      type: "iam",
-      passwords: [],
-      tags: spec.tags ?? {},
-    });
+    await expectManaged(ctx, name, user, spec);
     await ctx.waitEvent(name, "Created", { test: (e) => e.message.includes(name) });
   },
 };
@@ -208,13 +182,7 @@ const update: Step = {
         : { wait: `${describeUser(u)}; status.accessString ${JSON.stringify(u.status?.accessString)}` };
     });
     check(user.status?.accessString !== before.status?.accessString, "status.accessString did not change");
-    await expectManaged(ctx, name, user, {
-      userName: name,
-      accessString: changed.accessString,
-      type: "password",
-      passwords: changed.passwords!,
-      tags: changed.tags ?? {},
-    });
+    await expectManaged(ctx, name, user, changed);
     await ctx.waitEvent(name, "Updated", { seen, test: (e) => /access string/i.test(e.message) });
   },
 };
@@ -241,13 +209,7 @@ const rotate: Step = {
       },
     );
     await ctx.waitEvent(name, "PasswordRotated", { seen });
-    await expectManaged(ctx, name, user, {
-      userName: name,
-      accessString: spec.accessString,
-      type: "password",
-      passwords: spec.passwords!,
-      tags: spec.tags ?? {},
-    });
+    await expectManaged(ctx, name, user, spec);
     if (mark !== undefined) {
       // The emulator logs calls with passwords masked: the value cannot be compared, but an
       // UpdateUser carrying the password set must have reached MemoryDB.
@@ -257,6 +219,54 @@ const rotate: Step = {
         sent.length >= 1,
         `no successful UpdateUser with one password reached MemoryDB after the Secret changed; calls: ${JSON.stringify(calls)}`,
       );
+    }
+  },
+};
+
+const generated: Step = {
+  name: "generated",
+  summary:
+    "a generated password: its Secret (username, 32-character password), then a rotation on demand (PasswordRotated, a new password)",
+  async run(ctx) {
+    const name = ctx.name("gen");
+    const secretName = `${name}-redis`;
+    const spec: UserSpec = {
+      userName: name,
+      accessString: readOnly(name),
+      deletionPolicy: "Delete",
+      generate: { secretName, overlap: "5s" },
+    };
+    await ctx.applyUser(name, spec);
+    await ctx.waitReady(name);
+    const values = async () => {
+      const v = await ctx.cluster.secretValues(ctx.ns, secretName);
+      check(v !== undefined, `the Secret ${secretName} does not exist`);
+      return v;
+    };
+    const first = await values();
+    equal(Object.keys(first).sort(), ["password", "username"], `the keys of the Secret ${secretName}`);
+    check(first.username === name, `the Secret's username is not ${name}`);
+    check(first.password!.length === 32, "the generated password is not 32 characters long");
+    // Only the emulator can say what a Redis AUTH would get; MemoryDB's API cannot.
+    const auth = ctx.memorydb?.authenticate ? (password: string) => ctx.memorydb!.authenticate!(name, password) : undefined;
+    if (auth) check(await auth(first.password!), "MemoryDB does not accept the generated password");
+    await ctx.waitEvent(name, "PasswordGenerated");
+    const seen = await ctx.eventNames(name);
+    await ctx.kubectl(["annotate", "mdbu", name, "-n", ctx.ns, "--overwrite", `memorydb.operators.dev/rotate-password=${ctx.env.prefix}`]);
+    await ctx.until<MdbUser>(`the rotation of ${name}'s generated password to complete (overlap 5s)`, async () => {
+      const u = await ctx.user(name);
+      const r = u.status?.passwordRotation;
+      return inSync(u) && r?.phase === "Stable" && r.lastRotationRequest === ctx.env.prefix
+        ? { ok: u }
+        : { wait: `${describeUser(u)}; passwordRotation ${JSON.stringify(r)}` };
+    });
+    await ctx.waitEvent(name, "PasswordRotated", { seen });
+    const second = await values();
+    check(second.password !== first.password, "the password did not change");
+    check(second["previous-password"] === undefined, "previous-password is still in the Secret after the overlap");
+    if (auth) {
+      check(await auth(second.password!), "MemoryDB does not accept the new password");
+      check(!(await auth(first.password!)), "MemoryDB still accepts the old password after the overlap");
     }
   },
 };
@@ -338,13 +348,7 @@ const retain: Step = {
     await ctx.applyUser(adopter, adopterSpec);
     const adopted = await ctx.waitReady(adopter);
     equal(adopted.status?.arn, arn, "the adopting resource's status.arn (the retained user's)");
-    await expectManaged(ctx, adopter, adopted, {
-      userName: spec.userName,
-      accessString: spec.accessString,
-      type: "password",
-      passwords: adopterSpec.passwords!,
-      tags: spec.tags ?? {},
-    });
+    await expectManaged(ctx, adopter, adopted, { ...spec, passwords: adopterSpec.passwords });
     await ctx.waitEvent(adopter, "Adopted", { test: (e) => e.message.includes(spec.userName) });
     const created = (await ctx.cluster.events(ctx.ns, adopter)).filter((e) => e.reason === "Created");
     check(created.length === 0, `adoption created a user instead: ${JSON.stringify(created.map((e) => e.message))}`);
@@ -458,12 +462,7 @@ const invalidPassword: Step = {
     const secret = `${name}-pw`;
     const short = ctx.password(15);
     await ctx.applySecret(secret, { password: short });
-    const spec: UserSpec = {
-      userName: name,
-      accessString: readOnly(name),
-      deletionPolicy: "Delete",
-      passwords: [{ secret, key: "password" }],
-    };
+    const spec = passwordUserSpec(name, secret);
     await ctx.applyUser(name, spec);
     const user = await ctx.waitReason(name, "InvalidPassword");
     const ready = condition(user, "Ready")?.message ?? "";
@@ -479,13 +478,7 @@ const invalidPassword: Step = {
     // Terminal until an input changes: a valid value in the Secret is one.
     await ctx.applySecret(secret, { password: ctx.password() });
     const fixed = await ctx.waitReady(name);
-    await expectManaged(ctx, name, fixed, {
-      userName: name,
-      accessString: spec.accessString,
-      type: "password",
-      passwords: spec.passwords!,
-      tags: {},
-    });
+    await expectManaged(ctx, name, fixed, spec);
   },
 };
 
@@ -495,12 +488,7 @@ const missingSecret: Step = {
   async run(ctx) {
     const name = ctx.name("nosecret");
     const secret = `${name}-pw`;
-    const spec: UserSpec = {
-      userName: name,
-      accessString: readOnly(name),
-      deletionPolicy: "Delete",
-      passwords: [{ secret, key: "password" }],
-    };
+    const spec = passwordUserSpec(name, secret);
     await ctx.applyUser(name, spec);
     const user = await ctx.waitReason(name, "SecretNotFound");
     const message = condition(user, "Ready")?.message ?? "";
@@ -509,13 +497,7 @@ const missingSecret: Step = {
     if (ctx.memorydb) check((await ctx.memorydb.user(name)) === undefined, `MemoryDB user ${name} exists although its Secret does not`);
     await ctx.applySecret(secret, { password: ctx.password() });
     const ready = await ctx.waitReady(name);
-    await expectManaged(ctx, name, ready, {
-      userName: name,
-      accessString: spec.accessString,
-      type: "password",
-      passwords: spec.passwords!,
-      tags: {},
-    });
+    await expectManaged(ctx, name, ready, spec);
   },
 };
 
@@ -596,6 +578,7 @@ export const STEPS: Step[] = [
   iam,
   update,
   rotate,
+  generated,
   tags,
   retain,
   deletion,

@@ -213,6 +213,17 @@ export class OperatorEnv {
     await this.core.replaceNamespacedSecret({ namespace, name, body: { metadata: { name, namespace }, stringData: data } });
   }
 
+  /** A Secret's keys, decoded; undefined if it does not exist. */
+  async secretValues(namespace: string, name: string): Promise<Record<string, string> | undefined> {
+    try {
+      const s = await this.core.readNamespacedSecret({ namespace, name });
+      return Object.fromEntries(Object.entries(s.data ?? {}).map(([k, v]) => [k, Buffer.from(v, "base64").toString("utf8")]));
+    } catch (err) {
+      if ((err as { code?: number }).code === 404) return undefined;
+      throw err;
+    }
+  }
+
   /** Waits until the resource is gone from the API server. */
   async waitForGone(namespace: string, name: string, timeoutMs = 10_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;

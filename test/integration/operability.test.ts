@@ -5,10 +5,11 @@
 import { PassThrough } from "node:stream";
 import { expect } from "chai";
 import { loadConfig } from "../../src/config.ts";
+import { ROTATE_PASSWORD_ANNOTATION } from "../../src/model.ts";
 import { createLogger } from "../../src/observability/log.ts";
 import { Service } from "../../src/service.ts";
 import { clusterScopedRbac, namespacedRbac, type RbacBundle } from "../deploy/rbac.ts";
-import { isReady, PASSWORD_1, PASSWORD_2, passwordSpec, TestEnv } from "./harness.ts";
+import { condition, isReady, PASSWORD_1, PASSWORD_2, passwordSpec, reasonIs, TestEnv } from "./harness.ts";
 
 async function get(port: number | undefined, path: string): Promise<{ status: number; body: string }> {
   const res = await fetch(`http://127.0.0.1:${port}${path}`);
@@ -238,6 +239,24 @@ async function lifecycleUnderRbac(env: TestEnv, ns: string): Promise<void> {
   expect(env.aws.user(`${ns}-user`)).to.equal(undefined);
   const events = (await env.events.listNamespacedEvent({ namespace: ns })).items.map((e) => e.reason);
   expect(events).to.include.members(["Created", "PasswordRotated", "Deleted"]);
+  // A generated password: its Secret created, then patched through a whole rotation.
+  const generated = `${ns}-generated`;
+  await env.createUser(ns, generated, {
+    accessString: "on ~app:* +get",
+    authenticationMode: { generatePassword: { secretName: `${generated}-redis`, overlap: "1s" } },
+  });
+  await env.waitForUser(ns, generated, isReady);
+  const first = (await env.secretValues(ns, `${generated}-redis`))!.password!;
+  await env.patchUser(ns, generated, { metadata: { annotations: { [ROTATE_PASSWORD_ANNOTATION]: "1" } } });
+  await env.waitForUser(
+    ns,
+    generated,
+    (u) => isReady(u) && u.status?.passwordRotation?.lastRotationRequest === "1" && u.status.passwordRotation.phase === "Stable",
+    20_000,
+  );
+  const second = (await env.secretValues(ns, `${generated}-redis`))!;
+  expect(second.password).to.not.equal(first);
+  expect(env.aws.authenticate(generated, second.password!)).to.equal(true);
 }
 
 describe("under exactly the RBAC the manifests grant", function () {
@@ -268,6 +287,33 @@ describe("under exactly the RBAC the manifests grant", function () {
       WATCH_NAMESPACES: "team-a,team-b",
       CLUSTER_ID: "test-cluster",
     });
+  });
+
+  it("without create and patch on Secrets, a generated password is reported on the resource: SecretWriteForbidden", async () => {
+    const env = await TestEnv.start({ startOperator: false });
+    try {
+      const bundle = clusterScopedRbac();
+      for (const obj of bundle.objects) {
+        const rules = (obj as { rules?: Array<{ resources?: string[]; verbs?: string[] }> }).rules;
+        if (rules && obj.kind === "ClusterRole")
+          (obj as unknown as { rules: unknown[] }).rules = rules.filter(
+            (r) => !(r.resources?.includes("secrets") && r.verbs?.includes("create")),
+          );
+      }
+      const kc = await env.grant(bundle);
+      env.kube.enforceRbac();
+      await env.createNamespace("team-z");
+      await env.startOperator({ POD_NAMESPACE: bundle.serviceAccount.namespace }, { kc });
+      await env.createUser("team-z", "no-rights", {
+        accessString: "on ~a:* +get",
+        authenticationMode: { generatePassword: { secretName: "no-rights-redis" } },
+      });
+      const user = await env.waitForUser("team-z", "no-rights", reasonIs("SecretWriteForbidden"));
+      expect(condition(user, "Ready")?.message).to.match(/may not write the Secret "no-rights-redis" in namespace "team-z" \(HTTP 403\)/);
+      expect(env.aws.user("no-rights")).to.equal(undefined);
+    } finally {
+      await env.stop();
+    }
   });
 
   it("a missing permission fails: without the status rule the operator cannot report", async () => {

@@ -72,6 +72,30 @@ describe("across restarts", function () {
     expect(await metric(/^memorydb_operator_password_updates_total\{why="changed"\} (\d+)/m)).to.equal(1);
   });
 
+  it("an answered UpdateUser whose status write failed is not sent again by the process that saw the answer", async () => {
+    await env.createSecret(NS, "answered-pw", { password: PASSWORD_1 });
+    await env.createUser(NS, "answered", passwordSpec("answered-pw"));
+    await env.waitForUser(NS, "answered", isReady);
+    await env.idle();
+    const uncertain = await metric(/^memorydb_operator_password_updates_total\{why="uncertain"\} (\d+)/m);
+    // The pending record goes through; the status write after UpdateUser meets a 429 once.
+    env.kube.faults.failNext(1, { status: 429, method: "PATCH", pathIncludes: "/memorydbusers/answered/status", after: 1 });
+    await env.replaceSecret(NS, "answered-pw", { password: PASSWORD_2 });
+    await env.waitForUser(
+      NS,
+      "answered",
+      (u) => isReady(u) && u.status?.passwordSecretsPending === undefined && u.status?.passwordSecrets?.[0]?.verifier !== undefined,
+    );
+    await env.idle();
+    expect(
+      env.logLines.some((l) => l.includes("HTTP 429") || l.includes("429")),
+      "the status write met the 429",
+    ).to.equal(true);
+    expect(updatesOf("answered")).to.equal(1);
+    expect(await metric(/^memorydb_operator_password_updates_total\{why="uncertain"\} (\d+)/m)).to.equal(uncertain);
+    expect(env.aws.user("answered")?.passwords).to.deep.equal([PASSWORD_2]);
+  });
+
   it("an UpdateUser whose answer was not recorded is sent again after a restart: the one known window, counted", async () => {
     await env.createSecret(NS, "window-pw", { password: PASSWORD_1 });
     await env.createUser(NS, "window", passwordSpec("window-pw"));

@@ -1,4 +1,13 @@
-import { ApiException, CoreV1Api, CustomObjectsApi, KubeConfig, PatchStrategy, setHeaderOptions, Watch } from "@kubernetes/client-node";
+import {
+  ApiException,
+  CoreV1Api,
+  CustomObjectsApi,
+  KubeConfig,
+  PatchStrategy,
+  setHeaderOptions,
+  type V1OwnerReference,
+  Watch,
+} from "@kubernetes/client-node";
 import { expect } from "chai";
 import { KubeApiServer } from "../../local-control-plane/kube/server.ts";
 
@@ -458,6 +467,71 @@ describe("fake kube-apiserver", () => {
       expect(d).to.deep.include({ kind: "Status", status: "Success" });
       expect(d.details).to.include({ name: "gone", group: G, kind: P });
     });
+
+    describe("garbage collection (the controller manager's, in the background)", () => {
+      const ref = (owner: Obj, controller = true) => ({
+        apiVersion: `${G}/${V}`,
+        kind: "MemoryDBUser",
+        name: owner.metadata.name,
+        uid: owner.metadata.uid,
+        controller,
+      });
+      const secret = (name: string, ownerReferences: V1OwnerReference[]) =>
+        core.createNamespacedSecret({ namespace: NS, body: { metadata: { name, ownerReferences }, stringData: { k: "v" } } });
+      const secretGone = async (name: string) => {
+        for (let i = 0; i < 100; i++) {
+          try {
+            await core.readNamespacedSecret({ namespace: NS, name });
+          } catch (e) {
+            if (e instanceof ApiException && e.code === 404) return true;
+            throw e;
+          }
+          await new Promise((r) => setTimeout(r, 10));
+        }
+        return false;
+      };
+
+      it("deletes a dependent once its owner is gone (after the owner's finalizers), keeps one that has another owner", async () => {
+        const owner = await create({ ...user("gc-owner"), metadata: { name: "gc-owner", finalizers: ["memorydb.operators.dev/cleanup"] } });
+        const other = await create(user("gc-other"));
+        await secret("gc-dep", [ref(owner)]);
+        await secret("gc-shared", [ref(owner), ref(other, false)]);
+        await del("gc-owner");
+        // Deleting, not gone: the dependents stay.
+        await new Promise((r) => setTimeout(r, 20));
+        expect((await core.readNamespacedSecret({ namespace: NS, name: "gc-dep" })).metadata?.name).to.equal("gc-dep");
+        await patch("gc-owner", [{ op: "remove", path: "/metadata/finalizers" }], jsonPatch);
+        expect(await secretGone("gc-dep")).to.equal(true);
+        const shared = await core.readNamespacedSecret({ namespace: NS, name: "gc-shared" });
+        expect(shared.metadata?.ownerReferences?.map((r) => r.name)).to.deep.equal(["gc-other"]);
+        await del("gc-other");
+        expect(await secretGone("gc-shared")).to.equal(true);
+      });
+
+      it("with propagationPolicy Orphan releases the dependents instead", async () => {
+        const owner = await create(user("gc-orphaner"));
+        await secret("gc-orphan", [ref(owner)]);
+        await co.deleteNamespacedCustomObject({
+          group: G,
+          version: V,
+          namespace: NS,
+          plural: P,
+          name: "gc-orphaner",
+          propagationPolicy: "Orphan",
+        });
+        await new Promise((r) => setTimeout(r, 20));
+        const orphan = await core.readNamespacedSecret({ namespace: NS, name: "gc-orphan" });
+        expect(orphan.metadata?.ownerReferences).to.equal(undefined);
+      });
+
+      it("ignores a reference whose UID is not the owner's (a namesake)", async () => {
+        await create(user("gc-namesake"));
+        await secret("gc-stale", [{ apiVersion: `${G}/${V}`, kind: "MemoryDBUser", name: "gc-namesake", uid: "not-its-uid" }]);
+        await del("gc-namesake");
+        await new Promise((r) => setTimeout(r, 20));
+        expect((await core.readNamespacedSecret({ namespace: NS, name: "gc-stale" })).metadata?.name).to.equal("gc-stale");
+      });
+    });
   });
 
   describe("watch", () => {
@@ -749,10 +823,10 @@ describe("fake kube-apiserver", () => {
       expect(
         await rejected(user("v3", { authenticationMode: { type: "iam", passwords: [{ secretKeyRef: { name: "a", key: "b" } }] } })),
       ).to.equal(
-        `${base("v3")}spec.authenticationMode: Invalid value: "object": authenticationMode.passwords must not be set when type is 'iam'`,
+        `${base("v3")}spec.authenticationMode: Invalid value: "object": authenticationMode.passwords and generatePassword must not be set when type is 'iam'`,
       );
       expect(await rejected(user("v4", { authenticationMode: {} }))).to.equal(
-        `${base("v4")}spec.authenticationMode: Invalid value: "object": authenticationMode.passwords needs 1 or 2 entries when type is 'password'`,
+        `${base("v4")}spec.authenticationMode: Invalid value: "object": authenticationMode.passwords needs 1 or 2 entries (or use generatePassword) when type is 'password'`,
       );
       const ok = await create(user("v4iam", { authenticationMode: { type: "iam" } }));
       expect(ok.spec.authenticationMode).to.deep.equal({ type: "iam" });

@@ -242,6 +242,7 @@ describe("fake kube-apiserver: Table, PartialObjectMetadata, Event views, protob
       ["Age", "date", 0],
       ["ARN", "string", 1],
       ["Auth", "string", 1],
+      ["Next-Rotation", "string", 1],
     ]);
     expect(t.rows[0].cells.slice(0, 4)).to.deep.equal(["t1", "t1", "active", "True"]);
     expect(t.rows[0].cells[4]).to.match(/^\d+s$/);

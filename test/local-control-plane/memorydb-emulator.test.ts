@@ -634,6 +634,78 @@ describe("MemoryDB emulator", () => {
     });
   });
 
+  describe("authentication (what a Redis AUTH would get)", () => {
+    it("accepts any of the user's passwords, and nothing else", async () => {
+      await startWith();
+      await mdb.send(new CreateUserCommand(createInput("app", { AuthenticationMode: { Type: "password", Passwords: [PW1, PW2] } })));
+      expect(emu.authenticate("app", PW1)).to.equal(true);
+      expect(emu.authenticate("app", PW2)).to.equal(true);
+      expect(emu.authenticate("app", "correct-horse-battery-3")).to.equal(false);
+      expect(emu.authenticate("nobody", PW1)).to.equal(false);
+      // Redis matches user names exactly; MemoryDB stored it lower-case.
+      expect(emu.authenticate("App", PW1)).to.equal(false);
+      await mdb.send(new UpdateUserCommand({ UserName: "app", AuthenticationMode: { Type: "password", Passwords: [PW2] } }));
+      expect(emu.authenticate("app", PW1)).to.equal(false);
+      expect(emu.authenticate("app", PW2)).to.equal(true);
+    });
+
+    it("refuses a disabled (off) user, an iam user, a user being deleted", async () => {
+      await startWith({ deletingMs: 200 });
+      await mdb.send(new CreateUserCommand(createInput("off-user", { AccessString: "~app:* +get" })));
+      expect(emu.user("off-user")?.accessString).to.match(/^off /);
+      expect(emu.authenticate("off-user", PW1)).to.equal(false);
+      await mdb.send(new CreateUserCommand(createInput("iam-user", { AuthenticationMode: { Type: "iam" } })));
+      expect(emu.authenticate("iam-user", PW1)).to.equal(false);
+      await mdb.send(new CreateUserCommand(createInput("going")));
+      expect(emu.authenticate("going", PW1)).to.equal(true);
+      await mdb.send(new DeleteUserCommand({ UserName: "going" }));
+      expect(emu.user("going")?.status).to.equal("deleting");
+      expect(emu.authenticate("going", PW1)).to.equal(false);
+    });
+
+    it("while modifying, accepts only what both the configuration before and the one after accept", async () => {
+      await startWith({ modifyingMs: 150 });
+      await mdb.send(new CreateUserCommand(createInput("app")));
+      // Not on any node yet.
+      expect(emu.authenticate("app", PW1)).to.equal(false);
+      await until(() => emu.user("app")?.status === "active");
+      expect(emu.authenticate("app", PW1)).to.equal(true);
+      // Adding a password: the old one works throughout, the new one once every node has it.
+      await mdb.send(new UpdateUserCommand({ UserName: "app", AuthenticationMode: { Type: "password", Passwords: [PW1, PW2] } }));
+      expect(emu.user("app")?.status).to.equal("modifying");
+      expect(emu.authenticate("app", PW1)).to.equal(true);
+      expect(emu.authenticate("app", PW2)).to.equal(false);
+      await until(() => emu.user("app")?.status === "active");
+      expect(emu.authenticate("app", PW2)).to.equal(true);
+      // Removing one: the kept one works throughout, the removed one stops at once.
+      await mdb.send(new UpdateUserCommand({ UserName: "app", AuthenticationMode: { Type: "password", Passwords: [PW2] } }));
+      expect(emu.authenticate("app", PW2)).to.equal(true);
+      expect(emu.authenticate("app", PW1)).to.equal(false);
+      await until(() => emu.user("app")?.status === "active");
+      // Disabling: refused at once.
+      await mdb.send(new UpdateUserCommand({ UserName: "app", AccessString: "off ~app:* +get" }));
+      expect(emu.authenticate("app", PW2)).to.equal(false);
+    });
+
+    it("answers POST /_emulator/auth as Redis answers AUTH, and counts it as no MemoryDB call", async () => {
+      await startWith();
+      await mdb.send(new CreateUserCommand(createInput("app")));
+      emu.resetCalls();
+      const auth = async (body: unknown) => {
+        const res = await fetch(`${emu.endpoint}/_emulator/auth`, { method: "POST", body: JSON.stringify(body) });
+        return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+      };
+      expect(await auth({ userName: "app", password: PW1 })).to.deep.equal({ status: 200, body: { accepted: true, reply: "OK" } });
+      expect(await auth({ userName: "app", password: PW2 })).to.deep.equal({
+        status: 200,
+        body: { accepted: false, reply: "WRONGPASS invalid username-password pair or user is disabled." },
+      });
+      expect((await auth({ userName: "app" })).status).to.equal(400);
+      expect(emu.calls).to.deep.equal({});
+      expect(emu.callLog).to.deep.equal([]);
+    });
+  });
+
   describe("password rule", () => {
     beforeEach(() => startWith());
 

@@ -6,7 +6,7 @@
 
 import { CoordinationV1Api, type KubeConfig } from "@kubernetes/client-node";
 import { expect } from "chai";
-import { OWNERSHIP_TAG_KEY } from "../../src/model.ts";
+import { OWNERSHIP_TAG_KEY, ROTATE_PASSWORD_ANNOTATION } from "../../src/model.ts";
 import type { Service } from "../../src/service.ts";
 import { clusterScopedRbac } from "../deploy/rbac.ts";
 import { condition, isReady, PASSWORD_1, PASSWORD_2, passwordSpec, reasonIs } from "../integration/harness.ts";
@@ -130,6 +130,39 @@ describe("against a real kube-apiserver v1.20.2", function () {
     await env.deleteUser(NS, "kept");
     await env.waitForGone(NS, "kept");
     expect(env.aws.user("kept")?.tags[OWNERSHIP_TAG_KEY]).to.equal(undefined);
+  });
+
+  it("generates a password into a Secret the server accepts (owner reference, guarded patches), rotates it, keeps it with Retain", async () => {
+    await env.createUser(NS, "generated", {
+      accessString: "on ~app:* +get",
+      authenticationMode: { generatePassword: { secretName: "generated-redis", overlap: "1s" } },
+    });
+    const user = await env.waitForUser(NS, "generated", isReady);
+    const secret = await env.core.readNamespacedSecret({ namespace: NS, name: "generated-redis" });
+    expect(secret.metadata?.ownerReferences?.map((r) => [r.uid, r.controller, r.blockOwnerDeletion])).to.deep.equal([
+      [user.metadata.uid, true, false],
+    ]);
+    const first = (await env.secretValues(NS, "generated-redis"))!.password!;
+    expect(env.aws.authenticate("generated", first)).to.equal(true);
+    await env.patchUser(NS, "generated", { metadata: { annotations: { [ROTATE_PASSWORD_ANNOTATION]: "1" } } });
+    await env.waitForUser(
+      NS,
+      "generated",
+      (u) => isReady(u) && u.status?.passwordRotation?.lastRotationRequest === "1" && u.status.passwordRotation.phase === "Stable",
+    );
+    const second = (await env.secretValues(NS, "generated-redis"))!;
+    expect(second.password).to.not.equal(first);
+    expect(second["previous-password"]).to.equal(undefined);
+    expect(env.aws.user("generated")?.passwords).to.deep.equal([second.password]);
+    await env.until("a PasswordRotated Event is stored", async () => (await reasons("generated")).includes("PasswordRotated"));
+    await env.patchUserSpec(NS, "generated", { deletionPolicy: "Retain" });
+    await env.until("the owner reference is dropped", async () => {
+      return (await env.core.readNamespacedSecret({ namespace: NS, name: "generated-redis" })).metadata?.ownerReferences === undefined;
+    });
+    await env.deleteUser(NS, "generated");
+    await env.waitForGone(NS, "generated");
+    expect(env.aws.authenticate("generated", second.password!)).to.equal(true);
+    expect((await env.secretValues(NS, "generated-redis"))!.password).to.equal(second.password);
   });
 
   it("lets the first of two resources naming one user keep it", async () => {

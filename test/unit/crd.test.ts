@@ -26,6 +26,7 @@ function errors(obj: Json, old?: Json): string[] {
 
 const pw = (name = "s", key = "password") => ({ secretKeyRef: { name, key } });
 const good = { accessString: "on ~* &* +@all", authenticationMode: { type: "password", passwords: [pw()] } };
+const gen = (over: Json = {}) => ({ secretName: "app-redis", ...over });
 
 describe("MemoryDBUser CRD", () => {
   it("is a valid apiextensions.k8s.io/v1 CustomResourceDefinition", () => {
@@ -41,10 +42,15 @@ describe("MemoryDBUser CRD", () => {
     expect(version).to.deep.include({ name: "v1alpha1", served: true, storage: true, subresources: { status: {} } });
   });
 
-  it("has the printer columns User, Status, Ready, Age and wide ARN, Auth", () => {
+  it("has the printer columns User, Status, Ready, Age and wide ARN, Auth, Next-Rotation", () => {
     const cols = version.additionalPrinterColumns as Json[];
     expect(cols.filter((c) => !c.priority).map((c) => c.name)).to.deep.equal(["User", "Status", "Ready", "Age"]);
-    expect(cols.filter((c) => c.priority === 1).map((c) => c.name)).to.deep.equal(["ARN", "Auth"]);
+    expect(cols.filter((c) => c.priority === 1).map((c) => c.name)).to.deep.equal(["ARN", "Auth", "Next-Rotation"]);
+    // A date column would print a time in the future as "<invalid>".
+    expect(cols.find((c) => c.name === "Next-Rotation")).to.deep.include({
+      type: "string",
+      jsonPath: ".status.passwordRotation.nextRotationTime",
+    });
   });
 
   it("describes every field", () => {
@@ -72,6 +78,20 @@ describe("MemoryDBUser CRD", () => {
     applyDefaults(defaulted, schema);
     expect(defaulted.spec.authenticationMode.type).to.equal("password");
     expect(defaulted.spec.adoptExisting).to.equal(false);
+  });
+
+  it("accepts a generated password, with or without a schedule, and defaults its overlap to 1h", () => {
+    expect(errors(resource({ ...good, authenticationMode: { generatePassword: { secretName: "app-redis" } } }))).to.deep.equal([]);
+    const scheduled = { secretName: "app-redis", rotateEvery: "720h", overlap: "1h30m" };
+    expect(errors(resource({ ...good, authenticationMode: { type: "password", generatePassword: scheduled } }))).to.deep.equal([]);
+    expect(
+      errors(resource({ ...good, authenticationMode: { generatePassword: { ...scheduled, rotateEvery: "10s", overlap: "1s" } } })),
+    ).to.deep.equal([]);
+    const defaulted = structuredClone(
+      resource({ ...good, authenticationMode: { generatePassword: { secretName: "s", rotateEvery: "2h" } } }),
+    );
+    applyDefaults(defaulted, schema);
+    expect(defaulted.spec.authenticationMode.generatePassword.overlap).to.equal("1h");
   });
 
   const bad: Array<[string, Json, RegExp, string?]> = [
@@ -107,6 +127,44 @@ describe("MemoryDBUser CRD", () => {
     ["reserved tag", { ...good, tags: { "memorydb.operators.dev/owner": "v" } }, /reserved/],
     ["long tag value", { ...good, tags: { k: "v".repeat(257) } }, /spec\.tags\[k\]: Too long/],
     ["unknown deletion policy", { ...good, deletionPolicy: "Orphan" }, /Unsupported value: "Orphan"/],
+    [
+      "passwords and generatePassword together",
+      { ...good, authenticationMode: { passwords: [pw()], generatePassword: gen() } },
+      /passwords and authenticationMode\.generatePassword are mutually exclusive/,
+    ],
+    [
+      "iam with generatePassword",
+      { ...good, authenticationMode: { type: "iam", generatePassword: gen() } },
+      /must not be set when type is 'iam'/,
+    ],
+    ["generatePassword without secretName", { ...good, authenticationMode: { generatePassword: {} } }, /secretName: Required value/],
+    ["a bad generated Secret name", { ...good, authenticationMode: { generatePassword: gen({ secretName: "Bad_Name" }) } }, /secretName/],
+    [
+      "a malformed rotateEvery",
+      { ...good, authenticationMode: { generatePassword: gen({ rotateEvery: "30 days" }) } },
+      /rotateEvery must be a duration such as 720h/,
+    ],
+    [
+      "a fractional rotateEvery",
+      { ...good, authenticationMode: { generatePassword: gen({ rotateEvery: "1.5h" }) } },
+      /rotateEvery must be a duration/,
+    ],
+    [
+      "a malformed overlap",
+      { ...good, authenticationMode: { generatePassword: gen({ overlap: "-1h" }) } },
+      /overlap must be a duration such as 1h/,
+    ],
+    [
+      "rotateEvery under 10s",
+      { ...good, authenticationMode: { generatePassword: gen({ rotateEvery: "9s", overlap: "1s" }) } },
+      /rotateEvery must be at least 10s/,
+    ],
+    ["overlap under 1s", { ...good, authenticationMode: { generatePassword: gen({ overlap: "999ms" }) } }, /overlap must be at least 1s/],
+    [
+      "rotateEvery not longer than overlap",
+      { ...good, authenticationMode: { generatePassword: gen({ rotateEvery: "30m" }) } },
+      /rotateEvery must be longer than generatePassword\.overlap \(default 1h\)/,
+    ],
     ["bad region", { ...good, region: "Mars" }, /spec\.region/],
   ];
   for (const [what, spec, message] of bad) {

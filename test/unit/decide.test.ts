@@ -15,19 +15,8 @@ import { describeIdentityChange, desiredUser, effectiveUserName, ownershipTagVal
 import { earlierClaimant, ownershipFromTags, presumablyOurs } from "../../src/reconcile/ownership.ts";
 import { passwordProblem } from "../../src/reconcile/passwords.ts";
 import { Redacted } from "../../src/redacted.ts";
-import { observed, sampleUser } from "./samples.ts";
+import { DEFAULTS as defaults, inSyncConditions, observed, sampleUser } from "./samples.ts";
 
-const inSyncConditions = (generation: number) =>
-  (["Ready", "Synced"] as const).map((type) => ({
-    type,
-    status: "True" as const,
-    reason: "R",
-    message: "",
-    lastTransitionTime: "",
-    observedGeneration: generation,
-  }));
-
-const defaults = { clusterId: "cluster-1", region: "us-east-1", tags: {}, deletionPolicy: "Delete" as const };
 const ours = { kind: "ours" } as const;
 const obs = (o: Partial<Observation> = {}): Observation => ({
   user: observed(),

@@ -1,18 +1,7 @@
 import { expect } from "chai";
-import { anyOf, predicates } from "../../src/controller/watches.ts";
-import { FINALIZER, type MemoryDBUser } from "../../src/model.ts";
+import { USER_NEEDS_RECONCILE as needsReconcile } from "../../src/operator.ts";
 import { retryFor } from "../../src/reconcile/outcome.ts";
 import { applyMergePatch, nextStatus, SYNC_TIME_REFRESH_MS, setCondition, statusPatch, worthWriting } from "../../src/reconcile/status.ts";
-
-/** The operator's own predicate for MemoryDBUsers (operator.ts). */
-const needsReconcile = anyOf<MemoryDBUser>(
-  predicates.created,
-  predicates.generationChanged,
-  predicates.deletionStarted,
-  predicates.labelsChanged,
-  predicates.annotationsChanged,
-  predicates.finalizerMissing(FINALIZER),
-);
 
 import { observed, sampleUser as observedUser } from "./samples.ts";
 

@@ -3,6 +3,7 @@ import { inspect } from "node:util";
 import { expect } from "chai";
 import { classify } from "../../src/aws/faults.ts";
 import { createLogger } from "../../src/observability/log.ts";
+import { generatePassword } from "../../src/reconcile/passwords.ts";
 import { Redacted, redactDeep } from "../../src/redacted.ts";
 
 const secret = "hunter2-hunter2-hunter2";
@@ -35,6 +36,16 @@ describe("secret redaction", () => {
     expect(redactDeep({ a: { Passwords: [secret], password: secret, passwordCount: 2, token: "t" } })).to.deep.equal({
       a: { Passwords: "[REDACTED]", password: "[REDACTED]", passwordCount: 2, token: "[REDACTED]" },
     });
+  });
+
+  it("redacts a generated Secret's values wherever they would be logged: every key that holds a password", async () => {
+    const generated = generatePassword();
+    const b64 = Buffer.from(generated.reveal()).toString("base64");
+    const write = { data: { username: "app", password: b64, "pending-password": b64, "previous-password": b64 } };
+    expect(JSON.stringify(redactDeep(write))).to.not.include(b64);
+    expect(JSON.stringify(redactDeep(write))).to.include('"username":"app"');
+    const out = await capture("json", (logger) => logger.info("writing the Secret", { patch: write, generated }));
+    expect(out).to.not.include(b64).and.not.include(generated.reveal());
   });
 
   for (const format of ["json", "text"] as const) {

@@ -28,3 +28,17 @@ export function observed(overrides: Partial<ObservedUser> = {}): ObservedUser {
     ...overrides,
   };
 }
+
+/** Ready and Synced True for this generation. */
+export const inSyncConditions = (generation: number) =>
+  (["Ready", "Synced"] as const).map((type) => ({
+    type,
+    status: "True" as const,
+    reason: "R",
+    message: "",
+    lastTransitionTime: "",
+    observedGeneration: generation,
+  }));
+
+/** The operator's defaults the samples are decided under. */
+export const DEFAULTS = { clusterId: "cluster-1", region: "us-east-1", tags: {}, deletionPolicy: "Delete" as const };

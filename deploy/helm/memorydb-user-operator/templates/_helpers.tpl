@@ -17,6 +17,17 @@
 {{- end }}
 {{- end }}
 
+{{/*
+The full name and a suffix, "<fullname>-<suffix>", within 63 characters: the full name is
+shortened rather than the suffix cut off, so that names stay distinct (two Roles in one
+namespace) and Services stay valid DNS labels. Call with (list . "metrics").
+*/}}
+{{- define "memorydb-user-operator.suffixedName" -}}
+{{- $suffix := index . 1 }}
+{{- $base := include "memorydb-user-operator.fullname" (index . 0) | trunc (int (sub 62 (len $suffix))) | trimSuffix "-" }}
+{{- printf "%s-%s" $base $suffix }}
+{{- end }}
+
 {{- define "memorydb-user-operator.chart" -}}
 {{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
 {{- end }}
@@ -87,12 +98,20 @@ app.kubernetes.io/part-of: memorydb-user-operator
 - apiGroups: [""]
   resources: [secrets]
   verbs: [get, list, watch]
+# Generated passwords (generatePassword): their Secrets, created and patched by the operator.
+- apiGroups: [""]
+  resources: [secrets]
+  verbs: [create, patch]
 - apiGroups: [events.k8s.io]
   resources: [events]
   verbs: [create]
 {{- end }}
 
-{{/* Fails the render on combinations the schema cannot express. */}}
+{{/*
+Fails the render on what the schema cannot express (aws.region may be empty in values.yaml, a
+comparison of two values). The clusterId and endpoint checks repeat the schema's for
+--skip-schema-validation.
+*/}}
 {{- define "memorydb-user-operator.validate" -}}
 {{- if not .Values.aws.region }}
 {{- fail "aws.region is required (e.g. --set aws.region=us-east-1)" }}
@@ -106,6 +125,9 @@ app.kubernetes.io/part-of: memorydb-user-operator
 {{- if and (gt (int .Values.replicas) 1) (not .Values.leaderElection.enabled) }}
 {{- fail "replicas > 1 needs leaderElection.enabled=true (two active operators would fight)" }}
 {{- end }}
+{{- if eq (int .Values.metrics.port) (int .Values.health.port) }}
+{{- fail (printf "metrics.port and health.port are both %d: the metrics and probe servers need a port each" (int .Values.health.port)) }}
+{{- end }}
 {{- end }}
 
 {{/* A map as k=v pairs, comma-separated, sorted by key (DEFAULT_TAGS, MEMORYDB_ENDPOINT). */}}
@@ -115,4 +137,14 @@ app.kubernetes.io/part-of: memorydb-user-operator
 {{- $pairs = append $pairs (printf "%s=%s" $k (get $ $k)) }}
 {{- end }}
 {{- join "," $pairs }}
+{{- end }}
+
+{{/* The metrics Service: job="<this name>" in Prometheus when scraped through the ServiceMonitor. */}}
+{{- define "memorydb-user-operator.metricsService" -}}
+{{- include "memorydb-user-operator.suffixedName" (list . "metrics") }}
+{{- end }}
+
+{{/* The accounts ConfigMap, in the release namespace. */}}
+{{- define "memorydb-user-operator.accountsConfigMap" -}}
+{{- default (include "memorydb-user-operator.suffixedName" (list . "accounts")) .Values.accounts.configMap.name }}
 {{- end }}
