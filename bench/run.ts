@@ -10,10 +10,11 @@ import { type BenchArgs, cpuModel, fmtCounts, fmtMiB, fmtMs, parseArgs, percenti
 import { type Context, createPhase, latencyPhase, ratePhase, restartPhase, resyncPhase, rotationPhase, startPhase } from "./phases.ts";
 
 /**
- * CPU per created user before this benchmark's targets were worked on (commit 86f9574, this
- * benchmark, 10,000 users in 5 regions): the target of figure 6 is half of it.
+ * CPU per created user before this benchmark's targets were worked on (the operator of commit
+ * 91814d6, this benchmark, 10,000 users in 5 regions; docs/performance.md): figure 6's target is
+ * half of it.
  */
-const CPU_PER_CREATE_BEFORE_MS = Number.NaN;
+const CPU_PER_CREATE_BEFORE_MS = 11.71;
 
 function progress(msg: string): void {
   process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);

@@ -119,6 +119,8 @@ export interface UserMutation {
    *  deleting → gone). Without it a status set out of band is sticky. */
   statusMs: number;
   aclNames: string[];
+  /** Replaces every tag. */
+  tags: Record<string, string>;
 }
 
 /** What a fault rate is drawn for: the call, and which rate. */
@@ -426,6 +428,7 @@ export class MemoryDBEmulator {
       if (change.authType === undefined && rec.passwords.length > 0) rec.authType = "password";
     }
     if (change.aclNames !== undefined) rec.aclNames = [...change.aclNames];
+    if (change.tags !== undefined) rec.tags = new Map(Object.entries(change.tags));
     if (change.status !== undefined) {
       // Out of band: what the user accepted before is not known.
       rec.before = undefined;

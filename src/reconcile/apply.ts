@@ -4,7 +4,7 @@
 import type { MemoryDBApi } from "../aws/api.ts";
 import { AwsFault } from "../aws/faults.ts";
 import type { SecretData } from "../kube/api.ts";
-import type { PasswordRotationStatus, PasswordSource, SecretKeyRef } from "../model.ts";
+import type { ObservedUser, PasswordRotationStatus, PasswordSource, SecretKeyRef } from "../model.ts";
 import type { Redacted } from "../redacted.ts";
 import { type Assessment, act, type Sending } from "./act.ts";
 import { acceptedAccessString, decide, diffTags, mutates, type Observation } from "./decide.ts";
@@ -147,8 +147,8 @@ async function applyWith(
   });
   const api = turn.api();
   try {
-    const snap = knowledge.trustedSnapshot(user, desired, turn.identityInUse);
-    if (snap && decide(desired, { user: snap, ownership: { kind: "ours" }, tags: undefined, ...observation() }).type === "inSync") {
+    const snap = knowledge.snapshotOf(user, desired, turn.identityInUse);
+    if (snap && (await inSyncPerSnapshot(turn, api, snap, observation()))) {
       return { outcome: { kind: "ready", observed: snap }, passwordSecrets: current };
     }
     const place = { region: desired.region, identity: turn.identityInUse };
@@ -182,6 +182,28 @@ const ours = { ownership: { kind: "ours" }, tags: undefined } as const;
 
 function assessed(desired: DesiredUser, observation: Observation): Assessment {
   return { ...observation, action: decide(desired, observation) };
+}
+
+/**
+ * Whether the resync snapshot shows the user in sync: at no cost, or, when its tag check is due,
+ * at the cost of reading its tags (the snapshot standing for the DescribeUsers). Anything else,
+ * a tag read that fails included, is left to the careful path.
+ */
+async function inSyncPerSnapshot(
+  turn: Turn,
+  api: MemoryDBApi,
+  snap: ObservedUser,
+  observation: Pick<Observation, "passwords" | "acceptedAccessString" | "accessStringPending">,
+): Promise<boolean> {
+  const { desired, knowledge } = turn;
+  const inSync = (ownership: Ownership, tags: Record<string, string> | undefined) =>
+    decide(desired, { user: snap, ownership, tags, ...observation }).type === "inSync";
+  if (!inSync({ kind: "ours" }, undefined)) return false;
+  if (!knowledge.tagsDue(desired)) return true;
+  const tags = await api.listTags(snap.arn).catch(() => undefined);
+  if (!tags || !inSync(ownershipFromTags(tags, desired), tags)) return false;
+  knowledge.tagsMatched(desired);
+  return true;
 }
 
 /**

@@ -199,6 +199,14 @@ export class ResourceKnowledge {
    * with no tag check due (ownership is then presumed, which is enough only to conclude "in sync").
    */
   trustedSnapshot(user: MemoryDBUser, desired: DesiredUser, identity: Identity): ObservedUser | undefined {
+    return this.tagsDue(desired) ? undefined : this.snapshotOf(user, desired, identity);
+  }
+
+  /**
+   * The user as the resync snapshot shows it under the same rules, whether or not a tag check is
+   * due: with the tags read, it stands for a DescribeUsers in the tag check of an in-sync user.
+   */
+  snapshotOf(user: MemoryDBUser, desired: DesiredUser, identity: Identity): ObservedUser | undefined {
     const snap = this.#options.directory?.lookup(
       { region: desired.region, identity },
       desired.userName,
@@ -206,8 +214,7 @@ export class ResourceKnowledge {
       this.#options.snapshotMaxAgeMs,
       this.#options.now(),
     );
-    if (!snap || !presumablyOurs(user, snap) || this.tagsDue(desired)) return undefined;
-    return snap;
+    return snap && presumablyOurs(user, snap) ? snap : undefined;
   }
 
   /**

@@ -20,6 +20,19 @@ export class FakeClock implements Clock {
     this.#timers = this.#timers.filter((t) => t !== timer);
   }
 
+  /** Fires the next timer due by `until` (time moves to it); false if there is none. */
+  advanceToNext(until: number): boolean {
+    const next = this.#timers.filter((t) => t.at <= until).sort((a, b) => a.at - b.at)[0];
+    if (!next) {
+      this.#now = until;
+      return false;
+    }
+    this.#timers = this.#timers.filter((t) => t !== next);
+    this.#now = next.at;
+    next.fn();
+    return true;
+  }
+
   /** Moves time on by `ms`, firing the timers due on the way. */
   advance(ms: number): void {
     const until = this.#now + ms;
@@ -32,4 +45,16 @@ export class FakeClock implements Clock {
     }
     this.#now = until;
   }
+}
+
+/**
+ * Runs the timers due until `until` one at a time, letting the promise jobs each one starts run
+ * before the next, as the event loop would: for code that awaits the clock's timers.
+ */
+export async function runUntil(clock: FakeClock, until: number): Promise<void> {
+  while (clock.now() < until) {
+    await new Promise((resolve) => setImmediate(resolve));
+    if (!clock.advanceToNext(until)) break;
+  }
+  await new Promise((resolve) => setImmediate(resolve));
 }
