@@ -1,7 +1,7 @@
 // The operator as its own process, `node src/main.ts`, as the benchmark runs and watches it: from
 // outside, through the endpoints a kubelet or Prometheus would use, and /proc.
 import { type ChildProcess, spawn } from "node:child_process";
-import { createWriteStream } from "node:fs";
+import { createWriteStream, existsSync, mkdirSync, rmdirSync, writeFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { type AddressInfo, createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -13,6 +13,47 @@ import { procCpuMs, procMemory, promSum, resetPeak, sleep } from "./lib.ts";
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const PROBE = fileURLToPath(new URL("probe.ts", import.meta.url));
 const WAIT_TIMEOUT_MS = 20 * 60_000;
+
+/**
+ * The container's memory limit, as the manifests set it (deploy/base/deployment.yaml, the Helm
+ * chart's resources.limits.memory): the operator runs under it in a memory cgroup, so that Node
+ * sizes its heap from it as in a pod and the kernel enforces it. BENCH_MEMORY_LIMIT_MIB overrides
+ * it, 0 runs without one. Where no cgroup can be made (not root, no writable memory controller)
+ * the operator runs without one and the bench says so.
+ */
+export const MEMORY_LIMIT_MIB = Number(process.env.BENCH_MEMORY_LIMIT_MIB ?? 256);
+
+let cgroupPath: string | null | undefined;
+
+/** A memory cgroup (v2, else v1) limited to MEMORY_LIMIT_MIB, made once per bench; null if none. */
+export function memoryCgroup(): string | null {
+  if (cgroupPath !== undefined) return cgroupPath;
+  cgroupPath = null;
+  if (!(MEMORY_LIMIT_MIB > 0)) return cgroupPath;
+  const bytes = String(MEMORY_LIMIT_MIB * 1024 * 1024);
+  const places: Array<[string, string]> = [];
+  if (existsSync("/sys/fs/cgroup/cgroup.controllers")) places.push(["/sys/fs/cgroup", "memory.max"]);
+  if (existsSync("/sys/fs/cgroup/memory/memory.limit_in_bytes")) places.push(["/sys/fs/cgroup/memory", "memory.limit_in_bytes"]);
+  for (const [root, limitFile] of places) {
+    const dir = join(root, `mdbu-bench-${process.pid}`);
+    try {
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(join(dir, limitFile), bytes);
+      cgroupPath = dir;
+      process.once("exit", () => {
+        try {
+          rmdirSync(dir);
+        } catch {
+          // a process still in it: left for the machine to clean up
+        }
+      });
+      return cgroupPath;
+    } catch {
+      // not this one
+    }
+  }
+  return cgroupPath;
+}
 
 /** A loopback port nothing listens on right now (for the child's probe and metrics servers). */
 async function freePort(): Promise<number> {
@@ -99,7 +140,11 @@ export class OperatorProcess {
     const startedAt = performance.now();
     // BENCH_OPERATOR_NODE_ARGS: node flags NODE_OPTIONS does not take, e.g. --trace-gc.
     const nodeArgs = (process.env.BENCH_OPERATOR_NODE_ARGS ?? "").split(" ").filter((a) => a !== "");
-    const child = spawn(process.execPath, [...nodeArgs, "--expose-gc", "--import", PROBE, join(ROOT, "src", "main.ts")], {
+    const command = [process.execPath, ...nodeArgs, "--expose-gc", "--import", PROBE, join(ROOT, "src", "main.ts")];
+    // In the memory cgroup, if there is one: the shell moves itself there, then becomes node (same pid).
+    const cgroup = memoryCgroup();
+    const [file, ...args] = cgroup ? ["/bin/sh", "-c", `echo $$ > ${cgroup}/cgroup.procs && exec "$@"`, "sh", ...command] : command;
+    const child = spawn(file!, args, {
       cwd: ROOT,
       env: {
         PATH: process.env.PATH ?? "",

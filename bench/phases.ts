@@ -204,6 +204,8 @@ export async function restartPhase(ctx: Context, op: OperatorProcess, n: number)
 export interface ResyncResult extends InSyncResult {
   /** The resync's listing began after the restart had settled (else it overlapped the restart). */
   afterRestart: boolean;
+  /** From the restarted process's spawn to the resync's first listing. */
+  sinceStartMs: number;
 }
 
 /** The restarted operator's first periodic resync: its first listing → idle with every user reconciled again. */
@@ -225,6 +227,7 @@ export async function resyncPhase(ctx: Context, restart: RestartResult, n: numbe
   const { at, scrape } = await op.settled(env, restart.reconciles + n);
   return {
     afterRestart: listedAt > restart.settledAt,
+    sinceStartMs: listedAt - op.startedAt,
     wallMs: at - listedAt,
     aws: env.awsCalls(),
     kube: counts(env.requests),

@@ -7,6 +7,7 @@
 import { availableParallelism, cpus, loadavg, platform, release, totalmem } from "node:os";
 import { BenchEnv, ReadyWatch } from "./env.ts";
 import { type BenchArgs, cpuModel, fmtCounts, fmtMiB, fmtMs, parseArgs, percentile, Table } from "./lib.ts";
+import { MEMORY_LIMIT_MIB, memoryCgroup } from "./operator.ts";
 import { type Context, createPhase, latencyPhase, ratePhase, restartPhase, resyncPhase, rotationPhase, startPhase } from "./phases.ts";
 
 /**
@@ -96,6 +97,16 @@ async function main(): Promise<void> {
     `${n} users in ${args.regions} region(s), one Secret each; emulated AWS latency ${args.awsLatencyMs} ms per call; MAX_CONCURRENT_RECONCILES ${args.concurrency}`,
     "the operator runs as its own process (node src/main.ts); the API server, the emulators and the bench client share this one",
   );
+  const cgroup = memoryCgroup();
+  t.row(
+    "operator memory limit",
+    cgroup
+      ? `${MEMORY_LIMIT_MIB} MiB, as the manifests set it (memory cgroup ${cgroup})`
+      : "none (no writable memory cgroup, or BENCH_MEMORY_LIMIT_MIB=0)",
+    cgroup
+      ? "Node sizes its heap from it, as in a pod; the kernel enforces it"
+      : "V8 sizes its heap from the machine's memory: resident sizes are higher than under a limit",
+  );
 
   const created = create.users;
   const awsPerUser = sum(create.aws) / created;
@@ -144,7 +155,16 @@ async function main(): Promise<void> {
     `${fmtMs(resync.wallMs)} from its first listing to idle`,
     `${resync.reconciles} reconciles, ${resync.errors} errors; CPU ${fmtMs(resync.cpuMs)}${resync.afterRestart ? "" : "; OVERLAPPED the restart: raise --resync-after"}`,
   );
-  t.row("", `AWS: ${fmtCounts(resync.aws)} (${onlyListing(resync.aws)})`);
+  // A restart spreads the users' tag checks over TAG_RESYNC_PERIOD (1 h): those that fell due
+  // since are one ListTags each, the listing standing for DescribeUsers.
+  const tagChecksDue = Math.round((n * resync.sinceStartMs) / 3_600_000);
+  const tagChecks = resync.aws.ListTags ?? 0;
+  const listingAndTagChecks =
+    (resync.aws.DescribeUsers ?? 0) === listing && sum(resync.aws) === listing + tagChecks ? "as expected" : "DIFFERENT";
+  t.row(
+    "",
+    `AWS: ${fmtCounts(resync.aws)} (one listing per region, ${listing} pages, and one ListTags per tag check due, ≈${tagChecksDue} expected: ${listingAndTagChecks})`,
+  );
   t.row("", `Kubernetes: ${fmtCounts(resync.kube)} (expected none)`);
 
   t.section("3. Memory of the operator process (VmRSS, VmHWM; live heap after a forced GC)");
