@@ -1,5 +1,6 @@
-// The finalizer protocol, as kube-rs' `finalizer()` runs it (but applying at once after adding): a resource's finalizer is present or
-// not, and the resource is being deleted or not; the four cases each have one answer. The
+// The finalizer protocol, as kube-rs' `finalizer()` runs it (except that adding the finalizer is
+// followed by the apply at once): a resource's finalizer is present or not, and the resource is
+// being deleted or not; the four cases each have one answer. The
 // reconciler supplies `apply` and `cleanup`; this owns adding and removing the finalizer, with
 // JSON Patches guarded by `test` ops so another controller's edit is never overwritten.
 import { addFinalizerPatch, type JsonPatchOp, removeFinalizerPatch } from "../kube/finalizer.ts";
