@@ -1,7 +1,7 @@
 // The client-side rate limit every MemoryDB call waits for, plugged into the AWS SDK's adaptive
 // retry mode (its RateLimiter interface), one per client (region and identity, as AWS counts).
-// Why not the SDK's DefaultRateLimiter: against a 10 requests/s bucket it used 88.7 % of the rate
-// with 3.9 % of calls throttled (docs/performance.md). It takes its new rate from everything it
+// Why not the SDK's DefaultRateLimiter: against a 10 requests/s bucket it let 3.9 % of calls be
+// throttled, this one 1 % (docs/performance.md). The SDK's takes its new rate from everything it
 // sent, throttled calls included, and probes past the limit every few seconds. This one takes it
 // from what MemoryDB accepted since the last cut, and probes back the way CUBIC does but slowly
 // near the rate that was last accepted, so a throttle is rare once the rate is found.
