@@ -82,7 +82,12 @@ describe("MemoryDB rate limiter (client side)", () => {
 
   it("does not take a failure on the way (a timeout) for an answer, nor cut the rate for it", async () => {
     let now = 0;
-    const limiter = new AcceptedRateLimiter({ now: () => now, sleep: async (ms) => void (now += ms) });
+    const limiter = new AcceptedRateLimiter({
+      now: () => now,
+      sleep: async (ms) => {
+        now += ms;
+      },
+    });
     for (let i = 0; i < 20; i++) {
       now += 50;
       limiter.updateClientSendingRate({});
