@@ -1,30 +1,56 @@
 // Helpers of the benchmark: command line, timing, statistics, table printing, /proc readers.
-import { readdirSync, readFileSync } from "node:fs";
-import { setFlagsFromString } from "node:v8";
-import { runInNewContext } from "node:vm";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 
 export interface BenchArgs {
   users: number;
-  concurrency: number[];
+  regions: number;
+  concurrency: number;
   awsLatencyMs: number;
   rotations: number;
-  child: boolean;
+  /** Single creates timed one after another (figure 5), out of `users`. */
+  latencySamples: number;
+  /** When the restarted operator's periodic resync falls (its RESYNC_PERIOD), in ms. */
+  resyncAfterMs: number;
+  /** The rate-limited create phase (figure 4): users, and the emulator's token bucket. */
+  rate: { users: number; perSecond: number; burst: number } | undefined;
 }
 
-export const USAGE = `usage: npm run bench -- [--users N] [--concurrency a,b] [--aws-latency MS] [--rotations N] [--no-child]
+/** MemoryDB's user quota per region. */
+export const USERS_PER_REGION = 2000;
 
-  --users N          MemoryDBUsers to create and keep in sync (default 1000)
-  --concurrency a,b  MAX_CONCURRENT_RECONCILES values for the create phase (default 4,16);
-                     the steady-state phases run with the first value
-  --aws-latency MS   latency the MemoryDB emulator adds to every call (default 20)
-  --rotations N      password rotations timed one after another (default 20)
-  --no-child         skip the measurement of \`node src/main.ts\` as its own process`;
+export const USAGE = `usage: npm run bench -- [--users N] [--regions R] [--concurrency C] [--aws-latency MS] [--rotations N]
+                          [--latency-samples N] [--resync-after S] [--rate-users N] [--rate R] [--burst B] [--no-rate-phase]
+
+  --users N            MemoryDBUsers to create and keep in sync, spread over the regions (default 1000;
+                       at most ${USERS_PER_REGION} per region, MemoryDB's quota)
+  --regions R          regions, each its own MemoryDB emulator (default 1)
+  --concurrency C      MAX_CONCURRENT_RECONCILES (default 4, the operator's default)
+  --aws-latency MS     latency every emulator adds to every call (default 20)
+  --rotations N        password rotations timed one after another (default 20)
+  --latency-samples N  single creates timed one after another before the bulk create (default 20)
+  --resync-after S     the restarted operator's RESYNC_PERIOD in seconds: its first periodic resync is
+                       timed (default 30; must be longer than the restart takes)
+  --rate-users N       users created in the rate-limited phase, one region (default 1000)
+  --rate R, --burst B  that emulator's token bucket (default 10 requests/s, burst 20)
+  --no-rate-phase      skip the rate-limited phase`;
 
 export function parseArgs(argv: string[]): BenchArgs {
-  const args: BenchArgs = { users: 1000, concurrency: [4, 16], awsLatencyMs: 20, rotations: 20, child: true };
-  const int = (flag: string, v: string | undefined, min: number): number => {
+  const args: BenchArgs = {
+    users: 1000,
+    regions: 1,
+    concurrency: 4,
+    awsLatencyMs: 20,
+    rotations: 20,
+    latencySamples: 20,
+    resyncAfterMs: 30_000,
+    rate: { users: 1000, perSecond: 10, burst: 20 },
+  };
+  let rate = args.rate!;
+  let ratePhase = true;
+  const num = (flag: string, v: string | undefined, min: number, integer = true): number => {
     const n = Number(v);
-    if (v === undefined || !Number.isInteger(n) || n < min) throw new Error(`${flag} needs an integer >= ${min}, got ${v ?? "nothing"}`);
+    if (v === undefined || !Number.isFinite(n) || (integer && !Number.isInteger(n)) || n < min)
+      throw new Error(`${flag} needs ${integer ? "an integer" : "a number"} >= ${min}, got ${v ?? "nothing"}`);
     return n;
   };
   for (let i = 0; i < argv.length; i++) {
@@ -32,21 +58,37 @@ export function parseArgs(argv: string[]): BenchArgs {
     const value = () => inline ?? argv[++i];
     switch (flag) {
       case "--users":
-        args.users = int(flag, value(), 1);
+        args.users = num(flag, value(), 1);
         break;
-      case "--concurrency": {
-        const v = value();
-        args.concurrency = (v ?? "").split(",").map((s) => int(flag, s.trim(), 1));
+      case "--regions":
+        args.regions = num(flag, value(), 1);
         break;
-      }
+      case "--concurrency":
+        args.concurrency = num(flag, value(), 1);
+        break;
       case "--aws-latency":
-        args.awsLatencyMs = int(flag, value(), 0);
+        args.awsLatencyMs = num(flag, value(), 0);
         break;
       case "--rotations":
-        args.rotations = int(flag, value(), 1);
+        args.rotations = num(flag, value(), 1);
         break;
-      case "--no-child":
-        args.child = false;
+      case "--latency-samples":
+        args.latencySamples = num(flag, value(), 1);
+        break;
+      case "--resync-after":
+        args.resyncAfterMs = num(flag, value(), 5) * 1000;
+        break;
+      case "--rate-users":
+        rate = { ...rate, users: num(flag, value(), 1) };
+        break;
+      case "--rate":
+        rate = { ...rate, perSecond: num(flag, value(), 0.1, false) };
+        break;
+      case "--burst":
+        rate = { ...rate, burst: num(flag, value(), 1) };
+        break;
+      case "--no-rate-phase":
+        ratePhase = false;
         break;
       case "-h":
       case "--help":
@@ -57,6 +99,13 @@ export function parseArgs(argv: string[]): BenchArgs {
         throw new Error(`unknown option ${flag}\n${USAGE}`);
     }
   }
+  args.rate = ratePhase ? rate : undefined;
+  if (Math.ceil(args.users / args.regions) > USERS_PER_REGION)
+    throw new Error(
+      `${args.users} users in ${args.regions} region(s) is more than MemoryDB's ${USERS_PER_REGION} per region: add --regions`,
+    );
+  if (args.rate && args.rate.users > USERS_PER_REGION) throw new Error(`--rate-users: at most ${USERS_PER_REGION} (one region)`);
+  if (args.latencySamples >= args.users) throw new Error("--latency-samples must be smaller than --users");
   return args;
 }
 
@@ -109,18 +158,6 @@ export class Table {
   }
 }
 
-/** Process CPU time (user + system) spent since `since`, in ms. */
-export function cpuMsSince(since: NodeJS.CpuUsage): number {
-  const d = process.cpuUsage(since);
-  return (d.user + d.system) / 1000;
-}
-
-/** `global.gc`, enabled at run time (the bench runs as plain `node bench/run.ts`). */
-export function gc(): void {
-  setFlagsFromString("--expose-gc");
-  (runInNewContext("gc") as () => void)();
-}
-
 /** VmRSS and VmHWM (peak RSS) of a process, in bytes; undefined where /proc is missing. */
 export function procMemory(pid: number): { rss: number; peak: number } | undefined {
   try {
@@ -129,6 +166,16 @@ export function procMemory(pid: number): { rss: number; peak: number } | undefin
     return { rss: kb("VmRSS"), peak: kb("VmHWM") };
   } catch {
     return undefined;
+  }
+}
+
+/** Resets VmHWM (the peak) to the current resident size, so that a phase's peak can be read. */
+export function resetPeak(pid: number): boolean {
+  try {
+    writeFileSync(`/proc/${pid}/clear_refs`, "5");
+    return true;
+  } catch {
+    return false;
   }
 }
 

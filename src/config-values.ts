@@ -23,6 +23,13 @@ export function positiveInt(text: string, what: string): number {
   return Number(text);
 }
 
+export function nonNegativeNumber(text: string, what: string): number {
+  if (!/^\d+(\.\d+)?$/.test(text.trim())) {
+    throw new ConfigError(`${what}: "${text}" must be a number, 0 or more`);
+  }
+  return Number(text);
+}
+
 export function oneOf<T extends string>(text: string, allowed: readonly T[], what: string): T {
   if (!(allowed as readonly string[]).includes(text)) {
     throw new ConfigError(`${what}: "${text}" must be one of ${allowed.join(", ")}`);

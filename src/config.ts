@@ -6,6 +6,7 @@ import {
   ConfigError,
   checkUrl,
   list,
+  nonNegativeNumber,
   oneOf,
   parseDuration,
   parseEndpoints,
@@ -46,6 +47,11 @@ export interface Config {
   /** Namespaces to watch; empty means all namespaces. */
   namespaces: string[];
   maxConcurrentReconciles: number;
+  /**
+   * The bound on the operator's request rate to the Kubernetes API server, watches excepted
+   * (client-go's QPS and burst); undefined: none.
+   */
+  kubeApiLimits: { qps: number; burst: number } | undefined;
   /** Every resource is reconciled again at this period even without changes. */
   resyncPeriodMs: number;
   /** How often a user that MemoryDB reports as modifying or deleting is looked at again. */
@@ -98,6 +104,12 @@ export const SETTINGS = {
   tagResyncPeriod: ["tag-resync-period", "TAG_RESYNC_PERIOD", "how often tags are checked for drift (default 1h)"],
   namespaces: ["namespaces", "WATCH_NAMESPACES", "comma-separated namespaces to watch (default: all)"],
   maxConcurrentReconciles: ["max-concurrent-reconciles", "MAX_CONCURRENT_RECONCILES", "parallel reconciles (default 4)"],
+  kubeApiQps: [
+    "kube-api-qps",
+    "KUBE_API_QPS",
+    "requests per second to the Kubernetes API server, watches excepted; 0: no bound (default 50)",
+  ],
+  kubeApiBurst: ["kube-api-burst", "KUBE_API_BURST", "requests at once above that rate (default 100)"],
   resyncPeriod: ["resync-period", "RESYNC_PERIOD", "full resync period, e.g. 10m (default 10m)"],
   pollInterval: ["poll-interval", "POLL_INTERVAL", "poll period while a user is modifying (default 15s)"],
   retryBaseDelay: ["retry-base-delay", "RETRY_BASE_DELAY", "first retry delay after a failure (default 1s)"],
@@ -160,6 +172,10 @@ function parseFlags(argv: readonly string[]): Record<string, string | undefined>
   }
 }
 
+function kubeApiLimits(qps: number, burst: number): Config["kubeApiLimits"] {
+  return qps === 0 ? undefined : { qps, burst };
+}
+
 export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Config {
   const values = parseFlags(argv);
   const get = (key: keyof typeof SETTINGS): string | undefined => {
@@ -216,6 +232,10 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Con
     tagResyncPeriodMs: duration("tagResyncPeriod", "1h"),
     namespaces: [...new Set(namespaces)],
     maxConcurrentReconciles: positiveInt(get("maxConcurrentReconciles") ?? "4", "--max-concurrent-reconciles"),
+    kubeApiLimits: kubeApiLimits(
+      nonNegativeNumber(get("kubeApiQps") ?? "50", "--kube-api-qps"),
+      positiveInt(get("kubeApiBurst") ?? "100", "--kube-api-burst"),
+    ),
     resyncPeriodMs: duration("resyncPeriod", "10m"),
     pollIntervalMs: duration("pollInterval", "15s"),
     retryBaseDelayMs: duration("retryBaseDelay", "1s"),

@@ -58,7 +58,7 @@ export interface OperatorOptions {
 
 export async function startOperator(config: Config, kc: KubeConfig, logger: Logger, options: OperatorOptions = {}): Promise<Operator> {
   const { metrics } = options;
-  const kube = new KubeApi(kc, process.env.POD_NAME ?? hostname());
+  const kube = new KubeApi(kc, process.env.POD_NAME ?? hostname(), config.kubeApiLimits);
   const clusterId = config.clusterId ?? (await clusterUid(kube, logger, options.signal));
   const verifier = new PasswordVerifier(await verifierKey(config, kube, logger, options.signal));
   const accountsSource = config.accountsConfigMap;
@@ -123,6 +123,8 @@ export async function startOperator(config: Config, kc: KubeConfig, logger: Logg
     name: named("memorydbusers", ns),
     list: (token, call) => kube.listUsers(ns, token, call),
     watchPath: `/apis/${GROUP}/${VERSION}${where(ns)}/${PLURAL}`,
+    // The API server's bookkeeping of who wrote which field: never read, and often the largest part.
+    transform: withoutManagedFields,
   }));
   controller.reconciles(users, USER_NEEDS_RECONCILE);
   // Resources by condition and reason, as their status says (the watch sees every status write).
@@ -175,6 +177,8 @@ export async function startOperator(config: Config, kc: KubeConfig, logger: Logg
       predicates.resourceVersionChanged,
     );
   }
+  // Lets the reconciler drop its copy of a write once the cache holds it.
+  controller.tracks({ set: (_key, user) => reconciler.delivered(user), delete: () => undefined });
   controller.onRemoved((user) => {
     reconciler.forget(objectKey(user));
     // Another resource waiting for this user name may now proceed.
@@ -191,15 +195,21 @@ export async function startOperator(config: Config, kc: KubeConfig, logger: Logg
     }).length;
   });
 
-  // One paginated listing per region before the workers start and at each resync, so that
-  // in-sync resources need no further MemoryDB call.
+  // One paginated listing per region (and identity) before the workers start and at each resync,
+  // so that in-sync resources need no further MemoryDB call, and new ones none before their
+  // CreateUser: the places of the resources, and the default region where no account mapping
+  // decides the identity (another place is listed when a resource there first needs it:
+  // reconcile/apply.ts).
   const refreshSnapshots = (signal: AbortSignal) =>
     directory.refreshRegions(
-      controller.list().flatMap((u) => {
-        const choice = accounts?.choose(u.metadata.namespace);
-        if (choice && !choice.ok) return [];
-        return [{ region: u.spec.region ?? config.region, identity: choice?.identity }];
-      }),
+      [
+        ...(accounts ? [] : [{ region: config.region }]),
+        ...controller.list().flatMap((u) => {
+          const choice = accounts?.choose(u.metadata.namespace);
+          if (choice && !choice.ok) return [];
+          return [{ region: u.spec.region ?? config.region, identity: choice?.identity }];
+        }),
+      ],
       config.allowedRegions,
       signal,
       logger,
@@ -246,4 +256,10 @@ export async function startOperator(config: Config, kc: KubeConfig, logger: Logg
       return finished;
     },
   };
+}
+
+function withoutManagedFields(user: MemoryDBUser): MemoryDBUser {
+  if (!("managedFields" in user.metadata)) return user;
+  const { managedFields: _, ...metadata } = user.metadata as MemoryDBUser["metadata"] & { managedFields?: unknown };
+  return { ...user, metadata };
 }

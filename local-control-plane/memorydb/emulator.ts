@@ -70,6 +70,18 @@ export interface EmulatorOptions {
   accessStringMode?: AccessStringMode;
   /** DescribeUsers answers InvalidParameterValueException for any MaxResults. Default false. */
   refuseMaxResults?: boolean;
+  /**
+   * A fixed request rate limit for the region (every operation shares it), as a token bucket:
+   * calls beyond it answer ThrottlingException (400, "Rate exceeded") and change nothing.
+   * Default: none.
+   */
+  rateLimit?: RateLimit;
+}
+
+/** A token bucket: `burst` requests at once, refilled at `perSecond`. */
+export interface RateLimit {
+  perSecond: number;
+  burst: number;
 }
 
 /** A snapshot of one user's state, for test assertions. Changing it does not change the emulator. */
@@ -107,6 +119,8 @@ export interface UserMutation {
    *  deleting → gone). Without it a status set out of band is sticky. */
   statusMs: number;
   aclNames: string[];
+  /** Replaces every tag. */
+  tags: Record<string, string>;
 }
 
 /** What a fault rate is drawn for: the call, and which rate. */
@@ -224,6 +238,32 @@ class FaultInjector implements Faults {
   }
 }
 
+/** A token bucket on the monotonic clock, full at the start. */
+class TokenBucket {
+  readonly limit: RateLimit;
+  #tokens: number;
+  #at: number;
+
+  constructor(limit: RateLimit) {
+    if (!(limit.perSecond > 0) || !Number.isInteger(limit.burst) || limit.burst < 1) {
+      throw new Error(`rateLimit needs perSecond > 0 and an integer burst >= 1, got ${JSON.stringify(limit)}`);
+    }
+    this.limit = { ...limit };
+    this.#tokens = limit.burst;
+    this.#at = performance.now();
+  }
+
+  /** Takes a token if one is there. */
+  take(): boolean {
+    const now = performance.now();
+    this.#tokens = Math.min(this.limit.burst, this.#tokens + ((now - this.#at) / 1000) * this.limit.perSecond);
+    this.#at = now;
+    if (this.#tokens < 1) return false;
+    this.#tokens -= 1;
+    return true;
+  }
+}
+
 export class MemoryDBEmulator {
   readonly endpoint: string;
   readonly region: string;
@@ -245,6 +285,7 @@ export class MemoryDBEmulator {
   private readonly injector: FaultInjector;
   private readonly random: (draw: FaultDraw) => number;
   private readonly store = new Map<string, UserRecord>();
+  private bucket: TokenBucket | undefined;
 
   private constructor(server: http.Server, endpoint: string, opts: EmulatorOptions) {
     this.server = server;
@@ -258,6 +299,7 @@ export class MemoryDBEmulator {
     this.refuseMaxResults = opts.refuseMaxResults ?? false;
     this.accessStringMode = resolveAccessStringMode(opts.accessStringMode);
     this.random = opts.random ?? Math.random;
+    this.bucket = opts.rateLimit ? new TokenBucket(opts.rateLimit) : undefined;
     this.injector = new FaultInjector();
     this.faults = this.injector;
     this.store.set("default", {
@@ -303,6 +345,16 @@ export class MemoryDBEmulator {
       this.server.close(() => resolve());
       this.server.closeAllConnections();
     });
+  }
+
+  /** The rate limit (a copy), if any. */
+  get rateLimit(): RateLimit | undefined {
+    return this.bucket ? { ...this.bucket.limit } : undefined;
+  }
+
+  /** Sets (with a full bucket) or removes the rate limit; applies to later calls. */
+  set rateLimit(limit: RateLimit | undefined) {
+    this.bucket = limit ? new TokenBucket(limit) : undefined;
   }
 
   resetCalls(): void {
@@ -376,6 +428,7 @@ export class MemoryDBEmulator {
       if (change.authType === undefined && rec.passwords.length > 0) rec.authType = "password";
     }
     if (change.aclNames !== undefined) rec.aclNames = [...change.aclNames];
+    if (change.tags !== undefined) rec.tags = new Map(Object.entries(change.tags));
     if (change.status !== undefined) {
       // Out of band: what the user accepted before is not known.
       rec.before = undefined;
@@ -438,8 +491,15 @@ export class MemoryDBEmulator {
     this.calls[op] = (this.calls[op] ?? 0) + 1;
     const entry: CallLogEntry = { op, input: redact(input), at: Date.now() };
     this.callLog.push(entry);
+    // The rate limit counts requests as they arrive; the answer takes the round trip all the same.
+    const throttled = this.bucket !== undefined && !this.bucket.take();
 
     if (this.injector.latencyMs > 0) await sleep(this.injector.latencyMs);
+    if (throttled) {
+      entry.error = "ThrottlingException";
+      this.sendError(res, new ApiError("ThrottlingException", "Rate exceeded"));
+      return;
+    }
 
     // Faults happen before the operation has any effect (except ResponseLost).
     const injected = this.injector.take(op);

@@ -3,7 +3,7 @@
 // chain as the source). Each MemoryDB client caches what it returns and asks again shortly
 // before the credentials expire (the SDK's identity memoization), so a role costs one AssumeRole
 // per client per session, not one per call.
-import { fromTemporaryCredentials } from "@aws-sdk/credential-providers";
+import type { fromTemporaryCredentials } from "@aws-sdk/credential-providers";
 import type { AccountRole } from "./accounts.ts";
 import { AssumeRoleError } from "./faults.ts";
 
@@ -20,14 +20,23 @@ export interface RoleCredentialsOptions {
 export type CredentialProvider = ReturnType<typeof fromTemporaryCredentials>;
 
 export function roleCredentials(role: AccountRole, options: RoleCredentialsOptions): CredentialProvider {
-  const provider = fromTemporaryCredentials({
-    params: { RoleArn: role.roleArn, RoleSessionName: ROLE_SESSION_NAME, ...(role.externalId ? { ExternalId: role.externalId } : {}) },
-    clientConfig: { region: options.region, ...(options.endpoint ? { endpoint: options.endpoint } : {}) },
-  });
+  // Loaded when a mapped namespace first calls AWS: an operator without accounts never holds it
+  // (the package loads every provider and an STS client, ~10 MiB resident).
+  let provider: Promise<CredentialProvider> | undefined;
   // Tagged, so that a refusal reads as the role's problem, not as a MemoryDB permission.
   return async (properties) => {
     try {
-      return await provider(properties);
+      provider ??= import("@aws-sdk/credential-providers").then((m) =>
+        m.fromTemporaryCredentials({
+          params: {
+            RoleArn: role.roleArn,
+            RoleSessionName: ROLE_SESSION_NAME,
+            ...(role.externalId ? { ExternalId: role.externalId } : {}),
+          },
+          clientConfig: { region: options.region, ...(options.endpoint ? { endpoint: options.endpoint } : {}) },
+        }),
+      );
+      return await (await provider)(properties);
     } catch (err) {
       throw new AssumeRoleError(role.roleArn, err);
     }

@@ -21,6 +21,8 @@ const keyOf = (place: Place) => `${(place.identity ?? OPERATOR_IDENTITY).key}\n$
 
 export class UserDirectory {
   readonly #snapshots = new Map<string, Snapshot>();
+  /** The last listing asked for by `ensure`, per region: one at a time, and not again for a while. */
+  readonly #ensured = new Map<string, { at: number; listing: Promise<void> }>();
   readonly #api: (region: string, signal?: AbortSignal, identity?: Identity) => MemoryDBApi;
 
   constructor(api: (region: string, signal?: AbortSignal, identity?: Identity) => MemoryDBApi) {
@@ -52,6 +54,22 @@ export class UserDirectory {
         }),
       ),
     );
+  }
+
+  /**
+   * Lists the place unless its snapshot is younger than `maxAgeMs`, or a listing was asked for
+   * here within `maxAgeMs` (failed or not: the periodic resync lists again anyway). Concurrent
+   * callers share one listing. A failure is not thrown: the caller just finds no snapshot.
+   */
+  async ensure(place: Place, maxAgeMs: number, signal?: AbortSignal, now = Date.now()): Promise<void> {
+    const key = keyOf(place);
+    const snapshot = this.#snapshots.get(key);
+    if (snapshot && now - snapshot.takenAt <= maxAgeMs) return;
+    const last = this.#ensured.get(key);
+    if (last && now - last.at <= maxAgeMs) return last.listing;
+    const listing = this.refresh(place, signal, now).catch(() => undefined);
+    this.#ensured.set(key, { at: now, listing });
+    return listing;
   }
 
   /**

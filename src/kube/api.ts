@@ -1,16 +1,11 @@
-// Kubernetes access: the reads and writes the operator makes, typed in its own terms.
-import {
-  CoreV1Api,
-  CustomObjectsApi,
-  EventsV1Api,
-  type KubeConfig,
-  PatchStrategy,
-  V1MicroTime,
-  type V1Secret,
-} from "@kubernetes/client-node";
+// Kubernetes access: the reads and writes the operator makes, typed in its own terms, over the
+// operator's one request path (client.ts).
+import type { KubeConfig } from "@kubernetes/client-node";
 import { GROUP, type MemoryDBUser, type MemoryDBUserStatus, PLURAL, VERSION } from "../model.ts";
+import { KubeClient } from "./client.ts";
 import type { JsonPatchOp } from "./finalizer.ts";
-import { type CallOptions, httpStatus, KubeError, type MergePatch, requestOptions } from "./request.ts";
+import { TokenBucket } from "./rate-limit.ts";
+import { type CallOptions, KubeError, type MergePatch } from "./request.ts";
 
 export interface SecretData {
   resourceVersion: string;
@@ -74,13 +69,13 @@ export const METADATA_ONLY_LIST = "application/json;as=PartialObjectMetadataList
 
 export const METADATA_ONLY_WATCH = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json";
 
-/** A Secret as seen by the metadata-only watch. */
 /** A ConfigMap's name, version and data (the accounts mapping). */
 export interface ConfigMapData {
   metadata: { name: string; namespace: string; resourceVersion: string };
   data: Record<string, string>;
 }
 
+/** A Secret as seen by the metadata-only watch. */
 export interface SecretMeta {
   metadata: { name: string; namespace: string; resourceVersion?: string; uid?: string };
 }
@@ -94,7 +89,33 @@ export function eventNamePrefix(name: string): string {
   return `${name.slice(0, 57)}-`;
 }
 
-function secretData(secret: V1Secret): SecretData {
+/** The request-rate bound, client-go's QPS and burst; undefined: none. */
+export interface RequestLimits {
+  qps: number;
+  burst: number;
+}
+
+const USERS = `/apis/${GROUP}/${VERSION}`;
+const path = (...segments: string[]) => segments.map(encodeURIComponent).join("/");
+const usersPath = (namespace: string | undefined) =>
+  namespace === undefined ? `${USERS}/${PLURAL}` : `${USERS}/namespaces/${path(namespace)}/${PLURAL}`;
+const userPath = (namespace: string, name: string) => `${usersPath(namespace)}/${path(name)}`;
+const secretsPath = (namespace: string | undefined) =>
+  namespace === undefined ? "/api/v1/secrets" : `/api/v1/namespaces/${path(namespace)}/secrets`;
+const is404 = (err: unknown) => err instanceof KubeError && err.status === 404;
+
+/** A Secret as the API answers it. */
+interface Secret {
+  metadata?: {
+    resourceVersion?: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+    ownerReferences?: OwnerReference[];
+  };
+  data?: Record<string, string>;
+}
+
+function secretData(secret: Secret): SecretData {
   const meta = secret.metadata;
   return {
     resourceVersion: meta?.resourceVersion ?? "",
@@ -105,39 +126,32 @@ function secretData(secret: V1Secret): SecretData {
   };
 }
 
+/** A MicroTime as the API server takes it: RFC 3339 with six digits of the second's fraction. */
+export function microTime(date = new Date()): string {
+  return `${date.toISOString().slice(0, -1)}000Z`;
+}
+
 export class KubeApi {
-  readonly kc: KubeConfig;
-  readonly #core: CoreV1Api;
-  readonly #custom: CustomObjectsApi;
-  readonly #events: EventsV1Api;
+  readonly #client: KubeClient;
+  /** Events have their own bound, as controller-runtime's event recorder has its own client. */
+  readonly #events: KubeClient;
   readonly #instance: string;
 
-  constructor(kc: KubeConfig, reportingInstance: string) {
-    this.kc = kc;
-    this.#core = kc.makeApiClient(CoreV1Api);
-    this.#custom = kc.makeApiClient(CustomObjectsApi);
-    this.#events = kc.makeApiClient(EventsV1Api);
+  constructor(kc: KubeConfig, reportingInstance: string, limits?: RequestLimits) {
+    const bucket = () => (limits ? new TokenBucket(limits) : undefined);
+    this.#client = new KubeClient(kc, bucket());
+    this.#events = new KubeClient(kc, bucket());
     this.#instance = reportingInstance;
   }
 
   /** One page of MemoryDBUsers, in one namespace or (namespace undefined) all of them. */
   async listUsers(namespace: string | undefined, continueToken: string | undefined, call?: CallOptions): Promise<ListPage<MemoryDBUser>> {
-    const common = { group: GROUP, version: VERSION, plural: PLURAL, limit: 500, ...(continueToken ? { _continue: continueToken } : {}) };
-    try {
-      const list = (
-        namespace === undefined
-          ? await this.#custom.listClusterCustomObject(common, requestOptions(call))
-          : await this.#custom.listNamespacedCustomObject({ ...common, namespace }, requestOptions(call))
-      ) as { items: MemoryDBUser[] | null; metadata: { resourceVersion: string; continue?: string } };
-      // Go serialises an empty list's items as null.
-      return {
-        items: list.items ?? [],
-        resourceVersion: list.metadata.resourceVersion,
-        continueToken: list.metadata.continue || undefined,
-      };
-    } catch (err) {
-      throw new KubeError(`list MemoryDBUsers${namespace ? ` in ${namespace}` : ""}`, err);
-    }
+    const list = await this.#client.request<{ items: MemoryDBUser[] | null; metadata: { resourceVersion: string; continue?: string } }>(
+      `list MemoryDBUsers${namespace ? ` in ${namespace}` : ""}`,
+      { method: "GET", path: usersPath(namespace), query: { limit: 500, continue: continueToken }, signal: call?.signal },
+    );
+    // Go serialises an empty list's items as null.
+    return { items: list.items ?? [], resourceVersion: list.metadata.resourceVersion, continueToken: list.metadata.continue || undefined };
   }
 
   /** Merge-patch the status subresource; answers the updated object, undefined if it is gone. */
@@ -148,13 +162,16 @@ export class KubeApi {
     call?: CallOptions,
   ): Promise<MemoryDBUser | undefined> {
     try {
-      return (await this.#custom.patchNamespacedCustomObjectStatus(
-        { group: GROUP, version: VERSION, namespace, plural: PLURAL, name, body: { status } },
-        requestOptions(call, ["Content-Type", PatchStrategy.MergePatch]),
-      )) as MemoryDBUser;
+      return await this.#client.request<MemoryDBUser>(`patch status of MemoryDBUser ${namespace}/${name}`, {
+        method: "PATCH",
+        path: `${userPath(namespace, name)}/status`,
+        body: { status },
+        contentType: "application/merge-patch+json",
+        signal: call?.signal,
+      });
     } catch (err) {
-      if (httpStatus(err) === 404) return undefined;
-      throw new KubeError(`patch status of MemoryDBUser ${namespace}/${name}`, err);
+      if (is404(err)) return undefined;
+      throw err;
     }
   }
 
@@ -164,78 +181,91 @@ export class KubeApi {
    */
   async patchUserMetadata(namespace: string, name: string, patch: JsonPatchOp[], call?: CallOptions): Promise<MemoryDBUser | undefined> {
     try {
-      return (await this.#custom.patchNamespacedCustomObject(
-        { group: GROUP, version: VERSION, namespace, plural: PLURAL, name, body: patch },
-        requestOptions(call, ["Content-Type", PatchStrategy.JsonPatch]),
-      )) as MemoryDBUser;
+      return await this.#client.request<MemoryDBUser>(
+        `patch MemoryDBUser ${namespace}/${name}`,
+        { method: "PATCH", path: userPath(namespace, name), body: patch, contentType: "application/json-patch+json", signal: call?.signal },
+        // The patches here are guarded by `test` ops: a 422 is the list having changed.
+        { testFailed: true },
+      );
     } catch (err) {
-      if (httpStatus(err) === 404) return undefined;
-      // The patches here are guarded by `test` ops: a 422 is the list having changed.
-      throw new KubeError(`patch MemoryDBUser ${namespace}/${name}`, err, { testFailed: true });
+      if (is404(err)) return undefined;
+      throw err;
     }
   }
 
-  /** One page of Secrets' metadata (never their data), of those matching `labelSelector` if given. */
   /**
    * One ConfigMap, as a list of at most one item: a list (and watch) with the field selector
    * metadata.name=<name> is what RBAC's resourceNames allows for list and watch.
    */
   async listConfigMap(namespace: string, name: string, call?: CallOptions): Promise<ListPage<ConfigMapData>> {
-    try {
-      const list = await this.#core.listNamespacedConfigMap({ namespace, fieldSelector: `metadata.name=${name}` }, requestOptions(call));
-      return {
-        items: (list.items ?? []).map((c) => ({
-          metadata: {
-            name: c.metadata?.name ?? "",
-            namespace: c.metadata?.namespace ?? "",
-            resourceVersion: c.metadata?.resourceVersion ?? "",
-          },
-          data: c.data ?? {},
-        })),
-        resourceVersion: list.metadata?.resourceVersion ?? "",
-        continueToken: undefined,
-      };
-    } catch (err) {
-      throw new KubeError(`list ConfigMap ${namespace}/${name}`, err);
-    }
+    type Item = { metadata?: { name?: string; namespace?: string; resourceVersion?: string }; data?: Record<string, string> };
+    const list = await this.#client.request<{ items: Item[] | null; metadata?: { resourceVersion?: string } }>(
+      `list ConfigMap ${namespace}/${name}`,
+      {
+        method: "GET",
+        path: `/api/v1/namespaces/${path(namespace)}/configmaps`,
+        query: { fieldSelector: `metadata.name=${name}` },
+        signal: call?.signal,
+      },
+    );
+    return {
+      items: (list.items ?? []).map((c) => ({
+        metadata: {
+          name: c.metadata?.name ?? "",
+          namespace: c.metadata?.namespace ?? "",
+          resourceVersion: c.metadata?.resourceVersion ?? "",
+        },
+        data: c.data ?? {},
+      })),
+      resourceVersion: list.metadata?.resourceVersion ?? "",
+      continueToken: undefined,
+    };
   }
 
+  /** One page of Secrets' metadata (never their data), of those matching `labelSelector` if given. */
   async listSecretsMetadata(
     namespace: string | undefined,
     continueToken: string | undefined,
     call?: CallOptions,
     labelSelector?: string,
   ): Promise<ListPage<SecretMeta>> {
-    const common = { limit: 500, ...(continueToken ? { _continue: continueToken } : {}), ...(labelSelector ? { labelSelector } : {}) };
-    const options = requestOptions(call, ["Accept", METADATA_ONLY_LIST]);
-    try {
-      const list =
-        namespace === undefined
-          ? await this.#core.listSecretForAllNamespaces(common, options)
-          : await this.#core.listNamespacedSecret({ ...common, namespace }, options);
-      // Go serialises an empty list's items as null.
-      return {
-        items: (list.items ?? []).map((s) => ({
-          metadata: {
-            name: s.metadata?.name ?? "",
-            namespace: s.metadata?.namespace ?? "",
-            resourceVersion: s.metadata?.resourceVersion ?? "",
-          },
-        })),
-        resourceVersion: list.metadata?.resourceVersion ?? "",
-        continueToken: list.metadata?._continue || undefined,
-      };
-    } catch (err) {
-      throw new KubeError(`list Secrets${namespace ? ` in ${namespace}` : ""}`, err);
-    }
+    type Item = { metadata?: { name?: string; namespace?: string; resourceVersion?: string } };
+    const list = await this.#client.request<{ items: Item[] | null; metadata?: { resourceVersion?: string; continue?: string } }>(
+      `list Secrets${namespace ? ` in ${namespace}` : ""}`,
+      {
+        method: "GET",
+        path: secretsPath(namespace),
+        query: { limit: 500, continue: continueToken, labelSelector },
+        accept: METADATA_ONLY_LIST,
+        signal: call?.signal,
+      },
+    );
+    // Go serialises an empty list's items as null.
+    return {
+      items: (list.items ?? []).map((s) => ({
+        metadata: {
+          name: s.metadata?.name ?? "",
+          namespace: s.metadata?.namespace ?? "",
+          resourceVersion: s.metadata?.resourceVersion ?? "",
+        },
+      })),
+      resourceVersion: list.metadata?.resourceVersion ?? "",
+      continueToken: list.metadata?.continue || undefined,
+    };
   }
 
   async readSecret(namespace: string, name: string, call?: CallOptions): Promise<SecretData | undefined> {
     try {
-      return secretData(await this.#core.readNamespacedSecret({ namespace, name }, requestOptions(call)));
+      return secretData(
+        await this.#client.request<Secret>(`read Secret ${namespace}/${name}`, {
+          method: "GET",
+          path: `${secretsPath(namespace)}/${path(name)}`,
+          signal: call?.signal,
+        }),
+      );
     } catch (err) {
-      if (httpStatus(err) === 404) return undefined;
-      throw new KubeError(`read Secret ${namespace}/${name}`, err);
+      if (is404(err)) return undefined;
+      throw err;
     }
   }
 
@@ -243,21 +273,23 @@ export class KubeApi {
   async createSecret(namespace: string, name: string, secret: NewSecret, call?: CallOptions): Promise<SecretData | undefined> {
     const { data, labels, annotations, ownerReferences } = secret;
     try {
-      const created = await this.#core.createNamespacedSecret(
-        {
-          namespace,
+      return secretData(
+        await this.#client.request<Secret>(`create Secret ${namespace}/${name}`, {
+          method: "POST",
+          path: secretsPath(namespace),
           body: {
+            apiVersion: "v1",
+            kind: "Secret",
             metadata: { name, namespace, labels, annotations, ...(ownerReferences ? { ownerReferences } : {}) },
             type: "Opaque",
             data,
           },
-        },
-        requestOptions(call),
+          signal: call?.signal,
+        }),
       );
-      return secretData(created);
     } catch (err) {
-      if (httpStatus(err) === 409) return undefined;
-      throw new KubeError(`create Secret ${namespace}/${name}`, err);
+      if (err instanceof KubeError && err.status === 409) return undefined;
+      throw err;
     }
   }
 
@@ -284,55 +316,56 @@ export class KubeApi {
     };
     try {
       return secretData(
-        await this.#core.patchNamespacedSecret({ namespace, name, body }, requestOptions(call, ["Content-Type", PatchStrategy.MergePatch])),
+        await this.#client.request<Secret>(`patch Secret ${namespace}/${name}`, {
+          method: "PATCH",
+          path: `${secretsPath(namespace)}/${path(name)}`,
+          body,
+          contentType: "application/merge-patch+json",
+          signal: call?.signal,
+        }),
       );
     } catch (err) {
-      if (httpStatus(err) === 404) return undefined;
-      throw new KubeError(`patch Secret ${namespace}/${name}`, err);
+      if (is404(err)) return undefined;
+      throw err;
     }
   }
 
   async namespaceUid(name: string, call?: CallOptions): Promise<string> {
-    try {
-      const ns = await this.#core.readNamespace({ name }, requestOptions(call));
-      if (!ns.metadata?.uid) throw new Error("the namespace has no uid");
-      return ns.metadata.uid;
-    } catch (err) {
-      throw new KubeError(`read namespace ${name}`, err);
-    }
+    const ns = await this.#client.request<{ metadata?: { uid?: string } }>(`read namespace ${name}`, {
+      method: "GET",
+      path: `/api/v1/namespaces/${path(name)}`,
+      signal: call?.signal,
+    });
+    if (!ns.metadata?.uid) throw new KubeError(`read namespace ${name}`, new Error("the namespace has no uid"));
+    return ns.metadata.uid;
   }
 
   async createEvent(event: EventInput, call?: CallOptions): Promise<void> {
     const meta = event.regarding.metadata;
-    try {
-      await this.#events.createNamespacedEvent(
-        {
+    await this.#events.request(`create Event for ${meta.namespace}/${meta.name}`, {
+      method: "POST",
+      path: `/apis/events.k8s.io/v1/namespaces/${path(meta.namespace)}/events`,
+      body: {
+        apiVersion: "events.k8s.io/v1",
+        kind: "Event",
+        metadata: { generateName: eventNamePrefix(meta.name), namespace: meta.namespace },
+        eventTime: microTime(),
+        reportingController: REPORTING_CONTROLLER,
+        reportingInstance: this.#instance,
+        action: event.action,
+        reason: event.reason,
+        type: event.type,
+        note: event.note.slice(0, 1024),
+        regarding: {
+          apiVersion: event.regarding.apiVersion,
+          kind: event.regarding.kind,
+          name: meta.name,
           namespace: meta.namespace,
-          body: {
-            apiVersion: "events.k8s.io/v1",
-            kind: "Event",
-            metadata: { generateName: eventNamePrefix(meta.name), namespace: meta.namespace },
-            eventTime: new V1MicroTime(),
-            reportingController: REPORTING_CONTROLLER,
-            reportingInstance: this.#instance,
-            action: event.action,
-            reason: event.reason,
-            type: event.type,
-            note: event.note.slice(0, 1024),
-            regarding: {
-              apiVersion: event.regarding.apiVersion,
-              kind: event.regarding.kind,
-              name: meta.name,
-              namespace: meta.namespace,
-              ...(meta.uid ? { uid: meta.uid } : {}),
-              ...(meta.resourceVersion ? { resourceVersion: meta.resourceVersion } : {}),
-            },
-          },
+          ...(meta.uid ? { uid: meta.uid } : {}),
+          ...(meta.resourceVersion ? { resourceVersion: meta.resourceVersion } : {}),
         },
-        requestOptions(call),
-      );
-    } catch (err) {
-      throw new KubeError(`create Event for ${meta.namespace}/${meta.name}`, err);
-    }
+      },
+      signal: call?.signal,
+    });
   }
 }

@@ -5,7 +5,8 @@ import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import { homedir } from "node:os";
 import { delimiter, join } from "node:path";
-import { type Cluster, type Context, KubeConfig, type User } from "@kubernetes/client-node";
+import type { Cluster, Context, User } from "@kubernetes/client-node";
+import { KubeConfig } from "@kubernetes/client-node/dist/config.js";
 import { ConfigError } from "../config-values.ts";
 
 const SERVICE_ACCOUNT_TOKEN = "/var/run/secrets/kubernetes.io/serviceaccount/token";
@@ -95,10 +96,13 @@ export function reuseConnections(kc: KubeConfig): KubeConfig {
   const original = target.createDispatcher;
   if (typeof original !== "function") return kc;
   const pools = new Map<string, ReturnType<CreateDispatcher>>();
+  let last: { options: unknown; key: string } | undefined;
   target.createDispatcher = (cluster, agentOptions) => {
     const options = kc.createDispatcherOptions(cluster as never, agentOptions as never);
-    // Buffers (CA, certificate, key) serialise as their bytes: a rotated one gives a new key.
-    const key = createHash("sha256").update(JSON.stringify(options)).digest("hex");
+    // Buffers (CA, certificate, key) serialise as their bytes: a rotated one gives a new key. The
+    // last request's setting, the common case, is recognised without serialising it (every request asks).
+    const key = last && sameValue(last.options, options) ? last.key : createHash("sha256").update(JSON.stringify(options)).digest("hex");
+    last = { options, key };
     if (!pools.has(key)) {
       if (pools.size >= 4) {
         for (const pool of pools.values()) void pool?.close?.();
@@ -109,4 +113,14 @@ export function reuseConnections(kc: KubeConfig): KubeConfig {
     return pools.get(key);
   };
   return kc;
+}
+
+/** Deep equality of plain JSON-like values and Buffers. */
+function sameValue(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (Buffer.isBuffer(a) || Buffer.isBuffer(b)) return Buffer.isBuffer(a) && Buffer.isBuffer(b) && a.equals(b);
+  if (typeof a !== "object" || typeof b !== "object" || a === null || b === null || Array.isArray(a) !== Array.isArray(b)) return false;
+  const ka = Object.keys(a);
+  const kb = Object.keys(b);
+  return ka.length === kb.length && ka.every((k) => sameValue((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
 }

@@ -4,9 +4,11 @@
 // record last change, and the renew deadline from its last successful renew, so neither clock
 // skew between candidates nor a step of the wall clock can make two leaders or a false loss.
 // The wall clock only fills the Lease's timestamps, which are for people.
-import { CoordinationV1Api, type KubeConfig, type V1Lease, V1MicroTime } from "@kubernetes/client-node";
+import type { KubeConfig } from "@kubernetes/client-node";
 import type { Logger } from "../observability/log.ts";
-import { httpStatus, KubeError, requestOptions } from "./request.ts";
+import { microTime } from "./api.ts";
+import { KubeClient, type KubeRequest } from "./client.ts";
+import { KubeError } from "./request.ts";
 
 export interface LeaderElectionOptions {
   namespace: string;
@@ -24,6 +26,20 @@ export interface LeaderCallbacks {
   onChange?(leading: boolean): void;
 }
 
+/** A coordination.k8s.io/v1 Lease, as far as election reads and writes it. */
+interface Lease {
+  apiVersion?: string;
+  kind?: string;
+  metadata?: { name?: string; namespace?: string; resourceVersion?: string };
+  spec?: {
+    holderIdentity?: string;
+    leaseDurationSeconds?: number;
+    acquireTime?: string;
+    renewTime?: string;
+    leaseTransitions?: number;
+  };
+}
+
 /** The parts of a Lease record that decide who leads. */
 interface LeaseRecord {
   holder: string;
@@ -33,7 +49,11 @@ interface LeaseRecord {
 }
 
 export class LeaderElector {
-  readonly #api: CoordinationV1Api;
+  /**
+   * A client of its own, not rate-limited: a renew every retry period must never wait behind a
+   * burst of reconciles (controller-runtime gives leader election its own client too).
+   */
+  readonly #client: KubeClient;
   readonly #options: Required<LeaderElectionOptions>;
   readonly #log: Logger;
   #leading = false;
@@ -44,7 +64,7 @@ export class LeaderElector {
   #wake: (() => void) | undefined;
 
   constructor(kc: KubeConfig, options: LeaderElectionOptions, logger: Logger) {
-    this.#api = kc.makeApiClient(CoordinationV1Api);
+    this.#client = new KubeClient(kc);
     this.#options = { leaseDurationMs: 15_000, renewDeadlineMs: 10_000, retryPeriodMs: 2_000, ...options };
     this.#log = logger.child({ lease: `${options.namespace}/${options.name}`, identity: options.identity });
   }
@@ -116,23 +136,26 @@ export class LeaderElector {
     await this.#release();
   }
 
-  /** Each Lease request is bounded: a hanging API server must not hold up a renew or a shutdown. */
-  #bounded() {
-    return requestOptions({ signal: AbortSignal.timeout(this.#options.retryPeriodMs * 2) });
+  /** A Lease request, bounded: a hanging API server must not hold up a renew or a shutdown. */
+  #lease(what: string, req: Omit<KubeRequest, "path" | "signal">, name?: string): Promise<Lease> {
+    const collection = `/apis/coordination.k8s.io/v1/namespaces/${encodeURIComponent(this.#options.namespace)}/leases`;
+    return this.#client.request<Lease>(what, {
+      ...req,
+      path: name === undefined ? collection : `${collection}/${encodeURIComponent(name)}`,
+      signal: AbortSignal.timeout(this.#options.retryPeriodMs * 2),
+    });
   }
 
   async #release(): Promise<void> {
+    const { name } = this.#options;
     try {
-      const lease = await this.#api.readNamespacedLease({ namespace: this.#options.namespace, name: this.#options.name }, this.#bounded());
+      const lease = await this.#lease("release the Lease", { method: "GET" }, name);
       if (lease.spec?.holderIdentity !== this.#options.identity) return;
-      lease.spec = { ...lease.spec, holderIdentity: "", leaseDurationSeconds: 1, renewTime: new V1MicroTime() };
-      await this.#api.replaceNamespacedLease(
-        { namespace: this.#options.namespace, name: this.#options.name, body: lease },
-        this.#bounded(),
-      );
+      lease.spec = { ...lease.spec, holderIdentity: "", leaseDurationSeconds: 1, renewTime: microTime() };
+      await this.#lease("release the Lease", { method: "PUT", body: lease }, name);
       this.#log.info("released the lease");
     } catch (err) {
-      this.#log.warn("could not release the lease", { error: new KubeError("release the Lease", err).message });
+      this.#log.warn("could not release the lease", { error: (err as Error).message });
     }
   }
 
@@ -150,12 +173,11 @@ export class LeaderElector {
     });
   }
 
-  #record(lease: V1Lease): LeaseRecord {
-    const renew = lease.spec?.renewTime as unknown;
+  #record(lease: Lease): LeaseRecord {
     return {
       holder: lease.spec?.holderIdentity ?? "",
       durationMs: (lease.spec?.leaseDurationSeconds ?? 0) * 1000,
-      renewTime: renew instanceof Date ? renew.toISOString() : String(renew ?? ""),
+      renewTime: String(lease.spec?.renewTime ?? ""),
       resourceVersion: lease.metadata?.resourceVersion,
     };
   }
@@ -167,21 +189,23 @@ export class LeaderElector {
     const spec = {
       holderIdentity: identity,
       leaseDurationSeconds: Math.round(this.#options.leaseDurationMs / 1000),
-      renewTime: new V1MicroTime(now.getTime()),
+      renewTime: microTime(now),
     };
     try {
-      let lease: V1Lease;
+      let lease: Lease;
       try {
-        lease = await this.#api.readNamespacedLease({ namespace, name }, this.#bounded());
+        lease = await this.#lease("update the Lease", { method: "GET" }, name);
       } catch (err) {
-        if (httpStatus(err) !== 404) throw err;
-        await this.#api.createNamespacedLease(
-          {
-            namespace,
-            body: { metadata: { name, namespace }, spec: { ...spec, acquireTime: new V1MicroTime(now.getTime()), leaseTransitions: 0 } },
+        if (!(err instanceof KubeError) || err.status !== 404) throw err;
+        await this.#lease("update the Lease", {
+          method: "POST",
+          body: {
+            apiVersion: "coordination.k8s.io/v1",
+            kind: "Lease",
+            metadata: { name, namespace },
+            spec: { ...spec, acquireTime: microTime(now), leaseTransitions: 0 },
           },
-          this.#bounded(),
-        );
+        });
         return true;
       }
       const record = this.#record(lease);
@@ -193,14 +217,14 @@ export class LeaderElector {
       lease.spec = {
         ...lease.spec,
         ...spec,
-        ...(record.holder === identity ? {} : { acquireTime: new V1MicroTime(now.getTime()), leaseTransitions: transitions + 1 }),
+        ...(record.holder === identity ? {} : { acquireTime: microTime(now), leaseTransitions: transitions + 1 }),
       };
       // The resourceVersion read above makes this a compare-and-swap: a 409 means someone else won.
-      await this.#api.replaceNamespacedLease({ namespace, name, body: lease }, this.#bounded());
+      await this.#lease("update the Lease", { method: "PUT", body: lease }, name);
       return true;
     } catch (err) {
-      // One concise line: the server's status and message, not client-node's request dump.
-      if (httpStatus(err) !== 409) this.#log.warn("lease update failed", { error: new KubeError("update the Lease", err).message });
+      // One concise line: the server's status and message.
+      if (!(err instanceof KubeError) || err.status !== 409) this.#log.warn("lease update failed", { error: (err as Error).message });
       return false;
     }
   }

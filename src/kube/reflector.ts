@@ -4,7 +4,8 @@
 // so a watch that ends quietly is resumed at once; only real errors back off. Handlers only see
 // changes. (Longer than most modules: one state machine, kept in one place so that every
 // transition between list, watch, resume and backoff can be read together.)
-import { type KubeConfig, type RequestContext, Watch } from "@kubernetes/client-node";
+import type { KubeConfig, RequestContext } from "@kubernetes/client-node";
+import { Watch } from "@kubernetes/client-node/dist/watch.js";
 import type { Logger } from "../observability/log.ts";
 import type { ListPage } from "./api.ts";
 import { Backoff } from "./backoff.ts";

@@ -4,12 +4,13 @@
 import type { MemoryDBApi } from "../aws/api.ts";
 import { AwsFault } from "../aws/faults.ts";
 import type { SecretData } from "../kube/api.ts";
-import type { PasswordRotationStatus, PasswordSource, SecretKeyRef } from "../model.ts";
+import type { ObservedUser, PasswordRotationStatus, PasswordSource, SecretKeyRef } from "../model.ts";
 import type { Redacted } from "../redacted.ts";
 import { type Assessment, act, type Sending } from "./act.ts";
 import { acceptedAccessString, decide, diffTags, mutates, type Observation } from "./decide.ts";
-import { describeIdentityChange, tagQuotaProblem } from "./desired.ts";
+import { type DesiredUser, describeIdentityChange, tagQuotaProblem } from "./desired.ts";
 import { advanceGenerated, type GeneratedSecret, prepareGenerated, rotationRequest } from "./generated.ts";
+import { neverRecorded } from "./knowledge.ts";
 import { claimedByAnother, failedFromFault, type Outcome, type Retry, retryFor } from "./outcome.ts";
 import { earlierClaimant, type Ownership, ownershipFromTags, presumablyOurs } from "./ownership.ts";
 import { inputsFingerprint, passwordSources, resolvePasswords } from "./passwords.ts";
@@ -146,14 +147,21 @@ async function applyWith(
   });
   const api = turn.api();
   try {
-    const snap = knowledge.trustedSnapshot(user, desired, turn.identityInUse);
-    if (snap && decide(desired, { user: snap, ownership: { kind: "ours" }, tags: undefined, ...observation() }).type === "inSync") {
+    const snap = knowledge.snapshotOf(user, desired, turn.identityInUse);
+    if (snap && (await inSyncPerSnapshot(turn, api, snap, observation()))) {
       return { outcome: { kind: "ready", observed: snap }, passwordSecrets: current };
     }
+    const place = { region: desired.region, identity: turn.identityInUse };
+    if (neverRecorded(user)) await deps.directory?.ensure(place, deps.snapshotMaxAgeMs, turn.call.signal);
     // A CreateUser that meets an existing user, or a change that finds the user gone, looks again.
     for (let round = 0; ; round++) {
       try {
-        const assessment = await assess(turn, api, observation());
+        // A user the region's listing does not show is created at once; a second look describes it.
+        const absent = round === 0 && knowledge.absentPerListing(user, desired, place.identity);
+        if (absent) turn.log.debug("the region's listing shows no such user: creating it without a DescribeUsers");
+        const assessment = absent
+          ? assessed(desired, { user: undefined, ...ours, ...observation() })
+          : await assess(turn, api, observation());
         const outcome = await act(turn, assessment, passwords, sending, api);
         // Only these actions, when they succeed, leave MemoryDB holding the desired passwords.
         const applied = outcome.kind !== "failed" && ["create", "sync", "inSync"].includes(assessment.action.type);
@@ -170,6 +178,34 @@ async function applyWith(
   }
 }
 
+const ours = { ownership: { kind: "ours" }, tags: undefined } as const;
+
+function assessed(desired: DesiredUser, observation: Observation): Assessment {
+  return { ...observation, action: decide(desired, observation) };
+}
+
+/**
+ * Whether the resync snapshot shows the user in sync: at no cost, or, when its tag check is due,
+ * at the cost of reading its tags (the snapshot standing for the DescribeUsers). Anything else,
+ * a tag read that fails included, is left to the careful path.
+ */
+async function inSyncPerSnapshot(
+  turn: Turn,
+  api: MemoryDBApi,
+  snap: ObservedUser,
+  observation: Pick<Observation, "passwords" | "acceptedAccessString" | "accessStringPending">,
+): Promise<boolean> {
+  const { desired, knowledge } = turn;
+  const inSync = (ownership: Ownership, tags: Record<string, string> | undefined) =>
+    decide(desired, { user: snap, ownership, tags, ...observation }).type === "inSync";
+  if (!inSync({ kind: "ours" }, undefined)) return false;
+  if (!knowledge.tagsDue(desired)) return true;
+  const tags = await api.listTags(snap.arn).catch(() => undefined);
+  if (!tags || !inSync(ownershipFromTags(tags, desired), tags)) return false;
+  knowledge.tagsMatched(desired);
+  return true;
+}
+
 /**
  * Describe the user and decide. Ownership is presumed from the status for a read-only "in sync";
  * before any change it is read from the user's tags.
@@ -181,11 +217,9 @@ async function assess(
 ): Promise<Assessment> {
   const { user, desired, knowledge } = turn;
   const observed = await api.describeUser(desired.userName);
-  const decideWith = (ownership: Ownership, tags: Record<string, string> | undefined): Assessment => {
-    const obs: Observation = { user: observed, ownership, tags, ...observation };
-    return { ...obs, action: decide(desired, obs) };
-  };
-  if (!observed) return decideWith({ kind: "ours" }, undefined);
+  const decideWith = (ownership: Ownership, tags: Record<string, string> | undefined): Assessment =>
+    assessed(desired, { user: observed, ownership, tags, ...observation });
+  if (!observed) return assessed(desired, { user: undefined, ...ours, ...observation });
   if (presumablyOurs(user, observed) && !knowledge.tagsDue(desired)) {
     const presumed = decideWith({ kind: "ours" }, undefined);
     if (!mutates(presumed.action)) return presumed;

@@ -1,5 +1,6 @@
-// The finalizer protocol, as kube-rs' `finalizer()` runs it: a resource's finalizer is present or
-// not, and the resource is being deleted or not; the four cases each have one answer. The
+// The finalizer protocol, as kube-rs' `finalizer()` runs it (except that adding the finalizer is
+// followed by the apply at once): a resource's finalizer is present or not, and the resource is
+// being deleted or not; the four cases each have one answer. The
 // reconciler supplies `apply` and `cleanup`; this owns adding and removing the finalizer, with
 // JSON Patches guarded by `test` ops so another controller's edit is never overwritten.
 import { addFinalizerPatch, type JsonPatchOp, removeFinalizerPatch } from "../kube/finalizer.ts";
@@ -29,11 +30,14 @@ export async function finalizer<T extends Finalizable>(name: string, resource: T
   if (has && !deleting) return ops.apply(resource);
   if (!has && deleting) return "none"; // already released: nothing of ours is left
   if (!has) {
-    // Before anything can exist outside Kubernetes. Then at once again: the apply starts from the
-    // patched object (the watch does not requeue the operator's own finalizer patch).
+    // Before anything can exist outside Kubernetes. Then the apply, in the same reconcile, from the
+    // patched object: requeued instead (kube-rs waits for the change), the resource would wait
+    // behind every other queued one, and a mass create would patch every finalizer before it
+    // created any user.
     const after = await ops.patch(addFinalizerPatch(resource.metadata.finalizers, name)!);
-    if (after) ops.patched?.(resource, after);
-    return after ? "now" : "none";
+    if (!after) return "none";
+    ops.patched?.(resource, after);
+    return ops.apply(after);
   }
   const done = await ops.cleanup(resource);
   if (done.kind === "wait") return done.retry;

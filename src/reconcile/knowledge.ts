@@ -38,6 +38,15 @@ export function tagsHash(tags: Record<string, string>): string {
     .digest("hex");
 }
 
+/**
+ * The resource has never recorded a MemoryDB user: no ARN, no passwords applied, and none recorded
+ * as being sent (a CreateUser whose answer may have been lost).
+ */
+export function neverRecorded(user: MemoryDBUser): boolean {
+  const status = user.status;
+  return status?.arn === undefined && status?.passwordSecrets === undefined && status?.passwordSecretsPending === undefined;
+}
+
 /** What the process knows of one resource. */
 export class ResourceKnowledge {
   readonly #options: Settings;
@@ -53,6 +62,10 @@ export class ResourceKnowledge {
   #passwordsAnswered: readonly PasswordSource[] | undefined;
   /** The object the operator's last write produced, and every version its writes replaced. */
   #lastWrite: { over: string[]; object: MemoryDBUser } | undefined;
+  /** The resourceVersion the watch last delivered. */
+  #delivered: string | undefined;
+  /** A reconcile of the resource is running (its next write chains on its last). */
+  #reconciling = false;
 
   constructor(options: Settings) {
     this.#options = options;
@@ -74,6 +87,26 @@ export class ResourceKnowledge {
         ? [...last.over, last.object.metadata.resourceVersion ?? ""].slice(-8)
         : [];
     this.#lastWrite = { over: [...new Set([...chained, rv])], object: after };
+  }
+
+  /**
+   * The watch delivered `resource`. Once that is the operator's last write, the cache holds it:
+   * the copy is let go (it is a whole resource, a third of what the process holds per resource).
+   */
+  delivered(resource: MemoryDBUser): void {
+    this.#delivered = resource.metadata.resourceVersion;
+    this.#releaseWrite();
+  }
+
+  /** Around each reconcile: while one runs, its last write is kept for the next to chain on. */
+  reconciling(running: boolean): void {
+    this.#reconciling = running;
+    this.#releaseWrite();
+  }
+
+  #releaseWrite(): void {
+    const written = this.#lastWrite?.object.metadata.resourceVersion;
+    if (!this.#reconciling && written !== undefined && written === this.#delivered) this.#lastWrite = undefined;
   }
 
   // --- terminal failures: not retried, nor counted again, until the inputs change ---
@@ -166,6 +199,14 @@ export class ResourceKnowledge {
    * with no tag check due (ownership is then presumed, which is enough only to conclude "in sync").
    */
   trustedSnapshot(user: MemoryDBUser, desired: DesiredUser, identity: Identity): ObservedUser | undefined {
+    return this.tagsDue(desired) ? undefined : this.snapshotOf(user, desired, identity);
+  }
+
+  /**
+   * The user as the resync snapshot shows it under the same rules, whether or not a tag check is
+   * due: with the tags read, it stands for a DescribeUsers in the tag check of an in-sync user.
+   */
+  snapshotOf(user: MemoryDBUser, desired: DesiredUser, identity: Identity): ObservedUser | undefined {
     const snap = this.#options.directory?.lookup(
       { region: desired.region, identity },
       desired.userName,
@@ -173,8 +214,20 @@ export class ResourceKnowledge {
       this.#options.snapshotMaxAgeMs,
       this.#options.now(),
     );
-    if (!snap || !presumablyOurs(user, snap) || this.tagsDue(desired)) return undefined;
-    return snap;
+    return snap && presumablyOurs(user, snap) ? snap : undefined;
+  }
+
+  /**
+   * Whether CreateUser may be sent at once, without a DescribeUsers first: the resource has never
+   * recorded a user, and the listing of its region and identity (taken after the operator's last change to the user,
+   * and young enough) shows none of this name. The listing may be stale, and that is safe:
+   * CreateUser of an existing name fails (UserAlreadyExistsFault, DuplicateUserNameFault) without
+   * touching the user, and the reconcile then looks the careful way (describe, read its tags).
+   */
+  absentPerListing(user: MemoryDBUser, desired: DesiredUser, identity: Identity): boolean {
+    if (!neverRecorded(user)) return false;
+    const { directory, snapshotMaxAgeMs, now } = this.#options;
+    return directory?.lookup({ region: desired.region, identity }, desired.userName, this.#lastMutation, snapshotMaxAgeMs, now()) === null;
   }
 
   /**
@@ -224,6 +277,11 @@ export class Knowledge {
       this.#byKey.set(key, k);
     }
     return k;
+  }
+
+  /** What is known of `key`, if anything (without starting to know it). */
+  known(key: string): ResourceKnowledge | undefined {
+    return this.#byKey.get(key);
   }
 
   /** The resource is gone: forget it. */

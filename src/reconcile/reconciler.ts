@@ -29,6 +29,11 @@ export class Reconciler {
     });
   }
 
+  /** The watch delivered `resource` (a copy of the operator's own write lets go once it is in the cache). */
+  delivered(resource: MemoryDBUser): void {
+    this.#knowledge.known(`${resource.metadata.namespace}/${resource.metadata.name}`)?.delivered(resource);
+  }
+
   /** Forget what is known of a resource that no longer exists. */
   forget(key: string): void {
     this.#knowledge.forget(key);
@@ -41,6 +46,7 @@ export class Reconciler {
     const user = knowledge.latest(resource);
     const turn = new Turn(this.#deps, user, desiredUser(user, this.#deps.defaults), knowledge, log, context);
     const { namespace, name } = user.metadata;
+    knowledge.reconciling(true);
     try {
       const retry = await finalizer(FINALIZER, user, {
         patch: (ops) => this.#deps.kube.patchUserMetadata(namespace, name, ops, turn.call),
@@ -53,6 +59,8 @@ export class Reconciler {
       return retry;
     } catch (err) {
       return errorPolicy(err, log, context.signal?.aborted ?? false);
+    } finally {
+      knowledge.reconciling(false);
     }
   }
 }

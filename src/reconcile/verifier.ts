@@ -2,17 +2,18 @@
 // holds without keeping a password anywhere. A verifier is a keyed HMAC of one password, bound
 // to the resource and the Secret key it came from; the key lives in a Secret the operator owns,
 // so the status (readable by tenants) gives nothing to brute-force or compare across users.
-import { createHmac } from "node:crypto";
+import { createHmac, createSecretKey, type KeyObject } from "node:crypto";
 import type { PasswordSource, PendingPasswords, SecretKeyRef } from "../model.ts";
 import type { Redacted } from "../redacted.ts";
 
 export class PasswordVerifier {
-  readonly #key: Buffer;
+  /** A KeyObject, made once: a raw key would be imported again for every HMAC. */
+  readonly #key: KeyObject;
   /** Names the key, so that verifiers made with another key are told apart from changed passwords. */
   readonly keyId: string;
 
   constructor(key: Buffer) {
-    this.#key = key;
+    this.#key = createSecretKey(key);
     this.keyId = createHmac("sha256", key).update("memorydb-user-operator key id").digest("hex").slice(0, 8);
   }
 

@@ -145,19 +145,59 @@ describe("create path (operator against the local control plane)", function () {
     expect(env.aws.calls.CreateUser).to.equal(2);
   });
 
-  it("reaches Ready through 50% throttling", async () => {
+  it("reaches Ready through 50% throttling", async function () {
+    // Throttling at random, whatever the rate, drives the client-side rate limiter (the SDK's
+    // adaptive mode) to its floor, half a request per second: slow, as it should be.
+    this.timeout(120_000);
     await env.createSecret("team-a", "thr-pw", { password: PASSWORD_1 });
     env.aws.faults.throttleRate = 0.5;
     try {
       for (let i = 0; i < 5; i++) await env.createUser("team-a", `throttled-${i}`, passwordSpec("thr-pw"));
-      for (let i = 0; i < 5; i++) await env.waitForUser("team-a", `throttled-${i}`, isReady, 20_000);
+      for (let i = 0; i < 5; i++) await env.waitForUser("team-a", `throttled-${i}`, isReady, 100_000);
     } finally {
       env.aws.faults.throttleRate = 0;
     }
     for (let i = 0; i < 5; i++) expect(env.aws.user(`throttled-${i}`)!.status).to.equal("active");
   });
 
+  const callsFor = (name: string) =>
+    env.aws.callLog
+      .filter((c) => {
+        const input = c.input as { UserName?: string; ResourceArn?: string };
+        return input.UserName === name || input.ResourceArn?.endsWith(`:user/${name}`);
+      })
+      .map((c) => `${c.op}${c.error ? ` ${c.error}` : ""}`);
+
+  it("creates a new user with CreateUser alone: the region's listing shows no such user", async () => {
+    await env.createSecret("team-a", "once-pw", { password: PASSWORD_1 });
+    env.aws.resetCalls();
+    await env.createUser("team-a", "once", passwordSpec("once-pw"));
+    await env.waitForUser("team-a", "once", isReady);
+    // The first call is the CreateUser; the DescribeUsers after it are the polls while MemoryDB says modifying.
+    expect(callsFor("once")[0]).to.equal("CreateUser");
+    expect(callsFor("once").filter((c) => c.startsWith("CreateUser"))).to.deep.equal(["CreateUser"]);
+    expect(env.aws.calls.ListTags ?? 0).to.equal(0);
+  });
+
+  it("records the passwords as pending before that CreateUser: nothing is sent while the record cannot be written", async () => {
+    await env.createSecret("team-a", "rec-pw", { password: PASSWORD_1 });
+    env.aws.resetCalls();
+    const statusWrites = () => env.kube.requests.filter((r) => r.method === "PATCH" && r.path.endsWith("/memorydbusers/recorded/status"));
+    env.kube.faults.failNext(1000, { status: 500, method: "PATCH", pathIncludes: "/memorydbusers/recorded/status" });
+    try {
+      await env.createUser("team-a", "recorded", passwordSpec("rec-pw"));
+      await env.until("the record was tried three times", () => statusWrites().length >= 3);
+      expect(callsFor("recorded")).to.deep.equal([]);
+    } finally {
+      env.kube.faults.reset();
+    }
+    const user = await env.waitForUser("team-a", "recorded", isReady, 15_000);
+    expect(callsFor("recorded").filter((c) => c.startsWith("CreateUser"))).to.deep.equal(["CreateUser"]);
+    expect(user.status?.passwordSecretsPending).to.equal(undefined);
+  });
+
   it("leaves a foreign user of the same name untouched and reports UserAlreadyExists", async () => {
+    // Created after the operator's listing of the region, which therefore does not show it.
     env.aws.seedUser({ name: "shared-name", accessString: "on ~* +@all", passwords: [PASSWORD_2], tags: { owner: "someone-else" } });
     const before = env.aws.user("shared-name");
     await env.createSecret("team-a", "shared-pw", { password: PASSWORD_1 });
@@ -166,10 +206,19 @@ describe("create path (operator against the local control plane)", function () {
     const user = await env.waitForUser("team-a", "shared", reasonIs("UserAlreadyExists"));
     expect(condition(user, "Ready")!.message).to.match(/already exists and is not managed by any resource/);
     expect(env.aws.user("shared-name")).to.deep.equal(before);
-    for (const op of ["CreateUser", "UpdateUser", "DeleteUser", "TagResource", "UntagResource"]) {
+    // The CreateUser the stale listing allowed met the user and changed nothing; the careful path
+    // then described it and read its tags, and called nothing that changes a user.
+    expect(callsFor("shared-name").slice(0, 3)).to.deep.equal(["CreateUser UserAlreadyExistsFault", "DescribeUsers", "ListTags"]);
+    expect(callsFor("shared-name").filter((c) => c.startsWith("CreateUser"))).to.deep.equal(["CreateUser UserAlreadyExistsFault"]);
+    for (const op of ["UpdateUser", "DeleteUser", "TagResource", "UntagResource"]) {
       expect(env.aws.calls[op] ?? 0, op).to.equal(0);
     }
     expect(user.status?.arn).to.equal(undefined);
+    // Checked again later (the slow retry) the careful way: the resource now records a send.
+    env.aws.resetCalls();
+    await env.operator!.resync();
+    await env.idle();
+    expect(callsFor("shared-name").filter((c) => c.startsWith("CreateUser"))).to.deep.equal([]);
   });
 
   const updatesOf = (name: string) =>

@@ -119,4 +119,30 @@ describe("at scale", function () {
     expect(env.aws.calls.DescribeUsers).to.equal(Math.ceil(env.aws.users().length / 100));
     expect(env.aws.calls.ListTags ?? 0).to.equal(0);
   });
+
+  it("checks an in-sync user's tags with one ListTags, the listing standing for DescribeUsers, and corrects tag drift", async () => {
+    await env.createNamespace("tagcheck");
+    await env.createSecret("tagcheck", "pw", { password: PASSWORD_1 });
+    for (let i = 0; i < 20; i++) await env.createUser("tagcheck", `t${i}`, { ...passwordSpec("pw"), tags: { team: "a" } });
+    await allReady(env, "tagcheck", 20);
+    // A restart spreads the users' tag checks over the period; after one period all are due.
+    await env.stopOperator();
+    await env.startOperator({ MAX_CONCURRENT_RECONCILES: "16", RESYNC_PERIOD: "1h", LOG_LEVEL: "info", TAG_RESYNC_PERIOD: "1s" });
+    await env.idle();
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    const tagged = env.aws.user("t3")!.tags;
+    env.aws.mutateUser("t3", { tags: { ...tagged, team: "changed-in-the-console" } });
+    env.aws.resetCalls();
+    await env.operator!.resync();
+    await env.idle();
+    expect(env.aws.user("t3")!.tags).to.deep.equal(tagged);
+    const listings = env.aws.callLog.filter((c) => c.op === "DescribeUsers" && !(c.input as { UserName?: string }).UserName).length;
+    const describes = env.aws.callLog.filter((c) => c.op === "DescribeUsers" && (c.input as { UserName?: string }).UserName);
+    const inNamespace = (c: { input: unknown }) => /:user\/t\d+$/.test((c.input as { ResourceArn?: string }).ResourceArn ?? "");
+    // Every user of the namespace: one ListTags; the drifted one the careful way as well (describe, tags, fix).
+    expect(env.aws.callLog.filter((c) => c.op === "ListTags" && inNamespace(c))).to.have.length(21);
+    expect(describes.map((c) => (c.input as { UserName: string }).UserName).filter((n) => /^t\d+$/.test(n))).to.deep.equal(["t3"]);
+    expect(listings).to.equal(Math.ceil(env.aws.users().length / 100));
+    expect(env.aws.calls.TagResource).to.equal(1);
+  });
 });

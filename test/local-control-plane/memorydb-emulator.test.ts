@@ -464,6 +464,37 @@ describe("MemoryDB emulator", () => {
       ]);
     });
 
+    it("a rate limit answers ThrottlingException (400) beyond its burst, applies nothing, and refills", async () => {
+      emu.rateLimit = { perSecond: 1, burst: 3 };
+      const results = await Promise.allSettled(Array.from({ length: 5 }, (_, i) => mdb.send(new CreateUserCommand(createInput(`rl${i}`)))));
+      const throttled = results.filter((r) => r.status === "rejected").map((r) => (r as PromiseRejectedResult).reason);
+      expect(results.filter((r) => r.status === "fulfilled")).to.have.length(3);
+      expect(throttled).to.have.length(2);
+      for (const err of throttled) {
+        expect([err.name, err.message, err.$metadata?.httpStatusCode]).to.deep.equal(["ThrottlingException", "Rate exceeded", 400]);
+      }
+      // Throttled calls count as calls, and created nothing.
+      expect(emu.calls.CreateUser).to.equal(5);
+      expect(emu.callLog.filter((c) => c.error === "ThrottlingException")).to.have.length(2);
+      expect(emu.users().filter((u) => u.name.startsWith("rl"))).to.have.length(3);
+      // Every operation shares the bucket; it refills at perSecond.
+      expect((await failure(() => mdb.send(new DescribeUsersCommand({})))).name).to.equal("ThrottlingException");
+      const deadline = Date.now() + 5000;
+      for (;;) {
+        const ok = await mdb.send(new DescribeUsersCommand({})).then(
+          () => true,
+          () => false,
+        );
+        if (ok) break;
+        if (Date.now() > deadline) throw new Error("the bucket never refilled");
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(emu.rateLimit).to.deep.equal({ perSecond: 1, burst: 3 });
+      emu.rateLimit = undefined;
+      await Promise.all(Array.from({ length: 5 }, () => mdb.send(new DescribeUsersCommand({}))));
+      expect(() => (emu.rateLimit = { perSecond: 0, burst: 1 })).to.throw(/perSecond > 0/);
+    });
+
     it("failNext answers the given code (5xx for InternalFailure) and then recovers", async () => {
       emu.faults.failNext("DescribeUsers", "InternalFailure");
       emu.faults.failNext("DescribeUsers", "InvalidParameterValueException", 1, "nope");

@@ -10,6 +10,7 @@ describe("configuration", () => {
       memorydbEndpoint: undefined,
       namespaces: [],
       maxConcurrentReconciles: 4,
+      kubeApiLimits: { qps: 50, burst: 100 },
       resyncPeriodMs: 600_000,
       pollIntervalMs: 15_000,
       logLevel: "info",
@@ -59,6 +60,16 @@ describe("configuration", () => {
     for (const [argv, env, message] of bad) {
       expect(() => loadConfig(argv, env), argv.join(" ")).to.throw(ConfigError, message);
     }
+  });
+
+  it("bounds the Kubernetes request rate as client-go's QPS and burst do; 0 turns the bound off", () => {
+    expect(loadConfig(["--kube-api-qps", "12.5"], { AWS_REGION: "us-east-1", KUBE_API_BURST: "20" }).kubeApiLimits).to.deep.equal({
+      qps: 12.5,
+      burst: 20,
+    });
+    expect(loadConfig([], { AWS_REGION: "us-east-1", KUBE_API_QPS: "0" }).kubeApiLimits).to.equal(undefined);
+    expect(() => loadConfig([], { AWS_REGION: "us-east-1", KUBE_API_QPS: "-1" })).to.throw(ConfigError, /--kube-api-qps.*0 or more/);
+    expect(() => loadConfig(["--kube-api-burst", "0"], { AWS_REGION: "us-east-1" })).to.throw(ConfigError, /--kube-api-burst.*positive/);
   });
 
   it("parses durations", () => {

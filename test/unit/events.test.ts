@@ -1,5 +1,4 @@
 import { PassThrough } from "node:stream";
-import { ApiException } from "@kubernetes/client-node";
 import { expect } from "chai";
 import type { EventInput } from "../../src/kube/api.ts";
 import { type DropReason, EventRecorder } from "../../src/kube/events.ts";
@@ -7,9 +6,9 @@ import { KubeError } from "../../src/kube/request.ts";
 import { createLogger } from "../../src/observability/log.ts";
 import { sampleUser } from "./samples.ts";
 
-/** A Kubernetes API error as client-node raises it, wrapped as the operator's KubeApi does. */
+/** A Kubernetes API error as the operator's client raises it. */
 const apiError = (code: number, headers: Record<string, string> = {}) =>
-  new KubeError("create Event", new ApiException(code, `HTTP-Code: ${code}`, JSON.stringify({ message: `status ${code}` }), headers));
+  new KubeError("create Event", { status: code, body: JSON.stringify({ message: `status ${code}` }), headers });
 
 describe("event recorder", () => {
   const logger = createLogger({ level: "error", format: "json", stream: new PassThrough() });

@@ -1,40 +1,8 @@
 // The work queue's guarantees, on a fake clock (as client-go's workqueue tests do): no test waits
 // on real time; each waits for the queue to be idle.
 import { expect } from "chai";
-import { type Clock, WorkQueue } from "../../src/controller/queue.ts";
-
-/** Time that moves only when told to. */
-class FakeClock implements Clock {
-  #now = 0;
-  #timers: Array<{ at: number; fn: () => void }> = [];
-
-  now(): number {
-    return this.#now;
-  }
-
-  setTimeout(fn: () => void, ms: number): unknown {
-    const timer = { at: this.#now + ms, fn };
-    this.#timers.push(timer);
-    return timer;
-  }
-
-  clearTimeout(timer: unknown): void {
-    this.#timers = this.#timers.filter((t) => t !== timer);
-  }
-
-  /** Moves time on by `ms`, firing the timers due on the way. */
-  advance(ms: number): void {
-    const until = this.#now + ms;
-    for (;;) {
-      const next = this.#timers.filter((t) => t.at <= until).sort((a, b) => a.at - b.at)[0];
-      if (!next) break;
-      this.#timers = this.#timers.filter((t) => t !== next);
-      this.#now = next.at;
-      next.fn();
-    }
-    this.#now = until;
-  }
-}
+import { WorkQueue } from "../../src/controller/queue.ts";
+import { FakeClock } from "./fake-clock.ts";
 
 /** Errors the handlers threw: none expected except where a test says so. */
 let thrown: Array<{ key: string; err: unknown }> = [];

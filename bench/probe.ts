@@ -1,0 +1,15 @@
+// Loaded into the operator's process by the benchmark only (`node --expose-gc --import
+// bench/probe.ts src/main.ts`), never by the operator itself: on SIGUSR2 it collects garbage and
+// writes the process's memory to stderr, so that the bench can tell live heap from garbage; with
+// BENCH_HEAP_SNAPSHOT_DIR set it also writes a heap snapshot there (to see where memory goes).
+import { join } from "node:path";
+import { writeHeapSnapshot } from "node:v8";
+
+process.on("SIGUSR2", () => {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  gc?.();
+  gc?.();
+  const dir = process.env.BENCH_HEAP_SNAPSHOT_DIR;
+  if (dir) writeHeapSnapshot(join(dir, `operator-${process.pid}-${Date.now()}.heapsnapshot`));
+  process.stderr.write(`BENCH-PROBE ${JSON.stringify(process.memoryUsage())}\n`);
+});
