@@ -7,7 +7,7 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import type { MemoryDBEmulator } from "../memorydb/emulator.ts";
+import { type MemoryDBEmulator, readBody } from "../memorydb/emulator.ts";
 
 /**
  * Who holds a set of credentials: an IAM user, or a role whose session they are (IRSA and EKS Pod
@@ -83,15 +83,6 @@ function credentialScope(auth: string | undefined): { accessKeyId: string; regio
   const m = /^AWS4-HMAC-SHA256 Credential=([^/,\s]+)\/\d{8}\/([^/]+)\/([^/]+)\/aws4_request/.exec(auth ?? "");
   if (!m || !/SignedHeaders=/.test(auth!) || !/Signature=[0-9a-f]+/.test(auth!)) return undefined;
   return { accessKeyId: m[1]!, region: m[2]!, service: m[3]! };
-}
-
-function readBody(req: http.IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on("data", (c: Buffer) => chunks.push(c));
-    req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
-    req.on("error", reject);
-  });
 }
 
 async function listen(server: http.Server): Promise<string> {
