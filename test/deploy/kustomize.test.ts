@@ -2,8 +2,7 @@
 // the operator's API calls, run it under the restricted Pod Security Standard, and configure it
 // with settings it accepts.
 
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { expect } from "chai";
 import * as yaml from "js-yaml";
@@ -246,28 +245,14 @@ describe("test/deploy/rbac.ts", () => {
 
 describe("deploy/components/servicemonitor", () => {
   it("selects the metrics Service's port when added to an overlay", () => {
-    const dir = mkdtempSync(join(tmpdir(), "mdbu-sm-"));
-    try {
-      writeFileSync(
-        join(dir, "kustomization.yaml"),
-        yaml.dump({
-          apiVersion: "kustomize.config.k8s.io/v1beta1",
-          kind: "Kustomization",
-          resources: [relative(dir, join(DEPLOY, "base"))],
-          components: [relative(dir, join(DEPLOY, "components", "servicemonitor"))],
-        }),
-      );
-      const objects = kustomize(dir);
-      const monitor = only(objects, "ServiceMonitor");
-      expect(monitor.apiVersion).to.equal("monitoring.coreos.com/v1");
-      expect(monitor.metadata.namespace).to.equal(OPERATOR_NS);
-      const service = only(objects, "Service");
-      for (const [k, v] of Object.entries(monitor.spec.selector.matchLabels)) expect(service.metadata.labels?.[k], k).to.equal(v);
-      const ports = service.spec.ports.map((p: { name: string }) => p.name);
-      for (const endpoint of monitor.spec.endpoints) expect(ports).to.include(endpoint.port);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    const objects = withComponents(["servicemonitor"]);
+    const monitor = only(objects, "ServiceMonitor");
+    expect(monitor.apiVersion).to.equal("monitoring.coreos.com/v1");
+    expect(monitor.metadata.namespace).to.equal(OPERATOR_NS);
+    const service = only(objects, "Service");
+    for (const [k, v] of Object.entries(monitor.spec.selector.matchLabels)) expect(service.metadata.labels?.[k], k).to.equal(v);
+    const ports = service.spec.ports.map((p: { name: string }) => p.name);
+    for (const endpoint of monitor.spec.endpoints) expect(ports).to.include(endpoint.port);
   });
 });
 

@@ -4,9 +4,8 @@
 // Grafana JSON, and both install through kustomize (deploy/components/monitoring) and the Helm
 // chart (metrics.prometheusRule, metrics.dashboard) with the same content.
 
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join, relative } from "node:path";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { parser } from "@prometheus-io/lezer-promql";
 import { expect } from "chai";
 import * as yaml from "js-yaml";
@@ -14,6 +13,7 @@ import { classify } from "../../src/aws/faults.ts";
 import { isReady, PASSWORD_1, passwordSpec, TestEnv } from "../integration/harness.ts";
 import { helmTemplate } from "./helm.ts";
 import { CHART, DEPLOY, find, type KubeObject, kustomize, only, schemaErrors } from "./manifests.ts";
+import { withComponents } from "./rbac.ts";
 
 type Json = Record<string, any>;
 
@@ -210,32 +210,15 @@ describe("deploy/monitoring (dashboard and alerts)", () => {
       expect(cm.metadata.labels).to.include({ grafana_dashboard: "1" });
       expect(JSON.parse(cm.data["memorydb-user-operator.json"])).to.deep.equal(dashboard);
 
-      const dir = mkdtempSync(join(tmpdir(), "mdbu-mon-"));
-      try {
-        writeFileSync(
-          join(dir, "kustomization.yaml"),
-          yaml.dump({
-            apiVersion: "kustomize.config.k8s.io/v1beta1",
-            kind: "Kustomization",
-            resources: [relative(dir, join(DEPLOY, "base"))],
-            components: [
-              relative(dir, join(DEPLOY, "components", "servicemonitor")),
-              relative(dir, join(DEPLOY, "components", "monitoring")),
-            ],
-          }),
-        );
-        const all = kustomize(dir);
-        // The alerts' job is the metrics Service the ServiceMonitor scrapes.
-        const service = only(all, "Service").metadata.name;
-        expect(
-          rules.every((r) => r.expr.includes(`job="${service}"`)),
-          `job="${service}"`,
-        ).to.equal(true);
-        expect(find(all, "PrometheusRule")).to.have.length(1);
-        expect(find(all, "ConfigMap", "memorydb-user-operator-dashboard")).to.have.length(1);
-      } finally {
-        rmSync(dir, { recursive: true, force: true });
-      }
+      const all = withComponents(["servicemonitor", "monitoring"]);
+      // The alerts' job is the metrics Service the ServiceMonitor scrapes.
+      const service = only(all, "Service").metadata.name;
+      expect(
+        rules.every((r) => r.expr.includes(`job="${service}"`)),
+        `job="${service}"`,
+      ).to.equal(true);
+      expect(find(all, "PrometheusRule")).to.have.length(1);
+      expect(find(all, "ConfigMap", "memorydb-user-operator-dashboard")).to.have.length(1);
     });
 
     it("with Helm: off by default; on, the same rules with the release's metrics Service as the job, and the same dashboard", () => {
