@@ -5,7 +5,7 @@ import type { Config } from "./config.ts";
 import { ConfigError } from "./config-values.ts";
 import type { KubeApi } from "./kube/api.ts";
 import { retryUntilSettled, transientStatus } from "./kube/backoff.ts";
-import { KubeError } from "./kube/request.ts";
+import { httpStatus, KubeError } from "./kube/request.ts";
 import { loadVerifierKey } from "./kube/verifier-key.ts";
 import type { Logger } from "./observability/log.ts";
 
@@ -20,7 +20,7 @@ export async function verifierKey(config: Config, kube: KubeApi, logger: Logger,
   try {
     return await loadVerifierKey(kube, config.verifierSecret, logger, signal);
   } catch (err) {
-    const status = err instanceof KubeError ? err.status : undefined;
+    const status = httpStatus(err);
     const { namespace, name } = config.verifierSecret;
     const hint =
       status === 401 || status === 403 ? `; grant get on the Secret ${name} and create on Secrets in namespace ${namespace}` : "";
@@ -37,7 +37,7 @@ export async function clusterUid(kube: KubeApi, logger: Logger, signal: AbortSig
         logger.warn("cannot read the cluster identity yet, retrying", { error: (err as Error).message, retryInMs: delayMs }),
     });
   } catch (err) {
-    const status = err instanceof KubeError ? err.status : undefined;
+    const status = httpStatus(err);
     // Only a refusal is a permission problem; anything else is reported as it is.
     const hint = status === 401 || status === 403 ? "; grant get on the kube-system namespace or set --cluster-id / CLUSTER_ID" : "";
     throw new ConfigError(`cannot determine the cluster identity for ownership tags (${(err as Error).message})${hint}`);

@@ -5,7 +5,7 @@ import { GROUP, type MemoryDBUser, type MemoryDBUserStatus, PLURAL, VERSION } fr
 import { KubeClient } from "./client.ts";
 import type { JsonPatchOp } from "./finalizer.ts";
 import { TokenBucket } from "./rate-limit.ts";
-import { type CallOptions, KubeError, type MergePatch } from "./request.ts";
+import { type CallOptions, httpStatus, KubeError, type MergePatch } from "./request.ts";
 
 export interface SecretData {
   resourceVersion: string;
@@ -102,7 +102,7 @@ const usersPath = (namespace: string | undefined) =>
 const userPath = (namespace: string, name: string) => `${usersPath(namespace)}/${path(name)}`;
 const secretsPath = (namespace: string | undefined) =>
   namespace === undefined ? "/api/v1/secrets" : `/api/v1/namespaces/${path(namespace)}/secrets`;
-const is404 = (err: unknown) => err instanceof KubeError && err.status === 404;
+const is404 = (err: unknown) => httpStatus(err) === 404;
 
 /** A Secret as the API answers it. */
 interface Secret {
@@ -288,7 +288,7 @@ export class KubeApi {
         }),
       );
     } catch (err) {
-      if (err instanceof KubeError && err.status === 409) return undefined;
+      if (httpStatus(err) === 409) return undefined;
       throw err;
     }
   }

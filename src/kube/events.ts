@@ -8,7 +8,7 @@
 import type { Logger } from "../observability/log.ts";
 import type { EventInput, KubeApi } from "./api.ts";
 import { transientStatus } from "./backoff.ts";
-import { type CallOptions, KubeError } from "./request.ts";
+import { type CallOptions, httpStatus, KubeError } from "./request.ts";
 
 export type EventSink = Pick<KubeApi, "createEvent">;
 
@@ -83,7 +83,7 @@ export class EventRecorder {
         await this.#sink.createEvent(event, call);
         return;
       } catch (err) {
-        const status = err instanceof KubeError ? err.status : undefined;
+        const status = httpStatus(err);
         const message = (err as Error).message;
         if (call?.signal?.aborted) return this.#dropped(event, "retries_exhausted", message);
         if (!transientStatus(status)) return this.#dropped(event, "rejected", message);

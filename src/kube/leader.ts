@@ -8,7 +8,7 @@ import type { KubeConfig } from "@kubernetes/client-node";
 import type { Logger } from "../observability/log.ts";
 import { microTime } from "./api.ts";
 import { KubeClient, type KubeRequest } from "./client.ts";
-import { KubeError } from "./request.ts";
+import { httpStatus } from "./request.ts";
 
 export interface LeaderElectionOptions {
   namespace: string;
@@ -196,7 +196,7 @@ export class LeaderElector {
       try {
         lease = await this.#lease("update the Lease", { method: "GET" }, name);
       } catch (err) {
-        if (!(err instanceof KubeError) || err.status !== 404) throw err;
+        if (httpStatus(err) !== 404) throw err;
         await this.#lease("update the Lease", {
           method: "POST",
           body: {
@@ -224,7 +224,7 @@ export class LeaderElector {
       return true;
     } catch (err) {
       // One concise line: the server's status and message.
-      if (!(err instanceof KubeError) || err.status !== 409) this.#log.warn("lease update failed", { error: (err as Error).message });
+      if (httpStatus(err) !== 409) this.#log.warn("lease update failed", { error: (err as Error).message });
       return false;
     }
   }

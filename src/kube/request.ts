@@ -47,6 +47,11 @@ function serverMessage(answer: HttpFailure): string {
   return `${answer.status}`;
 }
 
+/** The HTTP status of a failed Kubernetes call; undefined if it got no answer (or is no KubeError). */
+export function httpStatus(err: unknown): number | undefined {
+  return err instanceof KubeError ? err.status : undefined;
+}
+
 /** Options of one call: an AbortSignal that cancels the request (shutdown). */
 export interface CallOptions {
   signal?: AbortSignal | undefined;
