@@ -10,12 +10,14 @@ import {
   UpdateUserCommand,
   type User,
 } from "@aws-sdk/client-memorydb";
+import { AdaptiveRetryStrategy } from "@smithy/core/retry";
 import pRetry from "p-retry";
 import type { AuthenticationType, ObservedUser } from "../model.ts";
 import type { Redacted } from "../redacted.ts";
 import type { CreateUserInput, MemoryDBApi, UpdateUserInput } from "./api.ts";
 import type { CredentialProvider } from "./credentials.ts";
 import { AwsFault, classify } from "./faults.ts";
+import { AcceptedRateLimiter } from "./rate-limiter.ts";
 
 export interface MemoryDBOptions {
   region: string;
@@ -64,10 +66,11 @@ function authenticationMode(type: AuthenticationType, passwords: Redacted[]) {
  * Identity, instance profile), or a namespace's assumed role. Retries are layered so that they
  * never multiply: the SDK makes one attempt per send (maxAttempts 1), exactly one layer retries
  * inside a call (p-retry, the operator's transient faults only), and the work queue backs off per
- * resource beyond. The SDK's adaptive retry mode is on for its client-side rate limiter alone:
- * every attempt of every layer waits for a token of this client's limiter (one per region and
- * identity), which slows down when MemoryDB throttles and speeds up again while it does not, so
- * retries spend the same budget instead of adding load (docs/performance.md: why the SDK's own).
+ * resource beyond. The SDK's adaptive retry strategy is there for its client-side rate limiter
+ * alone: every attempt of every layer waits for a token of this client's limiter (one per region
+ * and identity), which slows down when MemoryDB throttles and speeds up again while it does not,
+ * so retries spend the same budget instead of adding load. The limiter is the operator's own
+ * (rate-limiter.ts), in the SDK's place for it.
  */
 export class MemoryDB implements MemoryDBApi {
   readonly #client: MemoryDBClient;
@@ -88,8 +91,8 @@ export class MemoryDB implements MemoryDBApi {
       shared?.client ??
       new MemoryDBClient({
         region: options.region,
-        maxAttempts: 1,
-        retryMode: "adaptive",
+        // One attempt per send, paced by the operator's rate limiter (rate-limiter.ts: why not the SDK's own).
+        retryStrategy: new AdaptiveRetryStrategy(async () => 1, { rateLimiter: new AcceptedRateLimiter() }),
         requestHandler: { connectionTimeout: 5_000, requestTimeout: 30_000 },
         ...(options.endpoint ? { endpoint: options.endpoint } : {}),
         ...(options.credentials ? { credentials: options.credentials } : {}),
