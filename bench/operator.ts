@@ -1,7 +1,7 @@
-// The operator as its own process, `node src/main.ts`, as the benchmark runs and watches it: from
+// The operator as its own process, `node src/main.ts` (or the build), as the benchmark runs and watches it: from
 // outside, through the endpoints a kubelet or Prometheus would use, and /proc.
 import { type ChildProcess, spawn } from "node:child_process";
-import { createWriteStream, existsSync, mkdirSync, rmdirSync, writeFileSync } from "node:fs";
+import { createWriteStream, existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { type AddressInfo, createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -11,7 +11,22 @@ import type { BenchEnv } from "./env.ts";
 import { procCpuMs, procMemory, promSum, resetPeak, sleep } from "./lib.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
-const PROBE = fileURLToPath(new URL("probe.ts", import.meta.url));
+const PROBE = fileURLToPath(new URL("probe.mjs", import.meta.url));
+/**
+ * The operator's entry point, relative to the checkout: `src/main.ts` (Node strips the types as
+ * it loads them), or with BENCH_OPERATOR_ENTRY=dist/main.js the build the image runs (`npm run
+ * build` first), which spares the process Node's TypeScript stripper.
+ */
+export const OPERATOR_ENTRY = process.env.BENCH_OPERATOR_ENTRY ?? "src/main.ts";
+
+/** NODE_OPTIONS as the image sets it (the Dockerfile's ENV), which a pod's own would replace. */
+const IMAGE_NODE_OPTIONS: string = (() => {
+  const env = readFileSync(join(ROOT, "Dockerfile"), "utf8").match(/^ENV\s+NODE_OPTIONS=(.*)$/m)?.[1];
+  return env?.trim().replace(/^"(.*)"$/, "$1") ?? "";
+})();
+
+/** NODE_OPTIONS of the operator process. */
+export const BENCH_NODE_OPTIONS = process.env.BENCH_OPERATOR_NODE_OPTIONS ?? IMAGE_NODE_OPTIONS;
 const WAIT_TIMEOUT_MS = 20 * 60_000;
 
 /**
@@ -131,7 +146,7 @@ export class OperatorProcess {
     }
   }
 
-  /** Spawns `node src/main.ts` against the bench's servers; `env` adds or overrides settings. */
+  /** Spawns `node <OPERATOR_ENTRY>` against the bench's servers; `env` adds or overrides settings. */
   static async spawn(bench: BenchEnv, env: Record<string, string>): Promise<OperatorProcess> {
     const dir = await mkdtemp(join(tmpdir(), "mdbu-bench-"));
     const kubeconfig = join(dir, "kubeconfig");
@@ -140,7 +155,9 @@ export class OperatorProcess {
     const startedAt = performance.now();
     // BENCH_OPERATOR_NODE_ARGS: node flags NODE_OPTIONS does not take, e.g. --trace-gc.
     const nodeArgs = (process.env.BENCH_OPERATOR_NODE_ARGS ?? "").split(" ").filter((a) => a !== "");
-    const command = [process.execPath, ...nodeArgs, "--expose-gc", "--import", PROBE, join(ROOT, "src", "main.ts")];
+    const entry = join(ROOT, OPERATOR_ENTRY);
+    if (!existsSync(entry)) throw new Error(`${OPERATOR_ENTRY} does not exist (npm run build makes dist/)`);
+    const command = [process.execPath, ...nodeArgs, "--expose-gc", "--import", PROBE, entry];
     // In the memory cgroup, if there is one: the shell moves itself there, then becomes node (same pid).
     const cgroup = memoryCgroup();
     const [file, ...args] = cgroup ? ["/bin/sh", "-c", `echo $$ > ${cgroup}/cgroup.procs && exec "$@"`, "sh", ...command] : command;
@@ -161,7 +178,8 @@ export class OperatorProcess {
         HEALTH_PROBE_BIND_ADDRESS: `127.0.0.1:${ports.probe}`,
         LOG_LEVEL: "info",
         ...(process.env.BENCH_HEAP_SNAPSHOT_DIR ? { BENCH_HEAP_SNAPSHOT_DIR: process.env.BENCH_HEAP_SNAPSHOT_DIR } : {}),
-        ...(process.env.BENCH_OPERATOR_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_OPERATOR_NODE_OPTIONS } : {}),
+        // The image's NODE_OPTIONS, unless BENCH_OPERATOR_NODE_OPTIONS replaces it as a pod's own would.
+        NODE_OPTIONS: BENCH_NODE_OPTIONS,
         ...env,
       },
       stdio: ["ignore", "pipe", "pipe"],

@@ -7,7 +7,7 @@
 import { availableParallelism, cpus, loadavg, platform, release, totalmem } from "node:os";
 import { BenchEnv, ReadyWatch } from "./env.ts";
 import { type BenchArgs, cpuModel, fmtCounts, fmtMiB, fmtMs, parseArgs, percentile, Table } from "./lib.ts";
-import { MEMORY_LIMIT_MIB, memoryCgroup } from "./operator.ts";
+import { BENCH_NODE_OPTIONS, MEMORY_LIMIT_MIB, memoryCgroup, OPERATOR_ENTRY } from "./operator.ts";
 import { type Context, createPhase, latencyPhase, ratePhase, restartPhase, resyncPhase, rotationPhase, startPhase } from "./phases.ts";
 
 /**
@@ -95,7 +95,7 @@ async function main(): Promise<void> {
   t.row(
     "setup",
     `${n} users in ${args.regions} region(s), one Secret each; emulated AWS latency ${args.awsLatencyMs} ms per call; MAX_CONCURRENT_RECONCILES ${args.concurrency}`,
-    "the operator runs as its own process (node src/main.ts); the API server, the emulators and the bench client share this one",
+    `the operator runs as its own process (NODE_OPTIONS=${BENCH_NODE_OPTIONS} node ${OPERATOR_ENTRY}); the API server, the emulators and the bench client share this one`,
   );
   const cgroup = memoryCgroup();
   t.row(
