@@ -91,8 +91,10 @@ export class MemoryDB implements MemoryDBApi {
       shared?.client ??
       new MemoryDBClient({
         region: options.region,
-        // One attempt per send, paced by the operator's rate limiter (rate-limiter.ts: why not the SDK's own).
-        retryStrategy: new AdaptiveRetryStrategy(async () => 1, { rateLimiter: new AcceptedRateLimiter() }),
+        // One attempt per send (a number: with options, the SDK takes a provider function for 3),
+        // paced by the operator's rate limiter (rate-limiter.ts: why not the SDK's own).
+        maxAttempts: 1,
+        retryStrategy: new AdaptiveRetryStrategy(1, { rateLimiter: new AcceptedRateLimiter() }),
         requestHandler: { connectionTimeout: 5_000, requestTimeout: 30_000 },
         ...(options.endpoint ? { endpoint: options.endpoint } : {}),
         ...(options.credentials ? { credentials: options.credentials } : {}),

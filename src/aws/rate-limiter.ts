@@ -9,8 +9,8 @@
 //
 // This one cuts to the rate MemoryDB accepted, comes back quickly to it and probes slowly beyond
 // it (CUBIC-shaped), so a throttle is rare once the rate is found. Each cut is then tested: a rate
-// limit stops throttling once the rate is below it; throttles that go on at the lower rate, no
-// more often than before the cut, were not about the rate, and the cut is undone. Evidence:
+// limit stops throttling once the rate is below it; throttles that go on at the lower rate about
+// as often as before the cut (rarely, both times) were not about the rate, and the cut is undone. Evidence:
 // bench/rate-limiter.ts runs both limiters through the same scenarios.
 
 export interface RateLimiterClock {
@@ -26,8 +26,12 @@ const RECOVERY_S = 10;
 const C = (1 - BETA) / RECOVERY_S ** 3;
 /** Requests per second per s³ added from 2K on whatever the rate, so a rate far below the limit comes back in tens of seconds. */
 const ABSOLUTE = 0.01;
-/** Answers this soon after a cut are to calls sent before it: they neither cut again nor test the cut. */
-const HOLD_MS = 250;
+/**
+ * The answers to calls sent before a cut (those in flight then) neither cut again nor test it.
+ * Counted, not timed, so that it holds at any latency; never longer than a call can take (the
+ * client's request timeout), in case an answer never came (an aborted call reports nothing).
+ */
+const IN_FLIGHT_MAX_MS = 30_000;
 /** How far back answers are counted (and never before the last cut). */
 const WINDOW_MS = 2_000;
 /** Shortest span the accepted rate is measured over, so that two quick throttles do not cut to nothing. */
@@ -35,9 +39,14 @@ const MIN_SPAN_MS = 200;
 const MIN_RATE = 0.5;
 /** Fewer accepted answers than this do not tell a rate: a throttle among them alone does not cut. */
 const MIN_ANSWERS = 3;
-/** Answers after a cut that test it: a cut none of them was throttled for stands. */
+/** Answers after a cut that test it: a cut none of them was throttled for stands; so does one a minute old. */
 const TEST_ANSWERS = 50;
-/** A throttled share after a cut above this (and above twice the share before it): the rate is still too high. */
+const TEST_MAX_MS = 60_000;
+/**
+ * A throttled share before a cut above this, or after it above this and above twice the share
+ * before: the rate is still too high. Otherwise the throttles after the cut were not about the
+ * rate (throttles that are not are rarer than this).
+ */
 const STILL_TOO_HIGH = 0.2;
 
 /** What the SDK's retry strategy reports after each attempt: {} on success, else its RetryErrorInfo. */
@@ -58,6 +67,8 @@ interface CutTest {
   at: number;
   before: Schedule;
   throttledShareBefore: number;
+  /** Answers still due to calls sent before the cut. */
+  inFlight: number;
   answers: number;
   throttled: number;
 }
@@ -71,6 +82,9 @@ export class AcceptedRateLimiter {
   #firstAt: number | undefined;
   /** When the next send may go: callers are served in order. */
   #nextAt = 0;
+  /** Calls that asked to be sent, and answers had: their difference is the calls in flight or waiting. */
+  #sent = 0;
+  #answered = 0;
   /** The answers of the last WINDOW_MS, oldest first. */
   #answers: Array<{ at: number; throttled: boolean }> = [];
 
@@ -86,6 +100,8 @@ export class AcceptedRateLimiter {
   async getSendToken(): Promise<void> {
     const now = this.#clock.now();
     this.#firstAt ??= now;
+    // Counted on asking: a call waiting for its turn was paced by the rate before any cut meanwhile.
+    this.#sent++;
     const rate = this.#schedule.rate;
     if (rate === undefined) return;
     const at = Math.max(now, this.#nextAt);
@@ -94,16 +110,22 @@ export class AcceptedRateLimiter {
   }
 
   updateClientSendingRate(info: AttemptInfo | undefined): void {
-    // A call that failed on the way (timeout, connection) was not counted by MemoryDB's limit.
+    this.#answered++;
+    // A call that failed on the way or on the server's side (timeout, reset, 5xx) says nothing of the rate.
     if (info?.errorType === "TRANSIENT") return;
     const now = this.#clock.now();
     const throttled = info?.errorType === "THROTTLING";
     while (this.#answers.length > 0 && now - this.#answers[0]!.at > WINDOW_MS) this.#answers.shift();
     this.#answers.push({ at: now, throttled });
-    const settled = now - this.#schedule.cutAt >= HOLD_MS;
-    if (this.#test && settled && this.#judge(this.#test, throttled, now)) return;
+    const test = this.#test;
+    if (test && now - test.at > TEST_MAX_MS) this.#test = undefined;
+    else if (test && test.inFlight > 0 && now - test.at < IN_FLIGHT_MAX_MS) {
+      // An answer to a call sent before the cut: about the old rate, already acted on.
+      test.inFlight--;
+      if (throttled) return;
+    } else if (test && this.#judge(test, throttled, now)) return;
     if (throttled) {
-      if (settled && !this.#test) this.#cut(now);
+      if (!this.#test) this.#cut(now);
       return;
     }
     const { rate, accepted, cutAt } = this.#schedule;
@@ -124,24 +146,29 @@ export class AcceptedRateLimiter {
     if (test.answers < MIN_ANSWERS) return true;
     this.#test = undefined;
     const share = test.throttled / test.answers;
-    if (share > Math.max(STILL_TOO_HIGH, 2 * test.throttledShareBefore)) this.#cut(now);
+    const before = test.throttledShareBefore;
+    if (before > STILL_TOO_HIGH || share > Math.max(STILL_TOO_HIGH, 2 * before)) this.#cut(now, true);
     else this.#schedule = test.before;
     return true;
   }
 
   /** Cuts to what MemoryDB accepted since the last cut (at most WINDOW_MS back), and tests the cut. */
-  #cut(now: number): void {
-    const from = Math.max(now - WINDOW_MS, this.#schedule.cutAt, this.#firstAt ?? now);
+  /** `again`: the cut before was not enough, whatever the answers since. */
+  #cut(now: number, again = false): void {
+    // Since the last cut, but over MIN_SPAN_MS at least: a quick second cut counts a few answers before the first.
+    const firstAt = this.#firstAt ?? now;
+    const from = Math.max(Math.min(Math.max(now - WINDOW_MS, this.#schedule.cutAt), now - MIN_SPAN_MS), firstAt);
     const answers = this.#answers.filter((a) => a.at > from);
     const acceptedCount = answers.filter((a) => !a.throttled).length;
     // A throttle among the first few answers says little about a rate; throttles and nothing else do.
-    if (acceptedCount < MIN_ANSWERS && answers.length - acceptedCount < MIN_ANSWERS) return;
+    if (!again && acceptedCount < MIN_ANSWERS && answers.length - acceptedCount < MIN_ANSWERS) return;
     const measured = (acceptedCount * 1000) / Math.max(now - from, MIN_SPAN_MS);
     const accepted = Math.max(MIN_RATE, Math.min(measured, this.#schedule.rate ?? measured));
     this.#test = {
       at: now,
       before: { ...this.#schedule },
       throttledShareBefore: 1 - acceptedCount / answers.length,
+      inFlight: this.#sent - this.#answered,
       answers: 0,
       throttled: 0,
     };

@@ -147,7 +147,7 @@ describe("create path (operator against the local control plane)", function () {
 
   it("reaches Ready through 50% throttling", async function () {
     // Throttling at random at half the calls drives the client-side rate limiter
-    // src/aws/rate-limiter.ts) to its floor, half a request per second: slow, as it should be.
+    // (src/aws/rate-limiter.ts) to its floor, half a request per second: slow, as it should be.
     this.timeout(120_000);
     await env.createSecret("team-a", "thr-pw", { password: PASSWORD_1 });
     env.aws.faults.throttleRate = 0.5;

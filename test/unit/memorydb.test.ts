@@ -1,7 +1,9 @@
-// The AWS access layer's own rules, with a stand-in for the SDK client.
+// The AWS access layer's own rules, with a stand-in for the SDK client (and once with the SDK's
+// own client against the MemoryDB emulator, for how it is configured).
 
 import type { MemoryDBClient } from "@aws-sdk/client-memorydb";
 import { expect } from "chai";
+import { MemoryDBEmulator } from "../../local-control-plane/memorydb/emulator.ts";
 import { MemoryDBClients } from "../../src/aws/clients.ts";
 import { AwsFault } from "../../src/aws/faults.ts";
 import { MemoryDB } from "../../src/aws/memorydb.ts";
@@ -29,6 +31,27 @@ const awsError = (name: string, status = 400) =>
   Object.assign(new Error(`${name} message`), { name, $metadata: { httpStatusCode: status } });
 
 describe("MemoryDB access", () => {
+  it("sends each attempt once: the SDK retries nothing itself, p-retry sees every throttle", async () => {
+    const emu = await MemoryDBEmulator.start();
+    try {
+      const outcomes: string[] = [];
+      const api = new MemoryDB({
+        region: emu.region,
+        endpoint: emu.endpoint,
+        credentials: async () => ({ accessKeyId: "test", secretAccessKey: "test" }),
+        minRetryDelayMs: 1,
+        onCall: (_operation, outcome) => outcomes.push(outcome),
+      });
+      emu.faults.failNext("DescribeUsers", "ThrottlingException", 1);
+      expect(await api.describeUser("nobody")).to.equal(undefined);
+      expect(outcomes).to.deep.equal(["ThrottlingException", "UserNotFoundFault"]);
+      expect(emu.calls.DescribeUsers).to.equal(2);
+      api.destroy();
+    } finally {
+      await emu.stop();
+    }
+  });
+
   it("lets a bug (not an AWS failure) surface as itself, unretried", async () => {
     const bug = new TypeError("Cannot read properties of undefined (reading 'Users')");
     const { api, calls } = withClient(async () => {

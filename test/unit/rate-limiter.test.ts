@@ -14,15 +14,21 @@ const run = (s: Scenario, seed = 1) => {
 function handLimiter() {
   const clock = { t: 0, now: () => clock.t, sleep: async () => undefined };
   const limiter = new AcceptedRateLimiter(clock);
-  /** `n` calls answered `everyMs` after they were sent, each throttled when `throttled(i)`. */
-  const answer = (n: number, everyMs: number, throttled: (i: number) => boolean = () => false) => {
+  /** `n` answers to calls already sent, `everyMs` apart, each throttled when `throttled(i)`. */
+  const reply = (n: number, everyMs: number, throttled: (i: number) => boolean = () => false) => {
     for (let i = 0; i < n; i++) {
-      void limiter.getSendToken();
       clock.t += everyMs;
       limiter.updateClientSendingRate(throttled(i) ? { errorType: "THROTTLING" } : {});
     }
   };
-  return { clock, limiter, answer };
+  /** `n` calls, each sent and then answered `everyMs` later. */
+  const answer = (n: number, everyMs: number, throttled: (i: number) => boolean = () => false) => {
+    for (let i = 0; i < n; i++) {
+      void limiter.getSendToken();
+      reply(1, everyMs, () => throttled(i));
+    }
+  };
+  return { clock, limiter, answer, reply };
 }
 
 describe("MemoryDB rate limiter (client side)", () => {
@@ -62,7 +68,6 @@ describe("MemoryDB rate limiter (client side)", () => {
     const { limiter, answer } = handLimiter();
     answer(20, 50, (i) => i === 19); // 20/s, then a throttle: a cut to what was accepted
     expect(limiter.rate).to.be.within(8, 19);
-    answer(4, 1); // answers to calls sent before the cut: nothing
     answer(20, 60, (i) => i === 19); // a throttle after the cut, 1 in 20 as before: not about the rate
     expect(limiter.rate).to.equal(undefined);
   });
@@ -78,22 +83,36 @@ describe("MemoryDB rate limiter (client side)", () => {
     const again = handLimiter();
     again.answer(40, 50, (i) => i === 39);
     const first = again.limiter.rate!;
-    again.answer(4, 1);
     again.answer(10, 60, (i) => i % 2 === 1); // half of the calls after the cut throttled: still too fast
     expect(again.limiter.rate).to.be.below(first);
   });
 
-  it("slows down when every call is throttled from the first", () => {
+  it("takes the answers to calls in flight at a cut for what they are: about the rate before it", () => {
+    const { limiter, answer, reply } = handLimiter();
+    answer(19, 50);
+    for (let i = 0; i < 4; i++) void limiter.getSendToken(); // four more calls on their way
+    answer(1, 50, () => true); // a throttle: the cut
+    const cut = limiter.rate!;
+    reply(4, 5, () => true); // the four, throttled too: neither a cut again nor the cut's test
+    expect(limiter.rate).to.equal(cut);
+    answer(20, 60, (i) => i === 19); // the test: 1 in 20 after the cut, as before it
+    expect(limiter.rate).to.equal(undefined);
+  });
+
+  it("slows down when every call is throttled from the first, and stays slow", () => {
     const { limiter, answer } = handLimiter();
     answer(3, 10, () => true);
     expect(limiter.rate).to.equal(0.5);
+    answer(20, 2000, () => true);
+    expect(limiter.rate).to.equal(0.5);
   });
 
-  it("takes neither a lone early throttle nor a failure on the way (a timeout) for a sign of the rate", () => {
+  it("takes neither a lone early throttle nor a failure on the way (a timeout, a 5xx) for a sign of the rate", () => {
     const { limiter, answer } = handLimiter();
     answer(1, 10, () => true);
     expect(limiter.rate).to.equal(undefined);
-    limiter.updateClientSendingRate({ errorType: "TRANSIENT" });
+    for (let i = 0; i < 3; i++) limiter.updateClientSendingRate({ errorType: "TRANSIENT" });
+    answer(1, 10, () => true); // counted as answers, the three would make this throttle cut
     expect(limiter.rate).to.equal(undefined);
   });
 });
