@@ -43,8 +43,8 @@ const MIN_ANSWERS = 3;
 const TEST_ANSWERS = 50;
 const TEST_MAX_MS = 60_000;
 /**
- * A throttled share before a cut above this, or after it above this and above twice the share
- * before: the rate is still too high. Otherwise the throttles after the cut were not about the
+ * A throttled share before a cut above this (of MIN_ANSWERS throttles at least), or after it above
+ * this and above twice the share before: the rate is still too high. Otherwise the throttles after the cut were not about the
  * rate (throttles that are not are rarer than this).
  */
 const STILL_TOO_HIGH = 0.2;
@@ -67,6 +67,8 @@ interface CutTest {
   at: number;
   before: Schedule;
   throttledShareBefore: number;
+  /** How many that share counts: a share of few says little. */
+  throttledBefore: number;
   /** Answers still due to calls sent before the cut. */
   inFlight: number;
   answers: number;
@@ -112,7 +114,10 @@ export class AcceptedRateLimiter {
   updateClientSendingRate(info: AttemptInfo | undefined): void {
     this.#answered++;
     // A call that failed on the way or on the server's side (timeout, reset, 5xx) says nothing of the rate.
-    if (info?.errorType === "TRANSIENT") return;
+    if (info?.errorType === "TRANSIENT" || info?.errorType === "SERVER_ERROR") {
+      if (this.#test && this.#test.inFlight > 0) this.#test.inFlight--;
+      return;
+    }
     const now = this.#clock.now();
     const throttled = info?.errorType === "THROTTLING";
     while (this.#answers.length > 0 && now - this.#answers[0]!.at > WINDOW_MS) this.#answers.shift();
@@ -147,7 +152,8 @@ export class AcceptedRateLimiter {
     this.#test = undefined;
     const share = test.throttled / test.answers;
     const before = test.throttledShareBefore;
-    if (before > STILL_TOO_HIGH || share > Math.max(STILL_TOO_HIGH, 2 * before)) this.#cut(now, true);
+    const manyBefore = before > STILL_TOO_HIGH && test.throttledBefore >= MIN_ANSWERS;
+    if (manyBefore || share > Math.max(STILL_TOO_HIGH, 2 * before)) this.#cut(now, true);
     else this.#schedule = test.before;
     return true;
   }
@@ -168,6 +174,7 @@ export class AcceptedRateLimiter {
       at: now,
       before: { ...this.#schedule },
       throttledShareBefore: 1 - acceptedCount / answers.length,
+      throttledBefore: answers.length - acceptedCount,
       inFlight: this.#sent - this.#answered,
       answers: 0,
       throttled: 0,

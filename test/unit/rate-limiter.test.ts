@@ -93,10 +93,20 @@ describe("MemoryDB rate limiter (client side)", () => {
     for (let i = 0; i < 4; i++) void limiter.getSendToken(); // four more calls on their way
     answer(1, 50, () => true); // a throttle: the cut
     const cut = limiter.rate!;
-    reply(4, 5, () => true); // the four, throttled too: neither a cut again nor the cut's test
+    reply(4, 100, () => true); // the four, throttled too, however late: neither a cut again nor the cut's test
     expect(limiter.rate).to.equal(cut);
     answer(20, 60, (i) => i === 19); // the test: 1 in 20 after the cut, as before it
     expect(limiter.rate).to.equal(undefined);
+  });
+
+  it("lets a cut stand when its test has heard nothing for a minute", () => {
+    const { limiter, answer, clock } = handLimiter();
+    answer(20, 50, (i) => i === 19);
+    const cut = limiter.rate!;
+    clock.t += 61_000;
+    answer(20, 60, (i) => i === 19); // a throttle after the test's end: a new cut, not an undo
+    expect(limiter.rate).to.be.below(cut * 1.2);
+    expect(limiter.rate).to.not.equal(undefined);
   });
 
   it("slows down when every call is throttled from the first, and stays slow", () => {
