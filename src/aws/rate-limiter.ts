@@ -10,8 +10,8 @@
 // This one cuts to the rate MemoryDB accepted, comes back quickly to it and probes slowly beyond
 // it (CUBIC-shaped), so a throttle is rare once the rate is found. Each cut is then tested: a rate
 // limit stops throttling once the rate is below it; throttles that go on at the lower rate about
-// as often as before the cut (rarely, both times) were not about the rate, and the cut is undone. Evidence:
-// bench/rate-limiter.ts runs both limiters through the same scenarios.
+// as often as before the cut (rarely, both times) were not about the rate, and the cut is undone.
+// Evidence: bench/rate-limiter.ts runs both limiters through the same scenarios.
 
 export interface RateLimiterClock {
   now(): number;
@@ -44,8 +44,8 @@ const TEST_ANSWERS = 50;
 const TEST_MAX_MS = 60_000;
 /**
  * A throttled share before a cut above this (of MIN_ANSWERS throttles at least), or after it above
- * this and above twice the share before: the rate is still too high. Otherwise the throttles after the cut were not about the
- * rate (throttles that are not are rarer than this).
+ * this and above twice the share before: the rate is still too high. Otherwise the throttles
+ * after the cut were not about the rate (throttles that are not are rarer than this).
  */
 const STILL_TOO_HIGH = 0.2;
 
@@ -62,15 +62,15 @@ interface Schedule {
   cutAt: number;
 }
 
-/** A cut under test: what it replaced, the throttled share before it, and the answers since. */
+/** A cut under test: what it replaced, the answers before it, and those since. */
 interface CutTest {
   at: number;
   before: Schedule;
-  throttledShareBefore: number;
-  /** How many that share counts: a share of few says little. */
-  throttledBefore: number;
-  /** Answers still due to calls sent before the cut. */
-  inFlight: number;
+  /** The answers the cut was measured from, and how many of them MemoryDB accepted. */
+  answersBefore: number;
+  acceptedBefore: number;
+  /** Calls that had asked to be sent by the cut: answers up to this count are theirs. */
+  sentBefore: number;
   answers: number;
   throttled: number;
 }
@@ -84,7 +84,7 @@ export class AcceptedRateLimiter {
   #firstAt: number | undefined;
   /** When the next send may go: callers are served in order. */
   #nextAt = 0;
-  /** Calls that asked to be sent, and answers had: their difference is the calls in flight or waiting. */
+  /** Calls that asked to be sent, and answers had (answers come in the order of the calls, near enough). */
   #sent = 0;
   #answered = 0;
   /** The answers of the last WINDOW_MS, oldest first. */
@@ -114,19 +114,15 @@ export class AcceptedRateLimiter {
   updateClientSendingRate(info: AttemptInfo | undefined): void {
     this.#answered++;
     // A call that failed on the way or on the server's side (timeout, reset, 5xx) says nothing of the rate.
-    if (info?.errorType === "TRANSIENT" || info?.errorType === "SERVER_ERROR") {
-      if (this.#test && this.#test.inFlight > 0) this.#test.inFlight--;
-      return;
-    }
+    if (info?.errorType === "TRANSIENT" || info?.errorType === "SERVER_ERROR") return;
     const now = this.#clock.now();
     const throttled = info?.errorType === "THROTTLING";
     while (this.#answers.length > 0 && now - this.#answers[0]!.at > WINDOW_MS) this.#answers.shift();
     this.#answers.push({ at: now, throttled });
     const test = this.#test;
     if (test && now - test.at > TEST_MAX_MS) this.#test = undefined;
-    else if (test && test.inFlight > 0 && now - test.at < IN_FLIGHT_MAX_MS) {
+    else if (test && this.#answered <= test.sentBefore && now - test.at < IN_FLIGHT_MAX_MS) {
       // An answer to a call sent before the cut: about the old rate, already acted on.
-      test.inFlight--;
       if (throttled) return;
     } else if (test && this.#judge(test, throttled, now)) return;
     if (throttled) {
@@ -151,15 +147,17 @@ export class AcceptedRateLimiter {
     if (test.answers < MIN_ANSWERS) return true;
     this.#test = undefined;
     const share = test.throttled / test.answers;
-    const before = test.throttledShareBefore;
-    const manyBefore = before > STILL_TOO_HIGH && test.throttledBefore >= MIN_ANSWERS;
+    const before = 1 - test.acceptedBefore / test.answersBefore;
+    const manyBefore = before > STILL_TOO_HIGH && test.answersBefore - test.acceptedBefore >= MIN_ANSWERS;
     if (manyBefore || share > Math.max(STILL_TOO_HIGH, 2 * before)) this.#cut(now, true);
     else this.#schedule = test.before;
     return true;
   }
 
-  /** Cuts to what MemoryDB accepted since the last cut (at most WINDOW_MS back), and tests the cut. */
-  /** `again`: the cut before was not enough, whatever the answers since. */
+  /**
+   * Cuts to what MemoryDB accepted since the last cut (at most WINDOW_MS back), and tests the cut.
+   * `again`: the cut before was not enough, whatever the answers since.
+   */
   #cut(now: number, again = false): void {
     // Since the last cut, but over MIN_SPAN_MS at least: a quick second cut counts a few answers before the first.
     const firstAt = this.#firstAt ?? now;
@@ -173,9 +171,9 @@ export class AcceptedRateLimiter {
     this.#test = {
       at: now,
       before: { ...this.#schedule },
-      throttledShareBefore: 1 - acceptedCount / answers.length,
-      throttledBefore: answers.length - acceptedCount,
-      inFlight: this.#sent - this.#answered,
+      answersBefore: answers.length,
+      acceptedBefore: acceptedCount,
+      sentBefore: this.#sent,
       answers: 0,
       throttled: 0,
     };
