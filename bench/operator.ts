@@ -1,5 +1,5 @@
-// The operator as its own process, `node src/main.ts` (or the build), as the benchmark runs and watches it: from
-// outside, through the endpoints a kubelet or Prometheus would use, and /proc.
+// The operator as its own process, `node src/main.ts` (or the build), as the benchmark runs and
+// watches it: from outside, through the endpoints a kubelet or Prometheus would use, and /proc.
 import { type ChildProcess, spawn } from "node:child_process";
 import { createWriteStream, existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";

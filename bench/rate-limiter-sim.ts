@@ -3,6 +3,7 @@
 // backoff) sending calls through the limiter to a server that throttles as a token bucket, at
 // random (a fault not about the rate), or both. Used by bench/rate-limiter.ts (the figures) and
 // test/unit/rate-limiter.test.ts (the limiter's behaviour).
+import { IN_CALL_RETRY } from "../src/aws/memorydb.ts";
 
 /** The AWS SDK's RateLimiter interface, as its adaptive retry strategy calls it. */
 export interface RateLimiter {
@@ -123,9 +124,9 @@ function seeded(seed: number): () => number {
   };
 }
 
-/** p-retry's schedule in src/aws/memorydb.ts (3 retries from 200 ms, factor 2, up to 3 s) and the queue's 1 s doubling backoff. */
-const RETRIES = 3;
-const retryDelayMs = (attempt: number, random: () => number) => Math.min(3_000, 200 * 2 ** attempt * (1 + random()));
+/** The operator's in-call retries (p-retry's delay: min × factor^attempt, jittered ×1–2, capped) and the queue's 1 s doubling backoff. */
+const { retries: RETRIES, minTimeout, maxTimeout, factor } = IN_CALL_RETRY;
+const retryDelayMs = (attempt: number, random: () => number) => Math.min(maxTimeout, minTimeout * factor ** attempt * (1 + random()));
 const queueDelayMs = (failures: number) => Math.min(300_000, 1_000 * 2 ** (failures - 1));
 
 export async function simulate(scenario: Scenario, limiter: RateLimiter, clock: SimClock, seed = 1): Promise<SimResult> {

@@ -61,6 +61,9 @@ function authenticationMode(type: AuthenticationType, passwords: Redacted[]) {
   return type === "iam" ? { Type: "iam" as const } : { Type: "password" as const, Passwords: passwords.map((p) => p.reveal()) };
 }
 
+/** p-retry's schedule of in-call retries (delays in ms, jittered by up to ×2). */
+export const IN_CALL_RETRY = { retries: 3, minTimeout: 200, maxTimeout: 3_000, factor: 2 } as const;
+
 /**
  * MemoryDB through the AWS SDK with the default credential chain (env, IRSA, EKS Pod
  * Identity, instance profile), or a namespace's assumed role. Retries are layered so that they
@@ -134,10 +137,10 @@ export class MemoryDB implements MemoryDBApi {
         }
       },
       {
-        retries: this.#options.retries ?? 3,
-        minTimeout: this.#options.minRetryDelayMs ?? 200,
-        maxTimeout: 3_000,
-        factor: 2,
+        retries: this.#options.retries ?? IN_CALL_RETRY.retries,
+        minTimeout: this.#options.minRetryDelayMs ?? IN_CALL_RETRY.minTimeout,
+        maxTimeout: IN_CALL_RETRY.maxTimeout,
+        factor: IN_CALL_RETRY.factor,
         randomize: true,
         shouldRetry: ({ error }) => error instanceof AwsFault && error.kind === "transient",
         ...(this.#signal ? { signal: this.#signal } : {}),
