@@ -3,7 +3,7 @@
 import { BenchEnv, CLIENT_PARALLELISM, type KubeRequests, pool, ReadyWatch, userName } from "./env.ts";
 import type { BenchArgs } from "./lib.ts";
 import { sleep } from "./lib.ts";
-import { type Memory, OperatorProcess } from "./operator.ts";
+import { compileCache, compileCacheFilled, type Memory, OperatorProcess } from "./operator.ts";
 
 const WAIT_TIMEOUT_MS = 20 * 60_000;
 
@@ -36,11 +36,14 @@ export interface StartResult {
   kube: Record<string, number>;
   cpuMs: number;
   idle: Memory;
+  /** With a compile cache (compileCache()): the idle size of the first start, which filled it. */
+  coldIdle?: Memory;
 }
 
 /** Spawn the operator with no users and let it settle; its idle size. */
 export async function startPhase(ctx: Context): Promise<StartResult> {
   const { env, args } = ctx;
+  const coldIdle = compileCache() ? await coldStart(ctx) : undefined;
   env.resetCounts();
   const op = await OperatorProcess.spawn(env, operatorEnv(args));
   const { at } = await op.settled(env, 0);
@@ -52,7 +55,19 @@ export async function startPhase(ctx: Context): Promise<StartResult> {
     startupMs: op.loggedStartAt === undefined ? undefined : op.loggedStartAt - op.startedAt,
     ...result,
     idle: await op.memory(),
+    ...(coldIdle ? { coldIdle } : {}),
   };
+}
+
+/** A start with the compile cache still empty: its idle size, then a graceful stop, which fills the cache. */
+async function coldStart({ env, args }: Context): Promise<Memory> {
+  const op = await OperatorProcess.spawn(env, operatorEnv(args));
+  await op.settled(env, 0);
+  await sleep(2000);
+  const idle = await op.memory();
+  await op.stop();
+  if (!compileCacheFilled()) throw new Error(`the operator exited without filling the compile cache ${compileCache()}`);
+  return idle;
 }
 
 export interface LatencyResult {

@@ -7,7 +7,7 @@
 import { availableParallelism, cpus, loadavg, platform, release, totalmem } from "node:os";
 import { BenchEnv, ReadyWatch } from "./env.ts";
 import { type BenchArgs, cpuModel, fmtCounts, fmtMiB, fmtMs, parseArgs, percentile, Table } from "./lib.ts";
-import { BENCH_NODE_OPTIONS, MEMORY_LIMIT_MIB, memoryCgroup, OPERATOR_ENTRY } from "./operator.ts";
+import { BENCH_NODE_OPTIONS, compileCache, MEMORY_LIMIT_MIB, memoryCgroup, OPERATOR_ENTRY } from "./operator.ts";
 import { type Context, createPhase, latencyPhase, ratePhase, restartPhase, resyncPhase, rotationPhase, startPhase } from "./phases.ts";
 
 /**
@@ -95,7 +95,7 @@ async function main(): Promise<void> {
   t.row(
     "setup",
     `${n} users in ${args.regions} region(s), one Secret each; emulated AWS latency ${args.awsLatencyMs} ms per call; MAX_CONCURRENT_RECONCILES ${args.concurrency}`,
-    `the operator runs as its own process (NODE_OPTIONS=${BENCH_NODE_OPTIONS} node ${OPERATOR_ENTRY}); the API server, the emulators and the bench client share this one`,
+    `the operator runs as its own process (NODE_OPTIONS=${BENCH_NODE_OPTIONS}${compileCache() ? " NODE_COMPILE_CACHE=…" : ""} node ${OPERATOR_ENTRY}); the API server, the emulators and the bench client share this one`,
   );
   const cgroup = memoryCgroup();
   t.row(
@@ -171,8 +171,18 @@ async function main(): Promise<void> {
   t.row(
     "idle, no users",
     `${fmtMiB(start.idle.rss)}  (target ≤ 120 MiB: ${verdict(start.idle.rss <= 120 * 1024 * 1024)})`,
-    `live heap ${fmtMiB(start.idle.liveHeap)}, external ${fmtMiB(start.idle.external)}`,
+    `live heap ${fmtMiB(start.idle.liveHeap)}, external ${fmtMiB(start.idle.external)}` +
+      (start.coldIdle
+        ? "; Node's compile cache filled by a first start, so Node's TypeScript stripper is not loaded, as in the build"
+        : ""),
   );
+  if (start.coldIdle) {
+    t.row(
+      "idle, first start",
+      `${fmtMiB(start.coldIdle.rss)}  (the compile cache still empty: Node strips the types in the process)`,
+      `live heap ${fmtMiB(start.coldIdle.liveHeap)}, external ${fmtMiB(start.coldIdle.external)}`,
+    );
+  }
   t.row("peak during the creates", `${fmtMiB(create.peakRss)}  (target ≤ 230 MiB: ${verdict(create.peakRss <= 230 * 1024 * 1024)})`);
   for (const [what, m] of [
     [`${n} users, after the creates`, create.settled],
