@@ -1,16 +1,18 @@
-// The operator as a process: `node src/main.ts`, as `npm start` runs it.
+// The operator as a process: `node src/main.ts`, as `npm start` runs it (less its compile cache,
+// which changes only how Node loads the modules).
 
 import { spawn } from "node:child_process";
-import { mkdtemp, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { createServer, type Socket } from "node:net";
 import { tmpdir } from "node:os";
-import { delimiter, join } from "node:path";
+import { delimiter, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { CoordinationV1Api } from "@kubernetes/client-node";
 import { expect } from "chai";
 import { isReady, PASSWORD_1, passwordSpec, TestEnv } from "./harness.ts";
 
-const MAIN = fileURLToPath(new URL("../../src/main.ts", import.meta.url));
+const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+const MAIN = join(ROOT, "src/main.ts");
 
 interface Run {
   code: Promise<number | null>;
@@ -65,6 +67,37 @@ describe("operator process", function () {
     const r = run({ AWS_REGION: "us-east-1" }, ["--max-concurrent-reconciles", "zero"]);
     expect(await r.code).to.equal(2);
     expect(r.output()).to.include("--max-concurrent-reconciles");
+  });
+
+  it("as `npm start` runs it, strips the types once: later starts read Node's compile cache", async () => {
+    const { start } = JSON.parse(await readFile(join(ROOT, "package.json"), "utf8")).scripts as { start: string };
+    const dir = await mkdtemp(join(tmpdir(), "mdbu-start-"));
+    // Loaded before the entry point; says at exit whether Node loaded its TypeScript stripper (amaro).
+    const probe = join(dir, "stripper.mjs");
+    await writeFile(
+      probe,
+      'process.on("exit", () => process.stderr.write("stripper loaded: " + process.moduleLoadList.some((m) => m.includes("amaro")) + "\\n"));\n',
+    );
+    const startOnce = () =>
+      new Promise<string>((resolve) => {
+        const child = spawn("/bin/sh", ["-c", `${start} --help`], {
+          cwd: ROOT,
+          // No NODE_COMPILE_CACHE of its own: the script's default (under node_modules/.cache) applies.
+          env: { PATH: `${dirname(process.execPath)}${delimiter}${process.env.PATH ?? ""}`, NODE_OPTIONS: `--import ${probe}` },
+          stdio: ["ignore", "pipe", "pipe"],
+        });
+        let out = "";
+        child.stdout.on("data", (d) => (out += d));
+        child.stderr.on("data", (d) => (out += d));
+        child.on("exit", () => resolve(out));
+      });
+    // The first start may be the first ever (it strips, and fills the cache) or not; the second is not.
+    expect(await startOnce())
+      .to.include("Usage: memorydb-user-operator")
+      .and.include("stripper loaded:");
+    expect(await startOnce())
+      .to.include("Usage: memorydb-user-operator")
+      .and.include("stripper loaded: false");
   });
 
   it("reconciles from a kubeconfig and shuts down cleanly on SIGTERM", async () => {
