@@ -1,17 +1,7 @@
 // The operator as its own process, `node src/main.ts` (or the build), as the benchmark runs and
 // watches it: from outside, through the endpoints a kubelet or Prometheus would use, and /proc.
 import { type ChildProcess, spawn } from "node:child_process";
-import {
-  createWriteStream,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmdirSync,
-  rmSync,
-  writeFileSync,
-} from "node:fs";
+import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync, writeFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { type AddressInfo, createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -34,6 +24,9 @@ const IMAGE_NODE_OPTIONS: string = (() => {
   const env = readFileSync(join(ROOT, "Dockerfile"), "utf8").match(/^ENV\s+NODE_OPTIONS=(.*)$/m)?.[1];
   return env?.trim().replace(/^"(.*)"$/, "$1") ?? "";
 })();
+
+/** The operator's own namespace (POD_NAMESPACE): its verifier key Secret lives there. */
+export const OPERATOR_NAMESPACE = "default";
 
 /** NODE_OPTIONS of the operator process. */
 export const BENCH_NODE_OPTIONS = process.env.BENCH_OPERATOR_NODE_OPTIONS ?? IMAGE_NODE_OPTIONS;
@@ -99,12 +92,6 @@ export function compileCache(): string | null {
   return compileCacheDir;
 }
 
-/** Whether Node has written anything to the compile cache (it does as a process exits). */
-export function compileCacheFilled(): boolean {
-  const dir = compileCache();
-  return dir !== null && readdirSync(dir, { recursive: true, withFileTypes: true }).some((e) => e.isFile());
-}
-
 /** A loopback port nothing listens on right now (for the child's probe and metrics servers). */
 async function freePort(): Promise<number> {
   const server = createServer();
@@ -139,7 +126,12 @@ export interface Memory {
   /** heapUsed after a forced GC (the probe). */
   liveHeap: number;
   external: number;
+  /** Whether Node's TypeScript stripper is loaded in the process (the probe); undefined: no answer. */
+  stripper: boolean | undefined;
 }
+
+/** What the probe writes. */
+type Probed = NodeJS.MemoryUsage & { stripper: boolean };
 
 export class OperatorProcess {
   readonly startedAt: number;
@@ -150,7 +142,7 @@ export class OperatorProcess {
   readonly #dir: string;
   readonly #tail: string[] = [];
   readonly #exited: Promise<number | null>;
-  #probeWaiters: Array<(m: NodeJS.MemoryUsage) => void> = [];
+  #probeWaiters: Array<(m: Probed) => void> = [];
 
   private constructor(child: ChildProcess, ports: { probe: number; metrics: number }, dir: string, startedAt: number) {
     this.#child = child;
@@ -170,7 +162,7 @@ export class OperatorProcess {
         for (const line of lines) {
           if (this.loggedStartAt === undefined && line.includes("operator started")) this.loggedStartAt = performance.now();
           if (line.startsWith("BENCH-PROBE ")) {
-            const m = JSON.parse(line.slice("BENCH-PROBE ".length)) as NodeJS.MemoryUsage;
+            const m = JSON.parse(line.slice("BENCH-PROBE ".length)) as Probed;
             for (const w of this.#probeWaiters.splice(0)) w(m);
             continue;
           }
@@ -209,7 +201,7 @@ export class OperatorProcess {
         AWS_SECRET_ACCESS_KEY: "bench-secret",
         AWS_EC2_METADATA_DISABLED: "true",
         // The verifier key Secret lives here, so a restarted operator recognises the passwords.
-        POD_NAMESPACE: "default",
+        POD_NAMESPACE: OPERATOR_NAMESPACE,
         METRICS_BIND_ADDRESS: `127.0.0.1:${ports.metrics}`,
         HEALTH_PROBE_BIND_ADDRESS: `127.0.0.1:${ports.probe}`,
         LOG_LEVEL: "info",
@@ -251,10 +243,10 @@ export class OperatorProcess {
   /** Resident size, and the live heap after a forced GC (which the probe runs on SIGUSR2). */
   async memory(): Promise<Memory> {
     const rss = this.rss();
-    const probed = new Promise<NodeJS.MemoryUsage>((resolve) => this.#probeWaiters.push(resolve));
+    const probed = new Promise<Probed>((resolve) => this.#probeWaiters.push(resolve));
     this.#child.kill("SIGUSR2");
     const m = await Promise.race([probed, sleep(10_000).then(() => undefined)]);
-    return { rss, liveHeap: m?.heapUsed ?? Number.NaN, external: m?.external ?? Number.NaN };
+    return { rss, liveHeap: m?.heapUsed ?? Number.NaN, external: m?.external ?? Number.NaN, stripper: m?.stripper };
   }
 
   async ready(): Promise<boolean> {

@@ -7,7 +7,7 @@
 import { availableParallelism, cpus, loadavg, platform, release, totalmem } from "node:os";
 import { BenchEnv, ReadyWatch } from "./env.ts";
 import { type BenchArgs, cpuModel, fmtCounts, fmtMiB, fmtMs, parseArgs, percentile, Table } from "./lib.ts";
-import { BENCH_NODE_OPTIONS, compileCache, MEMORY_LIMIT_MIB, memoryCgroup, OPERATOR_ENTRY } from "./operator.ts";
+import { BENCH_NODE_OPTIONS, compileCache, MEMORY_LIMIT_MIB, type Memory, memoryCgroup, OPERATOR_ENTRY } from "./operator.ts";
 import { type Context, createPhase, latencyPhase, ratePhase, restartPhase, resyncPhase, rotationPhase, startPhase } from "./phases.ts";
 
 /**
@@ -23,6 +23,10 @@ function progress(msg: string): void {
 
 const sum = (counts: Record<string, number>) => Object.values(counts).reduce((a, b) => a + b, 0);
 const verdict = (ok: boolean) => (ok ? "met" : "NOT MET");
+const stripperLoaded = (m: Memory) =>
+  m.stripper === undefined
+    ? "the probe did not say whether Node's TypeScript stripper is loaded"
+    : `Node's TypeScript stripper ${m.stripper ? "" : "not "}loaded`;
 const load = () =>
   loadavg()
     .map((l) => l.toFixed(2))
@@ -171,16 +175,16 @@ async function main(): Promise<void> {
   t.row(
     "idle, no users",
     `${fmtMiB(start.idle.rss)}  (target ≤ 120 MiB: ${verdict(start.idle.rss <= 120 * 1024 * 1024)})`,
-    `live heap ${fmtMiB(start.idle.liveHeap)}, external ${fmtMiB(start.idle.external)}` +
-      (start.coldIdle
-        ? "; Node's compile cache filled by a first start, so Node's TypeScript stripper is not loaded, as in the build"
-        : ""),
+    `live heap ${fmtMiB(start.idle.liveHeap)}, external ${fmtMiB(start.idle.external)}; ${stripperLoaded(start.idle)}` +
+      (start.cold ? " (the compile cache filled by a first start)" : ""),
   );
-  if (start.coldIdle) {
+  if (start.cold) {
+    const { cold } = start;
     t.row(
       "idle, first start",
-      `${fmtMiB(start.coldIdle.rss)}  (the compile cache still empty: Node strips the types in the process)`,
-      `live heap ${fmtMiB(start.coldIdle.liveHeap)}, external ${fmtMiB(start.coldIdle.external)}`,
+      `${fmtMiB(cold.idle.rss)}  (the compile cache still empty)`,
+      `live heap ${fmtMiB(cold.idle.liveHeap)}, external ${fmtMiB(cold.idle.external)}; ${stripperLoaded(cold.idle)}; ` +
+        `${fmtMs(cold.wallMs)} from spawn to idle, CPU ${fmtMs(cold.cpuMs)}`,
     );
   }
   t.row("peak during the creates", `${fmtMiB(create.peakRss)}  (target ≤ 230 MiB: ${verdict(create.peakRss <= 230 * 1024 * 1024)})`);
