@@ -38,10 +38,16 @@ current-context: c
 `;
 }
 
+/** `node src/main.ts <args>` with `env` (and PATH). */
 function run(env: Record<string, string>, args: string[] = []): Run {
-  const child = spawn(process.execPath, [MAIN, ...args], {
+  return runCommand([process.execPath, MAIN, ...args], env);
+}
+
+function runCommand([file, ...args]: string[], env: Record<string, string>, cwd?: string): Run {
+  const child = spawn(file!, args, {
     env: { PATH: process.env.PATH ?? "", ...env },
     stdio: ["ignore", "pipe", "pipe"],
+    ...(cwd ? { cwd } : {}),
   });
   let out = "";
   child.stdout.on("data", (d) => (out += d));
@@ -78,19 +84,16 @@ describe("operator process", function () {
       probe,
       'process.on("exit", () => process.stderr.write("stripper loaded: " + process.moduleLoadList.some((m) => m.includes("amaro")) + "\\n"));\n',
     );
-    const startWith = (command: string) =>
-      new Promise<string>((resolve) => {
-        const child = spawn("/bin/sh", ["-c", `${command} --help`], {
-          cwd: ROOT,
-          // No NODE_COMPILE_CACHE of its own: the script's default (under node_modules/.cache) applies.
-          env: { PATH: `${dirname(process.execPath)}${delimiter}${process.env.PATH ?? ""}`, NODE_OPTIONS: `--import ${probe}` },
-          stdio: ["ignore", "pipe", "pipe"],
-        });
-        let out = "";
-        child.stdout.on("data", (d) => (out += d));
-        child.stderr.on("data", (d) => (out += d));
-        child.on("exit", () => resolve(out));
-      });
+    const startWith = async (command: string) => {
+      const r = runCommand(
+        ["/bin/sh", "-c", `${command} --help`],
+        // No NODE_COMPILE_CACHE of its own: the script's default (under node_modules/.cache) applies.
+        { PATH: `${dirname(process.execPath)}${delimiter}${process.env.PATH ?? ""}`, NODE_OPTIONS: `--import ${probe}` },
+        ROOT,
+      );
+      await r.code;
+      return r.output();
+    };
     // The probe sees the stripper where it is loaded: plain `node src/main.ts`, no cache.
     expect(await startWith("node src/main.ts")).to.include("stripper loaded: true");
     // The first start may be the first ever (it strips, and fills the cache) or not; the second is not.
