@@ -54,19 +54,22 @@ export async function startPhase(ctx: Context): Promise<StartResult> {
   const cold = compileCache() ? await coldStart(ctx) : undefined;
   env.resetCounts();
   const op = await OperatorProcess.spawn(env, operatorEnv(args));
-  const { at } = await op.settled(env, 0);
-  const result = { aws: env.awsCalls(), kube: counts(env.requests), cpuMs: op.cpuMs() };
-  await sleep(2000);
-  const idle = await op.memory();
-  if (cold && idle.stripper !== false) throw new Error("Node loaded its TypeScript stripper although the compile cache was filled");
+  const figures = await idleFigures(env, op);
+  if (cold && figures.idle.stripper !== false) throw new Error("Node loaded its TypeScript stripper although the compile cache was filled");
   return {
     op,
-    wallMs: at - op.startedAt,
     startupMs: op.loggedStartAt === undefined ? undefined : op.loggedStartAt - op.startedAt,
-    ...result,
-    idle,
+    ...figures,
     ...(cold ? { cold } : {}),
   };
+}
+
+/** A just spawned operator until idle: spawn → idle, the requests and CPU so far, and its size 2 s later. */
+async function idleFigures(env: BenchEnv, op: OperatorProcess) {
+  const { at } = await op.settled(env, 0);
+  const figures = { wallMs: at - op.startedAt, aws: env.awsCalls(), kube: counts(env.requests), cpuMs: op.cpuMs() };
+  await sleep(2000);
+  return { ...figures, idle: await op.memory() };
 }
 
 /**
@@ -76,10 +79,8 @@ export async function startPhase(ctx: Context): Promise<StartResult> {
 async function coldStart({ env, args }: Context): Promise<ColdStart> {
   const op = await OperatorProcess.spawn(env, operatorEnv(args));
   try {
-    const { at } = await op.settled(env, 0);
-    const cpuMs = op.cpuMs();
-    await sleep(2000);
-    return { wallMs: at - op.startedAt, cpuMs, idle: await op.memory() };
+    const { wallMs, cpuMs, idle } = await idleFigures(env, op);
+    return { wallMs, cpuMs, idle };
   } finally {
     await op.stop();
     await env.core.deleteNamespacedSecret({ namespace: OPERATOR_NAMESPACE, name: DEFAULT_VERIFIER_SECRET });

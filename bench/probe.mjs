@@ -1,7 +1,8 @@
 // Loaded into the operator's process by the benchmark only (`node --expose-gc --import
 // bench/probe.mjs src/main.ts`), never by the operator itself: on SIGUSR2 it collects garbage and
-// writes the process's memory (and whether Node's TypeScript stripper is loaded) to stderr, so that the bench can tell live heap from garbage; with
-// BENCH_HEAP_SNAPSHOT_DIR set it also writes a heap snapshot there (to see where memory goes).
+// writes the process's memory (and whether Node's TypeScript stripper is loaded) to stderr, so
+// that the bench can tell live heap from garbage; with BENCH_HEAP_SNAPSHOT_DIR set it also writes
+// a heap snapshot there (to see where memory goes).
 // Plain JavaScript, so that it does not load Node's TypeScript stripper into a process running
 // the built operator (dist/main.js), which does not need it.
 import { join } from "node:path";
