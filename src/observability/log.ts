@@ -33,9 +33,16 @@ export function createLogger(options: {
   stream?: NodeJS.WritableStream;
 }): Logger {
   const transport = options.stream ? new winston.transports.Stream({ stream: options.stream }) : new winston.transports.Console();
-  return winston.createLogger({
+  const logger = winston.createLogger({
     level: options.level,
     format: winston.format.combine(redact(), winston.format.timestamp(), options.format === "json" ? winston.format.json() : text),
     transports: [transport],
   });
+  // winston formats every message (redaction, timestamp, JSON) before its transport drops those
+  // below the level: a debug line cost as much as a written one. Below the level, the methods do
+  // nothing (child loggers inherit them).
+  for (const level of Object.keys(logger.levels)) {
+    if (!logger.isLevelEnabled(level)) (logger as unknown as Record<string, () => Logger>)[level] = () => logger;
+  }
+  return logger;
 }

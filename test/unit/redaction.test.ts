@@ -8,11 +8,15 @@ import { Redacted, redactDeep } from "../../src/redacted.ts";
 
 const secret = "hunter2-hunter2-hunter2";
 
-async function capture(format: "json" | "text", log: (l: ReturnType<typeof createLogger>) => void): Promise<string> {
+async function capture(
+  format: "json" | "text",
+  log: (l: ReturnType<typeof createLogger>) => void,
+  level: "debug" | "info" = "debug",
+): Promise<string> {
   const stream = new PassThrough();
   let out = "";
   stream.on("data", (d) => (out += d));
-  const logger = createLogger({ level: "debug", format, stream });
+  const logger = createLogger({ level, format, stream });
   log(logger);
   // Ending the logger flushes every line through the transport before "finish".
   const finished = new Promise((r) => logger.on("finish", r));
@@ -46,6 +50,30 @@ describe("secret redaction", () => {
     expect(JSON.stringify(redactDeep(write))).to.include('"username":"app"');
     const out = await capture("json", (logger) => logger.info("writing the Secret", { patch: write, generated }));
     expect(out).to.not.include(b64).and.not.include(generated.reveal());
+  });
+
+  it("writes the levels it is set to, and never formats a message below them", async () => {
+    let read = 0;
+    const out = await capture(
+      "json",
+      (logger) => {
+        const child = logger.child({ key: "ns/name" });
+        child.debug("dropped", {
+          get detail() {
+            return ++read;
+          },
+        });
+        child.info("written");
+      },
+      "info",
+    );
+    expect(read).to.equal(0);
+    expect(
+      out
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l).message),
+    ).to.deep.equal(["written"]);
   });
 
   for (const format of ["json", "text"] as const) {
