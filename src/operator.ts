@@ -43,6 +43,8 @@ export interface Operator {
   readonly lastWatchContact: number;
   /** Keys waiting in the work queue. */
   readonly queueDepth: number;
+  /** Reconciles started so far. */
+  readonly reconciles: number;
   /** Look at every resource again now (one MemoryDB listing per region first), as the periodic resync does. */
   resync(): Promise<void>;
   /** Stop watching, finish in-flight reconciles (bounded); true if all finished in time. */
@@ -246,6 +248,9 @@ export async function startOperator(config: Config, kc: KubeConfig, logger: Logg
     },
     get queueDepth() {
       return controller.queue.depth;
+    },
+    get reconciles() {
+      return controller.queue.started;
     },
     resync: () => controller.resync(refreshSnapshots),
     async stop() {

@@ -1,7 +1,9 @@
-// The operator process: configuration, then the service until SIGTERM/SIGINT (main.ts starts it).
+// The operator process: configuration, then the service until SIGTERM/SIGINT (main.ts starts it),
+// with the memory of each burst of work given back once idle (idle-gc.ts).
 
 import { type Config, loadConfig } from "./config.ts";
 import { ConfigError } from "./config-values.ts";
+import { collectWhenIdle } from "./idle-gc.ts";
 import { loadKubeConfig } from "./kube/config.ts";
 import { createLogger } from "./observability/log.ts";
 import { Service } from "./service.ts";
@@ -29,7 +31,10 @@ async function main(): Promise<number> {
     logger.error(err instanceof ConfigError ? err.message : `start failed: ${(err as Error).message}`);
     return 1;
   }
-  return shutDown(app, await stopRequested, config.shutdownTimeoutMs, logger);
+  const idleGc = collectWhenIdle(app, logger, () => app.metrics.idleCollected());
+  const signal = await stopRequested;
+  idleGc.stop();
+  return shutDown(app, signal, config.shutdownTimeoutMs, logger);
 }
 
 async function shutDown(app: Service, signal: string, timeoutMs: number, logger: ReturnType<typeof createLogger>): Promise<number> {

@@ -62,6 +62,16 @@ export class Service {
     return this.#elector ? this.#elector.isLeader : this.#operator !== undefined;
   }
 
+  /** Nothing to do: a standby replica, or an operator that has listed and has nothing queued or reconciling. */
+  get idle(): boolean {
+    return this.#operator ? this.#operator.idle : !this.isLeader;
+  }
+
+  /** Reconciles started so far (by this process's operator, while it leads). */
+  get reconciles(): number {
+    return this.#operator?.reconciles ?? 0;
+  }
+
   /** Why the process is unhealthy, if it is: its watches have gone silent. */
   healthz(): string | undefined {
     const op = this.#operator;

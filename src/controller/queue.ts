@@ -44,6 +44,7 @@ export class WorkQueue {
   #handler: ((key: string) => Promise<void>) | undefined;
   #onError: ((key: string, err: unknown) => void) | undefined;
   #stopping = false;
+  #started = 0;
   readonly #idle = new Set<() => void>();
 
   constructor(options: QueueOptions, observer: QueueObserver = {}) {
@@ -59,6 +60,11 @@ export class WorkQueue {
   /** Keys being reconciled right now. */
   get activeCount(): number {
     return this.#active.size;
+  }
+
+  /** Keys handed to the handler so far. */
+  get started(): number {
+    return this.#started;
   }
 
   add(key: string): void {
@@ -124,6 +130,7 @@ export class WorkQueue {
       const key = this.#ready.values().next().value as string;
       this.#ready.delete(key);
       this.#active.add(key);
+      this.#started++;
       this.#observer.onDepth?.(this.#ready.size);
       void handler(key)
         .catch((err: unknown) => this.#onError?.(key, err))

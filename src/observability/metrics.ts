@@ -95,6 +95,12 @@ export class Metrics {
   });
   readonly #conditions = new ConditionCounts(this.#resources);
 
+  readonly #idleCollections = new Counter({
+    name: "memorydb_operator_idle_collections_total",
+    help: "Memory-reducing garbage collections run once the operator was idle after work, returning that work's memory to the system",
+    registers: [this.registry],
+  });
+
   /** Counts the resources whose scheduled rotation is past due, at each scrape (the operator sets it). */
   #countOverdue: () => number = () => 0;
   readonly #rotationsOverdue: Gauge = new Gauge({
@@ -159,6 +165,10 @@ export class Metrics {
   awsCall(operation: string, outcome: string, ms: number): void {
     this.#awsCalls.inc({ operation, outcome });
     this.#awsLatency.observe({ operation }, ms / 1000);
+  }
+
+  idleCollected(): void {
+    this.#idleCollections.inc();
   }
 
   leader(name: string, leading: boolean): void {

@@ -59,6 +59,15 @@ function runCommand([file, ...args]: string[], env: Record<string, string>, cwd?
   };
 }
 
+/** A loopback port nothing listens on (yet). */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
 describe("operator process", function () {
   this.timeout(30_000);
 
@@ -132,6 +141,51 @@ describe("operator process", function () {
       expect(await r.code).to.equal(0);
       expect(r.output()).to.include("shutting down").and.include("[proc/proc-user]");
       expect(r.output()).to.not.include(PASSWORD_1);
+    } finally {
+      await env.stop();
+    }
+  });
+
+  it("gives memory back once idle: after the start-up, and again after work", async () => {
+    const env = await TestEnv.start({ startOperator: false });
+    try {
+      const dir = await mkdtemp(join(tmpdir(), "mdbu-kc-"));
+      const kubeconfig = join(dir, "kubeconfig");
+      await writeFile(kubeconfig, env.kube.kubeconfig());
+      await env.createNamespace("idle");
+      await env.createSecret("idle", "pw", { password: PASSWORD_1 });
+      const metricsPort = await freePort();
+      const r = run({
+        HOME: dir,
+        KUBECONFIG: kubeconfig,
+        AWS_REGION: env.aws.region,
+        MEMORYDB_ENDPOINT: env.aws.endpoint,
+        AWS_ACCESS_KEY_ID: "AKIDTEST",
+        AWS_SECRET_ACCESS_KEY: "test",
+        LOG_FORMAT: "text",
+        LOG_LEVEL: "debug",
+        METRICS_BIND_ADDRESS: `127.0.0.1:${metricsPort}`,
+        HEALTH_PROBE_BIND_ADDRESS: "0",
+      });
+      const collections = async () => {
+        const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+        return Number(/^memorydb_operator_idle_collections_total (\d+)$/m.exec(text)?.[1]);
+      };
+      const returned = () => [...r.output().matchAll(/idle: returned memory to the system .*"before":([\d.]+),"after":([\d.]+)/g)];
+      const until = async (what: string, ok: () => boolean) => {
+        for (const t0 = Date.now(); !ok(); await new Promise((res) => setTimeout(res, 100)))
+          if (Date.now() - t0 > 30_000) throw new Error(`${what} not seen in 30 s:\n${r.output()}`);
+      };
+      await until("the start-up's collection", () => returned().length === 1);
+      const [, before, after] = returned()[0]!;
+      expect(Number(after)).to.be.below(Number(before));
+      expect(await collections()).to.equal(1);
+      await env.createUser("idle", "idle-user", passwordSpec("pw"));
+      await env.waitForUser("idle", "idle-user", isReady, 20_000);
+      await until("a collection after the create", () => returned().length === 2);
+      expect(await collections()).to.equal(2);
+      r.kill("SIGTERM");
+      expect(await r.code).to.equal(0);
     } finally {
       await env.stop();
     }
