@@ -110,6 +110,8 @@ async function httpGet(url: string): Promise<{ ok: boolean; text: string } | und
   }
 }
 
+const IDLE_COLLECTIONS = "memorydb_operator_idle_collections_total";
+
 /** What the operator's /metrics say. */
 export interface Scrape {
   reconciles: number;
@@ -119,6 +121,8 @@ export interface Scrape {
   /** Client-side time of its MemoryDB calls so far (memorydb_api_call_duration_seconds), in ms, and their number. */
   awsMs: number;
   awsCalls: number;
+  /** The idle collections so far (memorydb_operator_idle_collections_total); undefined: an operator without them. */
+  idleCollections: number | undefined;
 }
 
 export interface Memory {
@@ -264,7 +268,23 @@ export class OperatorProcess {
       active: promSum(m, "controller_runtime_active_workers"),
       awsMs: promSum(m, "memorydb_api_call_duration_seconds_sum") * 1000,
       awsCalls: promSum(m, "memorydb_api_call_duration_seconds_count"),
+      idleCollections: m.includes(`\n${IDLE_COLLECTIONS} `) ? promSum(m, IDLE_COLLECTIONS) : undefined,
     };
+  }
+
+  /**
+   * Waits (up to 30 s) for an idle collection beyond the first `count`, which an operator makes a
+   * few seconds after its work ends (src/idle-gc.ts); false if it made none, or has none to make.
+   */
+  async idleCollected(count: number): Promise<boolean> {
+    const until = performance.now() + 30_000;
+    for (;;) {
+      const collections = (await this.scrape())?.idleCollections;
+      if (collections === undefined) return false;
+      if (collections > count) return true;
+      if (performance.now() > until) return false;
+      await sleep(200);
+    }
   }
 
   /**

@@ -37,7 +37,10 @@ export interface StartResult {
   aws: Record<string, number>;
   kube: Record<string, number>;
   cpuMs: number;
+  /** 2 s after it settled, and after its idle collection (the same without one). */
+  before: Memory;
   idle: Memory;
+  collected: boolean;
   /** With a compile cache (compileCache()): the first start, which filled it. */
   cold?: ColdStart;
 }
@@ -45,7 +48,9 @@ export interface StartResult {
 export interface ColdStart {
   wallMs: number;
   cpuMs: number;
+  before: Memory;
   idle: Memory;
+  collected: boolean;
 }
 
 /** Spawn the operator with no users and let it settle; its idle size. */
@@ -64,12 +69,25 @@ export async function startPhase(ctx: Context): Promise<StartResult> {
   };
 }
 
-/** A just spawned operator until idle: spawn → idle, the requests and CPU so far, and its size 2 s later. */
+/**
+ * A just spawned operator until idle: spawn → idle, the requests and CPU so far, its size 2 s
+ * later, and its size once it has given the start-up's memory back (its idle collection).
+ */
 async function idleFigures(env: BenchEnv, op: OperatorProcess) {
   const { at } = await op.settled(env, 0);
   const figures = { wallMs: at - op.startedAt, aws: env.awsCalls(), kube: counts(env.requests), cpuMs: op.cpuMs() };
   await sleep(2000);
-  return { ...figures, idle: await op.memory() };
+  return { ...figures, ...(await untilCollected(op, 0)) };
+}
+
+/**
+ * The size now (`before`), then (`idle`) after the operator's next idle collection, once it has
+ * made `collections` (the same as `before` for an operator without them).
+ */
+async function untilCollected(op: OperatorProcess, collections: number): Promise<{ before: Memory; idle: Memory; collected: boolean }> {
+  const before = await op.memory();
+  const collected = await op.idleCollected(collections);
+  return { before, collected, idle: collected ? await op.memory() : before };
 }
 
 /**
@@ -79,8 +97,8 @@ async function idleFigures(env: BenchEnv, op: OperatorProcess) {
 async function coldStart({ env, args }: Context): Promise<ColdStart> {
   const op = await OperatorProcess.spawn(env, operatorEnv(args));
   try {
-    const { wallMs, cpuMs, idle } = await idleFigures(env, op);
-    return { wallMs, cpuMs, idle };
+    const { wallMs, cpuMs, before, idle, collected } = await idleFigures(env, op);
+    return { wallMs, cpuMs, before, idle, collected };
   } finally {
     await op.stop();
     await env.core.deleteNamespacedSecret({ namespace: OPERATOR_NAMESPACE, name: DEFAULT_VERIFIER_SECRET });
@@ -125,7 +143,10 @@ export interface CreateResult {
   cpuMs: number;
   errors: number;
   peakRss: number;
+  /** 3 s after it settled, and after its idle collection (the same without one). */
   settled: Memory;
+  settledIdle: Memory;
+  collected: boolean;
 }
 
 /** Create users `from` … `to-1` at once (16 requests at a time), until all are Ready. */
@@ -158,7 +179,8 @@ export async function createPhase(ctx: Context, op: OperatorProcess, from: numbe
     peakRss: op.peak(),
   };
   await sleep(3000);
-  return { ...result, settled: await op.memory() };
+  const sizes = await untilCollected(op, scrape.idleCollections ?? 0);
+  return { ...result, settled: sizes.before, settledIdle: sizes.idle, collected: sizes.collected };
 }
 
 export interface RotationResult {
