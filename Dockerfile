@@ -37,8 +37,9 @@ LABEL org.opencontainers.image.title="memorydb-user-operator" \
       org.opencontainers.image.base.name="gcr.io/distroless/nodejs24-debian12:nonroot"
 ENV NODE_ENV=production
 # A young generation of up to 8 MiB per semi-space (V8 allows 4 under a 256 MiB limit): 5.2 ms of
-# CPU per created user instead of 6.1, for ~13 MiB more at idle (docs/performance.md). In the
-# environment, so that a pod's own NODE_OPTIONS replaces it; the benchmark runs the operator with it.
+# CPU per created user instead of 6.1, for ~13 MiB more while working (an idle operator gives it
+# back; docs/performance.md, changes 8 and 10). In the environment, so that a pod's own
+# NODE_OPTIONS replaces it; the benchmark runs the operator with it.
 ENV NODE_OPTIONS=--max-semi-space-size=8
 WORKDIR /app
 # Owned by root and read-only to the operator's user.
