@@ -3,10 +3,10 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync, writeFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
-import { type AddressInfo, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { freePort } from "../local-control-plane/ports.ts";
 import type { BenchEnv } from "./env.ts";
 import { procCpuMs, procMemory, promSum, resetPeak, sleep } from "./lib.ts";
 
@@ -90,15 +90,6 @@ export function compileCache(): string | null {
   process.once("exit", () => rmSync(dir, { recursive: true, force: true }));
   compileCacheDir = dir;
   return compileCacheDir;
-}
-
-/** A loopback port nothing listens on right now (for the child's probe and metrics servers). */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((res, rej) => server.once("error", rej).listen(0, "127.0.0.1", res));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((res) => server.close(() => res()));
-  return port;
 }
 
 async function httpGet(url: string): Promise<{ ok: boolean; text: string } | undefined> {

@@ -29,7 +29,9 @@ const stripperLoaded = (m: Memory) =>
     : `Node's TypeScript stripper ${m.stripper ? "" : "not "}loaded`;
 /** How an idle size was taken: after the operator's idle collection (src/idle-gc.ts), or without one. */
 const collection = (m: { before: Memory; collected: boolean }) =>
-  m.collected ? `after its idle collection (${fmtMiB(m.before.rss)} before it)` : "no idle collection (none within 30 s, or an operator without them)";
+  m.collected
+    ? `after its idle collection (${fmtMiB(m.before.rss)} before it)`
+    : "no idle collection (none within 30 s, or an operator without them)";
 const load = () =>
   loadavg()
     .map((l) => l.toFixed(2))

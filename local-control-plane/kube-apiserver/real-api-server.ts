@@ -6,11 +6,11 @@ import { generateKeyPairSync, randomBytes } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { request as httpsRequest } from "node:https";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ApiextensionsV1Api, CoreV1Api, KubeConfig } from "@kubernetes/client-node";
 import * as yaml from "js-yaml";
+import { freePort } from "../ports.ts";
 
 export const DEFAULT_BINARY = "/var/cache/kube-apiserver-1.20/bin/kube-apiserver";
 
@@ -42,14 +42,6 @@ function binaryPath(explicit: string | undefined): string {
     );
   }
   return found;
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 /** A CRD as Kubernetes 1.20 takes it: without CEL rules (x-kubernetes-validations, 1.25+). */

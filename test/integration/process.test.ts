@@ -9,6 +9,7 @@ import { delimiter, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { CoordinationV1Api } from "@kubernetes/client-node";
 import { expect } from "chai";
+import { freePort } from "../../local-control-plane/ports.ts";
 import { isReady, PASSWORD_1, passwordSpec, TestEnv } from "./harness.ts";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
@@ -57,15 +58,6 @@ function runCommand([file, ...args]: string[], env: Record<string, string>, cwd?
     output: () => out,
     kill: (signal) => child.kill(signal),
   };
-}
-
-/** A loopback port nothing listens on (yet). */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 describe("operator process", function () {
