@@ -4,7 +4,6 @@
 // lines with a crash signature are kept aside.
 import { type ChildProcess, spawn } from "node:child_process";
 import { createWriteStream, type WriteStream } from "node:fs";
-import { type AddressInfo, createServer } from "node:net";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { CRASH_PATTERN, promValue } from "./lib.ts";
@@ -30,15 +29,6 @@ export interface UnexpectedExit {
   n: number;
   code: number | null | undefined;
   signal: NodeJS.Signals | null | undefined;
-}
-
-/** A loopback port nothing listens on right now. */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((res, rej) => server.once("error", rej).listen(0, "127.0.0.1", res));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((res) => server.close(() => res()));
-  return port;
 }
 
 export class OperatorProcess {

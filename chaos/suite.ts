@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { KubeApiServer } from "../local-control-plane/kube/server.ts";
 import { MemoryDBEmulator, normaliseAccessString, type SeedUserInput } from "../local-control-plane/memorydb/emulator.ts";
+import { freePort } from "../local-control-plane/ports.ts";
 import { type Json, Kube, sleep, type WatchStats, watchForever } from "./kube.ts";
 import {
   type AcceptedCall,
@@ -31,7 +32,7 @@ import {
   type WorkloadUser,
   workload,
 } from "./lib.ts";
-import { freePort, OperatorProcess } from "./operator.ts";
+import { OperatorProcess } from "./operator.ts";
 
 const CRD_FILE = fileURLToPath(new URL("../crds/memorydb.operators.dev_memorydbusers.yaml", import.meta.url));
 const GROUP_PATH = "/apis/memorydb.operators.dev/v1alpha1";

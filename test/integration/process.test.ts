@@ -44,6 +44,23 @@ function run(env: Record<string, string>, args: string[] = []): Run {
   return runCommand([process.execPath, MAIN, ...args], env);
 }
 
+/** `node src/main.ts` against `env`'s API server (through a kubeconfig of its own) and emulator, with `settings` added. */
+async function runAgainst(env: TestEnv, settings: Record<string, string>): Promise<Run> {
+  const dir = await mkdtemp(join(tmpdir(), "mdbu-kc-"));
+  const kubeconfig = join(dir, "kubeconfig");
+  await writeFile(kubeconfig, env.kube.kubeconfig());
+  return run({
+    HOME: dir,
+    KUBECONFIG: kubeconfig,
+    AWS_REGION: env.aws.region,
+    MEMORYDB_ENDPOINT: env.aws.endpoint,
+    AWS_ACCESS_KEY_ID: "AKIDTEST",
+    AWS_SECRET_ACCESS_KEY: "test",
+    LOG_FORMAT: "text",
+    ...settings,
+  });
+}
+
 function runCommand([file, ...args]: string[], env: Record<string, string>, cwd?: string): Run {
   const child = spawn(file!, args, {
     env: { PATH: process.env.PATH ?? "", ...env },
@@ -110,20 +127,10 @@ describe("operator process", function () {
   it("reconciles from a kubeconfig and shuts down cleanly on SIGTERM", async () => {
     const env = await TestEnv.start({ startOperator: false });
     try {
-      const dir = await mkdtemp(join(tmpdir(), "mdbu-kc-"));
-      const kubeconfig = join(dir, "kubeconfig");
-      await writeFile(kubeconfig, env.kube.kubeconfig());
       await env.createNamespace("proc");
       await env.createSecret("proc", "pw", { password: PASSWORD_1 });
-      const r = run({
-        HOME: dir,
-        KUBECONFIG: kubeconfig,
-        AWS_REGION: env.aws.region,
-        MEMORYDB_ENDPOINT: env.aws.endpoint,
-        AWS_ACCESS_KEY_ID: "AKIDTEST",
-        AWS_SECRET_ACCESS_KEY: "test",
+      const r = await runAgainst(env, {
         POLL_INTERVAL: "100ms",
-        LOG_FORMAT: "text",
         METRICS_BIND_ADDRESS: "127.0.0.1:0",
         HEALTH_PROBE_BIND_ADDRESS: "127.0.0.1:0",
       });
@@ -141,20 +148,10 @@ describe("operator process", function () {
   it("gives memory back once idle: after the start-up, and again after work", async () => {
     const env = await TestEnv.start({ startOperator: false });
     try {
-      const dir = await mkdtemp(join(tmpdir(), "mdbu-kc-"));
-      const kubeconfig = join(dir, "kubeconfig");
-      await writeFile(kubeconfig, env.kube.kubeconfig());
       await env.createNamespace("idle");
       await env.createSecret("idle", "pw", { password: PASSWORD_1 });
       const metricsPort = await freePort();
-      const r = run({
-        HOME: dir,
-        KUBECONFIG: kubeconfig,
-        AWS_REGION: env.aws.region,
-        MEMORYDB_ENDPOINT: env.aws.endpoint,
-        AWS_ACCESS_KEY_ID: "AKIDTEST",
-        AWS_SECRET_ACCESS_KEY: "test",
-        LOG_FORMAT: "text",
+      const r = await runAgainst(env, {
         LOG_LEVEL: "debug",
         METRICS_BIND_ADDRESS: `127.0.0.1:${metricsPort}`,
         HEALTH_PROBE_BIND_ADDRESS: "0",

@@ -10,7 +10,8 @@ import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect } from "chai";
-import { freePort, OperatorProcess } from "../../chaos/operator.ts";
+import { OperatorProcess } from "../../chaos/operator.ts";
+import { freePort } from "../../local-control-plane/ports.ts";
 import { ROTATE_PASSWORD_ANNOTATION } from "../../src/model.ts";
 import { isReady, TestEnv } from "./harness.ts";
 
