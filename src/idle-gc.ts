@@ -15,8 +15,9 @@ export interface IdleGcTimings {
   /** How long the operator must have been idle, after work, before collecting. */
   idleDelayMs: number;
   /**
-   * The most of the time collections may take: after one that took d ms, the next waits at least
-   * d / share ms (a trickle of changes, each followed by an idle spell, must not cost one each).
+   * The most of a core collections may take: after one that cost d ms of CPU, the next starts no
+   * sooner than d / share ms after it started (a trickle of changes, each followed by an idle
+   * spell, must not cost one each).
    */
   maxShare: number;
   /** How often idleness is looked at. */
@@ -55,10 +56,10 @@ export class IdleGcSchedule {
     return this.#worked && now - this.#idleSince >= this.#timings.idleDelayMs && now >= this.#notBefore;
   }
 
-  /** A collection that started at `startedAt` took `ms`. */
-  collected(startedAt: number, ms: number): void {
+  /** A collection that started at `startedAt` cost `cpuMs`. */
+  collected(startedAt: number, cpuMs: number): void {
     this.#worked = false;
-    this.#notBefore = startedAt + ms / this.#timings.maxShare;
+    this.#notBefore = startedAt + cpuMs / this.#timings.maxShare;
   }
 }
 
@@ -68,27 +69,33 @@ export interface Activity {
   readonly reconciles: number;
 }
 
-/** Collect once idle after work (see IdleGcSchedule), until stopped. */
+/** Collect once idle after work (see IdleGcSchedule), until stopped. Tests give their own `collect` and timings. */
 export function collectWhenIdle(
   activity: Activity,
   logger: Logger,
   onCollected: () => void = () => undefined,
-  timings: IdleGcTimings = IDLE_GC,
+  { timings = IDLE_GC, collect = collectAllGarbage }: { timings?: IdleGcTimings; collect?: () => boolean } = {},
 ): { stop(): void } {
   const schedule = new IdleGcSchedule(timings);
   const timer = setInterval(() => {
     const t0 = performance.now();
     if (!schedule.due(t0, activity.idle, activity.reconciles)) return;
     const rssBefore = process.memoryUsage.rss();
-    if (!collectAllGarbage()) {
-      logger.warn("idle collections are not available in this Node.js: memory is left to V8");
+    const cpu0 = process.cpuUsage();
+    try {
+      if (!collect()) throw new Error("V8 gives no gc function");
+    } catch (err) {
+      // Never a crash, nor a retry every second: memory is left to V8 from now on.
+      logger.warn("idle collections are not available: memory is left to V8", { error: (err as Error).message });
       clearInterval(timer);
       return;
     }
-    const ms = performance.now() - t0;
-    schedule.collected(t0, ms);
+    const cpu = process.cpuUsage(cpu0);
+    const cpuMs = (cpu.user + cpu.system) / 1000;
+    schedule.collected(t0, cpuMs);
     logger.debug("idle: returned memory to the system", {
-      ms: Math.round(ms),
+      ms: Math.round(performance.now() - t0),
+      cpuMs: Math.round(cpuMs),
       rssMiB: { before: mib(rssBefore), after: mib(process.memoryUsage.rss()) },
     });
     onCollected();
@@ -103,11 +110,12 @@ let gc: NodeJS.GCFunction | undefined;
 
 /**
  * V8's "last resort" collection: full GCs that reduce the heap's footprint (the young generation
- * shrunk, pooled pages released), as under memory pressure. The `gc` function is V8's, taken
- * from a context made while --expose-gc was set, so the operator's own globals never have it.
- * False if this Node.js gives none.
+ * shrunk, pooled pages released), as under memory pressure. The `gc` function is V8's: the
+ * global one if the process was started with --expose-gc, else one taken from a context made
+ * while that flag was set, so the operator's own globals never have it. False if V8 gives none.
  */
 function collectAllGarbage(): boolean {
+  if (!gc && typeof globalThis.gc === "function") gc = globalThis.gc;
   if (!gc) {
     setFlagsFromString("--expose-gc");
     try {

@@ -64,7 +64,8 @@ export class Service {
 
   /** Nothing to do: a standby replica, or an operator that has listed and has nothing queued or reconciling. */
   get idle(): boolean {
-    return this.#operator ? this.#operator.idle : !this.isLeader;
+    if (this.#operator) return this.#operator.idle;
+    return this.#elector !== undefined && !this.#elector.isLeader;
   }
 
   /** Reconciles started so far (by this process's operator, while it leads). */

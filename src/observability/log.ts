@@ -42,7 +42,10 @@ export function createLogger(options: {
   // below the level: a debug line cost as much as a written one. Below the level, the methods do
   // nothing (child loggers inherit them).
   for (const level of Object.keys(logger.levels)) {
-    if (!logger.isLevelEnabled(level)) (logger as unknown as Record<string, () => Logger>)[level] = () => logger;
+    if (!logger.isLevelEnabled(level))
+      (logger as unknown as Record<string, (this: Logger) => Logger>)[level] = function (this: Logger) {
+        return this;
+      };
   }
   return logger;
 }

@@ -1,11 +1,13 @@
 // When the operator gives memory back: the schedule alone, on hand-moved monotonic time.
+import { PassThrough } from "node:stream";
 import { expect } from "chai";
-import { IdleGcSchedule } from "../../src/idle-gc.ts";
+import { collectWhenIdle, IdleGcSchedule } from "../../src/idle-gc.ts";
+import { createLogger } from "../../src/observability/log.ts";
 
 const timings = { idleDelayMs: 5000, maxShare: 0.01, checkEveryMs: 1000 };
 
-/** A schedule checked once a second, as the operator checks it; each collection takes `tookMs`. */
-function checked(tookMs = 100) {
+/** A schedule checked once a second, as the operator checks it; each collection costs `cpuMs`. */
+function checked(cpuMs = 100) {
   const schedule = new IdleGcSchedule(timings);
   let reconciles = 0;
   return {
@@ -16,7 +18,7 @@ function checked(tookMs = 100) {
         if (!idle) reconciles++;
         if (!schedule.due(now, idle, reconciles)) continue;
         due.push(now);
-        schedule.collected(now, tookMs);
+        schedule.collected(now, cpuMs);
       }
       return due;
     },
@@ -64,7 +66,15 @@ describe("idle collections", () => {
     expect(s.run(10_000, 10_000, true)).to.deep.equal([10_000]);
   });
 
-  it("spends at most its share of the time: after a 300 ms collection, none for 30 s", () => {
+  it("after work within its share's wait, collects once the wait is over", () => {
+    const s = checked(300);
+    expect(s.run(0, 5000, true)).to.deep.equal([5000]);
+    expect(s.run(6000, 6000, false)).to.deep.equal([]);
+    // Idle for the delay from 12 s, but 300 ms of CPU at 1 % is 30 s after the first.
+    expect(s.run(7000, 60_000, true)).to.deep.equal([35_000]);
+  });
+
+  it("spends at most its share of a core: after a collection of 300 ms of CPU, none for 30 s", () => {
     const s = checked(300);
     expect(s.run(0, 5000, true)).to.deep.equal([5000]);
     // A trickle of work, each followed by an idle spell longer than the delay.
@@ -75,5 +85,52 @@ describe("idle collections", () => {
     }
     // Due at 12, 19, 26 and 33 s, but not before 35 s: the first at 40 s (idle since 35 s).
     expect(due).to.deep.equal([40_000]);
+  });
+});
+
+describe("the idle collector", () => {
+  // Its own timings, all scaled down by one factor (100).
+  const fast = { idleDelayMs: 50, maxShare: 0.01, checkEveryMs: 10 };
+  const idle = { idle: true, reconciles: 0 };
+  const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+  function capture() {
+    const stream = new PassThrough();
+    const lines: Array<{ level: string; message: string }> = [];
+    stream.on("data", (d: Buffer) =>
+      lines.push(
+        ...String(d)
+          .trim()
+          .split("\n")
+          .map((l) => JSON.parse(l)),
+      ),
+    );
+    return { logger: createLogger({ level: "info", format: "json", stream }), lines };
+  }
+
+  it("collects once after the start-up while idle, and counts it", async () => {
+    const { logger } = capture();
+    let collections = 0;
+    let counted = 0;
+    const c = collectWhenIdle(idle, logger, () => counted++, { timings: fast, collect: () => ++collections > 0 });
+    await sleep(400);
+    c.stop();
+    expect([collections, counted]).to.deep.equal([1, 1]);
+  });
+
+  it("a collection that fails warns once and stops the collector: no crash, no retry loop", async () => {
+    const { logger, lines } = capture();
+    let attempts = 0;
+    let counted = 0;
+    const c = collectWhenIdle({ ...idle, reconciles: 0 }, logger, () => counted++, {
+      timings: fast,
+      collect: () => {
+        attempts++;
+        throw new Error("boom");
+      },
+    });
+    await sleep(400);
+    c.stop();
+    expect([attempts, counted]).to.deep.equal([1, 0]);
+    expect(lines.map((l) => [l.level, l.message])).to.deep.equal([["warn", "idle collections are not available: memory is left to V8"]]);
   });
 });
