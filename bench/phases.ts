@@ -29,7 +29,8 @@ export function operatorEnv(args: BenchArgs, extra: Record<string, string> = {})
 
 const counts = (requests: KubeRequests) => ({ ...requests.counts });
 
-export interface StartResult {
+/** Its sizes: 2 s after it settled (`before`), and after its idle collection (`idle`). */
+export interface StartResult extends IdleSizes {
   op: OperatorProcess;
   /** Spawn → idle, and spawn → the "operator started" log line. */
   wallMs: number;
@@ -37,20 +38,14 @@ export interface StartResult {
   aws: Record<string, number>;
   kube: Record<string, number>;
   cpuMs: number;
-  /** 2 s after it settled, and after its idle collection (the same without one). */
-  before: Memory;
-  idle: Memory;
-  collected: boolean;
   /** With a compile cache (compileCache()): the first start, which filled it. */
   cold?: ColdStart;
 }
 
-export interface ColdStart {
+/** Its sizes: 2 s after it settled (`before`), and after its idle collection (`idle`). */
+export interface ColdStart extends IdleSizes {
   wallMs: number;
   cpuMs: number;
-  before: Memory;
-  idle: Memory;
-  collected: boolean;
 }
 
 /** Spawn the operator with no users and let it settle; its idle size. */
@@ -80,11 +75,18 @@ async function idleFigures(env: BenchEnv, op: OperatorProcess) {
   return { ...figures, ...(await untilCollected(op, 0)) };
 }
 
+export interface IdleSizes {
+  before: Memory;
+  idle: Memory;
+  /** Whether an idle collection came between them. */
+  collected: boolean;
+}
+
 /**
  * The size now (`before`), then (`idle`) after the operator's next idle collection, once it has
  * made `collections` (the same as `before` for an operator without them).
  */
-async function untilCollected(op: OperatorProcess, collections: number): Promise<{ before: Memory; idle: Memory; collected: boolean }> {
+async function untilCollected(op: OperatorProcess, collections: number): Promise<IdleSizes> {
   const before = await op.memory();
   const collected = await op.idleCollected(collections);
   return { before, collected, idle: collected ? await op.memory() : before };
@@ -143,10 +145,8 @@ export interface CreateResult {
   cpuMs: number;
   errors: number;
   peakRss: number;
-  /** 3 s after it settled, and after its idle collection (the same without one). */
-  settled: Memory;
-  settledIdle: Memory;
-  collected: boolean;
+  /** 3 s after it settled (`before`), and after its idle collection (`idle`, the same without one). */
+  settled: IdleSizes;
 }
 
 /** Create users `from` … `to-1` at once (16 requests at a time), until all are Ready. */
@@ -179,8 +179,7 @@ export async function createPhase(ctx: Context, op: OperatorProcess, from: numbe
     peakRss: op.peak(),
   };
   await sleep(3000);
-  const sizes = await untilCollected(op, scrape.idleCollections ?? 0);
-  return { ...result, settled: sizes.before, settledIdle: sizes.idle, collected: sizes.collected };
+  return { ...result, settled: await untilCollected(op, scrape.idleCollections ?? 0) };
 }
 
 export interface RotationResult {

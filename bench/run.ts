@@ -8,7 +8,17 @@ import { availableParallelism, cpus, loadavg, platform, release, totalmem } from
 import { BenchEnv, ReadyWatch } from "./env.ts";
 import { type BenchArgs, cpuModel, fmtCounts, fmtMiB, fmtMs, parseArgs, percentile, Table } from "./lib.ts";
 import { BENCH_NODE_OPTIONS, compileCache, MEMORY_LIMIT_MIB, type Memory, memoryCgroup, OPERATOR_ENTRY } from "./operator.ts";
-import { type Context, createPhase, latencyPhase, ratePhase, restartPhase, resyncPhase, rotationPhase, startPhase } from "./phases.ts";
+import {
+  type Context,
+  createPhase,
+  type IdleSizes,
+  latencyPhase,
+  ratePhase,
+  restartPhase,
+  resyncPhase,
+  rotationPhase,
+  startPhase,
+} from "./phases.ts";
 
 /**
  * CPU per created user before this benchmark's targets were worked on (the operator of commit
@@ -28,7 +38,7 @@ const stripperLoaded = (m: Memory) =>
     ? "the probe did not say whether Node's TypeScript stripper is loaded"
     : `Node's TypeScript stripper ${m.stripper ? "" : "not "}loaded`;
 /** How an idle size was taken: after the operator's idle collection (src/idle-gc.ts), or without one. */
-const collection = (m: { before: Memory; collected: boolean }) =>
+const collection = (m: IdleSizes) =>
   m.collected
     ? `after its idle collection (${fmtMiB(m.before.rss)} before it)`
     : "no idle collection (none within 30 s, or an operator without them)";
@@ -194,8 +204,8 @@ async function main(): Promise<void> {
   }
   t.row("peak during the creates", `${fmtMiB(create.peakRss)}  (target ≤ 230 MiB: ${verdict(create.peakRss <= 230 * 1024 * 1024)})`);
   for (const [what, m, how] of [
-    [`${n} users, after the creates`, create.settled, "3 s after they settled"],
-    [`${n} users, after the creates, idle`, create.settledIdle, collection({ ...create, before: create.settled })],
+    [`${n} users, after the creates`, create.settled.before, "3 s after they settled"],
+    [`${n} users, after the creates, idle`, create.settled.idle, collection(create.settled)],
     [`${n} users, after restart and resync`, steady, "3 s after the resync"],
   ] as const) {
     t.row(
