@@ -1,14 +1,15 @@
 // When the operator gives memory back: the schedule alone, on hand-moved monotonic time.
 import { PassThrough } from "node:stream";
 import { expect } from "chai";
-import { collectWhenIdle, IdleGcSchedule } from "../../src/idle-gc.ts";
+import { collectWhenIdle, IDLE_GC, IdleGcSchedule } from "../../src/idle-gc.ts";
 import { createLogger } from "../../src/observability/log.ts";
 
-const timings = { idleDelayMs: 5000, maxShare: 0.01, checkEveryMs: 1000 };
-
-/** A schedule checked once a second, as the operator checks it; each collection costs `cpuMs`. */
+/**
+ * A schedule on the operator's own timings (idle 5 s, 1 % of a core), checked once a second as
+ * the operator checks it; each collection costs `cpuMs`.
+ */
 function checked(cpuMs = 100) {
-  const schedule = new IdleGcSchedule(timings);
+  const schedule = new IdleGcSchedule(IDLE_GC);
   let reconciles = 0;
   return {
     /** Checks from `from` to `to` ms (inclusive) with the operator idle or not; when a collection was due. */
@@ -89,8 +90,8 @@ describe("idle collections", () => {
 });
 
 describe("the idle collector", () => {
-  // Its own timings, all scaled down by one factor (100).
-  const fast = { idleDelayMs: 50, maxShare: 0.01, checkEveryMs: 10 };
+  // The operator's timings, all scaled down by one factor (100).
+  const fast = { ...IDLE_GC, idleDelayMs: IDLE_GC.idleDelayMs / 100, checkEveryMs: IDLE_GC.checkEveryMs / 100 };
   const idle = { idle: true, reconciles: 0 };
   const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
   function capture() {
@@ -121,7 +122,7 @@ describe("the idle collector", () => {
     const { logger, lines } = capture();
     let attempts = 0;
     let counted = 0;
-    const c = collectWhenIdle({ ...idle, reconciles: 0 }, logger, () => counted++, {
+    const c = collectWhenIdle(idle, logger, () => counted++, {
       timings: fast,
       collect: () => {
         attempts++;
