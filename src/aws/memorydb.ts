@@ -18,6 +18,7 @@ import type { CreateUserInput, MemoryDBApi, UpdateUserInput } from "./api.ts";
 import type { CredentialProvider } from "./credentials.ts";
 import { AwsFault, classify } from "./faults.ts";
 import { AcceptedRateLimiter } from "./rate-limiter.ts";
+import { Sha256 } from "./sha256.ts";
 
 export interface MemoryDBOptions {
   region: string;
@@ -97,6 +98,8 @@ export class MemoryDB implements MemoryDBApi {
         // One attempt per send (a number: with options, the SDK takes a provider function for 3),
         // paced by the operator's rate limiter (rate-limiter.ts: why not the SDK's own).
         maxAttempts: 1,
+        // Signing with the operator's SHA-256: HMAC keys prepared once (sha256.ts).
+        sha256: Sha256,
         retryStrategy: new AdaptiveRetryStrategy(1, { rateLimiter: new AcceptedRateLimiter() }),
         requestHandler: { connectionTimeout: 5_000, requestTimeout: 30_000 },
         ...(options.endpoint ? { endpoint: options.endpoint } : {}),
