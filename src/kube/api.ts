@@ -342,30 +342,35 @@ export class KubeApi {
 
   async createEvent(event: EventInput, call?: CallOptions): Promise<void> {
     const meta = event.regarding.metadata;
-    await this.#events.request(`create Event for ${meta.namespace}/${meta.name}`, {
-      method: "POST",
-      path: `/apis/events.k8s.io/v1/namespaces/${path(meta.namespace)}/events`,
-      body: {
-        apiVersion: "events.k8s.io/v1",
-        kind: "Event",
-        metadata: { generateName: eventNamePrefix(meta.name), namespace: meta.namespace },
-        eventTime: microTime(),
-        reportingController: REPORTING_CONTROLLER,
-        reportingInstance: this.#instance,
-        action: event.action,
-        reason: event.reason,
-        type: event.type,
-        note: event.note.slice(0, 1024),
-        regarding: {
-          apiVersion: event.regarding.apiVersion,
-          kind: event.regarding.kind,
-          name: meta.name,
-          namespace: meta.namespace,
-          ...(meta.uid ? { uid: meta.uid } : {}),
-          ...(meta.resourceVersion ? { resourceVersion: meta.resourceVersion } : {}),
+    await this.#events.request(
+      `create Event for ${meta.namespace}/${meta.name}`,
+      {
+        method: "POST",
+        path: `/apis/events.k8s.io/v1/namespaces/${path(meta.namespace)}/events`,
+        body: {
+          apiVersion: "events.k8s.io/v1",
+          kind: "Event",
+          metadata: { generateName: eventNamePrefix(meta.name), namespace: meta.namespace },
+          eventTime: microTime(),
+          reportingController: REPORTING_CONTROLLER,
+          reportingInstance: this.#instance,
+          action: event.action,
+          reason: event.reason,
+          type: event.type,
+          note: event.note.slice(0, 1024),
+          regarding: {
+            apiVersion: event.regarding.apiVersion,
+            kind: event.regarding.kind,
+            name: meta.name,
+            namespace: meta.namespace,
+            ...(meta.uid ? { uid: meta.uid } : {}),
+            ...(meta.resourceVersion ? { resourceVersion: meta.resourceVersion } : {}),
+          },
         },
+        signal: call?.signal,
       },
-      signal: call?.signal,
-    });
+      // The Event as stored is of no use to the operator.
+      { discard: true },
+    );
   }
 }

@@ -36,9 +36,10 @@ export class KubeClient {
 
   /**
    * Sends the request; answers the parsed response body. A status outside 2xx, or no answer at
-   * all, throws a KubeError saying `what` failed (`testFailed`: a 422 is a failed JSON Patch test).
+   * all, throws a KubeError saying `what` failed (`testFailed`: a 422 is a failed JSON Patch test;
+   * `discard`: the caller has no use for a successful answer, which is then read but not parsed).
    */
-  async request<T>(what: string, req: KubeRequest, options: { testFailed?: boolean } = {}): Promise<T> {
+  async request<T>(what: string, req: KubeRequest, options: { testFailed?: boolean; discard?: boolean } = {}): Promise<T> {
     const server = this.kc.getCurrentCluster()?.server;
     if (!server) throw new KubeError(what, new Error("no current cluster in the Kubernetes configuration"));
     const url = new URL(server + req.path);
@@ -46,7 +47,7 @@ export class KubeClient {
     const ctx = new RequestContext(url.toString(), HttpMethod[req.method]);
     let text: string;
     let status: number;
-    let headers: Record<string, string>;
+    let headers: Record<string, string | string[] | undefined>;
     try {
       await this.kc.applySecurityAuthentication(ctx);
       ctx.setHeaderParam("Accept", req.accept ?? "application/json");
@@ -63,12 +64,20 @@ export class KubeClient {
         ...(dispatcher ? { dispatcher } : {}),
       });
       status = response.statusCode;
-      headers = Object.fromEntries(Object.entries(response.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(", ") : (v ?? "")]));
+      headers = response.headers;
+      if (options.discard && status >= 200 && status <= 299) {
+        await response.body.dump();
+        return undefined as T;
+      }
       text = await response.body.text();
     } catch (err) {
       throw new KubeError(what, err);
     }
-    if (status < 200 || status > 299) throw new KubeError(what, { status, body: text, headers }, options);
+    if (status < 200 || status > 299) {
+      // Headers only matter in a failure (Retry-After): flattened then, not on every answer.
+      const flat = Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(", ") : (v ?? "")]));
+      throw new KubeError(what, { status, body: text, headers: flat }, options);
+    }
     return (text === "" ? undefined : JSON.parse(text)) as T;
   }
 }
