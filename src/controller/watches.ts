@@ -48,8 +48,11 @@ export class FieldIndex<T extends KubeObject> {
   }
 
   set(key: string, obj: T): void {
-    this.delete(key);
     const values = this.#extract(obj);
+    // Most updates (a status write) leave the values as they were.
+    const before = this.#byKey.get(key);
+    if (before && before.length === values.length && before.every((v, i) => v === values[i])) return;
+    this.delete(key);
     this.#byKey.set(key, values);
     for (const v of values) {
       const keys = this.#byValue.get(v) ?? new Set<string>();
