@@ -8,6 +8,7 @@ import { delimiter, join } from "node:path";
 import type { Cluster, Context, User } from "@kubernetes/client-node";
 import { KubeConfig } from "@kubernetes/client-node/dist/config.js";
 import { ConfigError } from "../config-values.ts";
+import { sameValue } from "../same-value.ts";
 
 const SERVICE_ACCOUNT_TOKEN = "/var/run/secrets/kubernetes.io/serviceaccount/token";
 
@@ -113,14 +114,4 @@ export function reuseConnections(kc: KubeConfig): KubeConfig {
     return pools.get(key);
   };
   return kc;
-}
-
-/** Deep equality of plain JSON-like values and Buffers. */
-function sameValue(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  if (Buffer.isBuffer(a) || Buffer.isBuffer(b)) return Buffer.isBuffer(a) && Buffer.isBuffer(b) && a.equals(b);
-  if (typeof a !== "object" || typeof b !== "object" || a === null || b === null || Array.isArray(a) !== Array.isArray(b)) return false;
-  const ka = Object.keys(a);
-  const kb = Object.keys(b);
-  return ka.length === kb.length && ka.every((k) => sameValue((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
 }

@@ -11,6 +11,7 @@ import type {
   PasswordRotationStatus,
   PasswordSource,
 } from "../model.ts";
+import { sameValue } from "../same-value.ts";
 import type { Outcome } from "./outcome.ts";
 
 /** A condition as a reconcile decides it; the transition time is filled in by setCondition. */
@@ -131,13 +132,6 @@ export function nextStatus(
   };
 }
 
-/** JSON with object keys sorted: the API server may return fields in another order than ours. */
-function canonical(value: unknown): string {
-  return JSON.stringify(value, (_key, v: unknown) =>
-    isObject(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : 1))) : v,
-  );
-}
-
 function isObject(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === "object" && !Array.isArray(v);
 }
@@ -184,6 +178,6 @@ export function worthWriting(previous: MemoryDBUserStatus | undefined, patch: Me
   if (previous === undefined) return true;
   const { lastSyncTime: before, ...stored } = previous;
   const { lastSyncTime: after, ...written } = applyMergePatch(previous, patch);
-  if (canonical(stored) !== canonical(written)) return true;
+  if (!sameValue(stored, written)) return true;
   return after !== undefined && !(now.getTime() - Date.parse(before ?? "") < SYNC_TIME_REFRESH_MS);
 }
