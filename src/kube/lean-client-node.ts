@@ -1,8 +1,8 @@
 // Keeps @kubernetes/client-node's generated API out of the process. client-node's KubeConfig
 // module imports the package's generated index (every model and API class: 24 MB of
 // JavaScript, about 37 MiB of the process's resident size once loaded) for two names only,
-// createConfiguration and ServerConfiguration. The operator uses KubeConfig, Watch and the
-// client's lower-level request path (client.ts), never a generated class, so this resolve hook
+// createConfiguration and ServerConfiguration. The operator uses KubeConfig and the client's
+// lower-level request context (client.ts, watch.ts), never a generated class, so this resolve hook
 // answers that one import with a module of just those two names. main.ts registers it before
 // anything loads client-node; elsewhere (tests run the operator in-process) the full index loads
 // and nothing else differs. Should a later client-node import more names from there, the process

@@ -5,11 +5,11 @@
 // changes. (Longer than most modules: one state machine, kept in one place so that every
 // transition between list, watch, resume and backoff can be read together.)
 import type { KubeConfig, RequestContext } from "@kubernetes/client-node";
-import { Watch } from "@kubernetes/client-node/dist/watch.js";
 import type { Logger } from "../observability/log.ts";
 import type { ListPage } from "./api.ts";
 import { Backoff } from "./backoff.ts";
 import type { CallOptions } from "./request.ts";
+import { watch } from "./watch.ts";
 import { WATCH_TIMINGS, type WatchTimings } from "./watch-timings.ts";
 
 export interface KubeObject {
@@ -211,9 +211,6 @@ export class Reflector<T extends KubeObject> {
   /** One watch from `fromRv`; `onVersion` follows the resourceVersions seen (incl. bookmarks). */
   #watch(fromRv: string, onVersion: (rv: string) => void): Promise<WatchEnd> {
     const [minTimeout, maxTimeout] = this.#options.timings.serverTimeoutSeconds;
-    const watcher = new Watch(this.#kc);
-    // client-node's inactivity timeout (declared private, but a plain field): the idle timeout.
-    (watcher as unknown as { requestTimeoutMs: number }).requestTimeoutMs = this.#options.timings.idleTimeoutMs;
     let events = 0;
     let accepted = false;
     let inStream: WatchEnd | undefined;
@@ -239,16 +236,17 @@ export class Reflector<T extends KubeObject> {
           return end({ kind: "failed", error: new Error("watch closed immediately") });
         end({ kind: "ended", why: "closed by the server" });
       };
-      const watching = watcher.watch(
-        this.#options.watchPath,
-        {
+      const watching = watch<T & { code?: number }>(this.#kc, {
+        path: this.#options.watchPath,
+        query: {
           resourceVersion: fromRv,
           allowWatchBookmarks: true,
-          ...(this.#options.labelSelector ? { labelSelector: this.#options.labelSelector } : {}),
-          ...(this.#options.fieldSelector ? { fieldSelector: this.#options.fieldSelector } : {}),
+          labelSelector: this.#options.labelSelector || undefined,
+          fieldSelector: this.#options.fieldSelector || undefined,
           timeoutSeconds: minTimeout + Math.floor(Math.random() * (maxTimeout - minTimeout + 1)),
         },
-        (type: string, obj: T & { code?: number }) => {
+        idleTimeoutMs: this.#options.timings.idleTimeoutMs,
+        onEvent: (type, obj) => {
           accepted = true;
           this.#contact();
           events++;
@@ -272,8 +270,8 @@ export class Reflector<T extends KubeObject> {
             this.#options.handler.upsert(obj, old);
           }
         },
-        finish,
-      );
+        done: finish,
+      });
       watching.then((request) => {
         // The server answered 200 unless the request already ended in an error. Not contact
         // yet: a server that cannot encode the events answers 200 and closes the stream.

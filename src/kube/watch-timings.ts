@@ -4,8 +4,8 @@
 /** How long watches last and how failures back off. All of them scale together in tests. */
 export interface WatchTimings {
   /**
-   * A watch that receives nothing for this long is ended by the client (client-node's Watch
-   * default, 30 s) and resumed at once from the last resourceVersion: not a failure.
+   * A watch that receives nothing for this long is ended by the client (30 s, as client-node's
+   * Watch) and resumed at once from the last resourceVersion: not a failure.
    */
   idleTimeoutMs: number;
   /** The server ends each watch after a random time in this range (client-go: 5–10 min). */
