@@ -22,7 +22,8 @@ export interface KubeRequest extends CallOptions {
   accept?: string;
 }
 
-const USER_AGENT = `memorydb-user-operator (${process.platform}/${process.arch}) node/${process.version}`;
+/** Sent with every request, watches included. */
+export const USER_AGENT = `memorydb-user-operator (${process.platform}/${process.arch}) node/${process.version}`;
 
 export class KubeClient {
   readonly kc: KubeConfig;

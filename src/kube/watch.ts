@@ -7,6 +7,7 @@ import { STATUS_CODES } from "node:http";
 import type { KubeConfig } from "@kubernetes/client-node";
 import { HttpMethod, RequestContext } from "@kubernetes/client-node/dist/gen/http/http.js";
 import { type Dispatcher, request } from "undici";
+import { USER_AGENT } from "./client.ts";
 
 /** A failed watch request: the server answered `statusCode` (410: the resourceVersion is too old). */
 export class WatchRefused extends Error {
@@ -50,6 +51,7 @@ export async function watch<T>(kc: KubeConfig, req: WatchRequest<T>): Promise<Ab
   for (const [key, value] of Object.entries(req.query)) if (value !== undefined) url.searchParams.set(key, String(value));
   const ctx = new RequestContext(url.toString(), HttpMethod.GET);
   await kc.applySecurityAuthentication(ctx);
+  ctx.setHeaderParam("User-Agent", USER_AGENT);
 
   const controller = new AbortController();
   let ended = false;
@@ -81,37 +83,44 @@ export async function watch<T>(kc: KubeConfig, req: WatchRequest<T>): Promise<Ab
       dispatcher: ctx.getDispatcher() as Dispatcher | undefined,
     });
     if (response.statusCode !== 200) {
-      end(new WatchRefused(response.statusCode));
+      // Read to its end first, so that the connection goes back to the pool.
       await response.body.dump().catch(() => undefined);
+      end(new WatchRefused(response.statusCode));
       return controller;
     }
     lastData = performance.now();
     const body = response.body;
     body.setEncoding("utf8");
     let partial = "";
+    const deliver = (line: string) => {
+      let event: { type?: unknown; object?: T };
+      try {
+        event = JSON.parse(line);
+      } catch {
+        return; // not an event (a blank line); the API server writes one JSON object per line
+      }
+      try {
+        req.onEvent(String(event.type), event.object as T);
+      } catch (err) {
+        end(err);
+      }
+    };
     body.on("data", (chunk: string) => {
       lastData = performance.now();
       let start = 0;
       for (let nl = chunk.indexOf("\n"); nl !== -1 && !ended; nl = chunk.indexOf("\n", start)) {
-        const line = partial + chunk.slice(start, nl);
+        deliver(partial + chunk.slice(start, nl));
         partial = "";
         start = nl + 1;
-        let event: { type?: unknown; object?: T };
-        try {
-          event = JSON.parse(line);
-        } catch {
-          continue; // not an event (a blank line); the API server writes one JSON object per line
-        }
-        try {
-          req.onEvent(String(event.type), event.object as T);
-        } catch (err) {
-          end(err);
-        }
       }
       partial += chunk.slice(start);
     });
     body.on("error", end);
-    body.on("end", () => end(null));
+    body.on("end", () => {
+      // A last line without its newline (a proxy that cut the stream) is still an event.
+      if (partial !== "" && !ended) deliver(partial);
+      end(null);
+    });
     body.on("close", () => end(null));
   } catch (err) {
     end(err);

@@ -47,10 +47,11 @@ describe("a watch request", () => {
     return { events, err: await ended };
   }
 
-  it("asks with watch=true and the credentials, and delivers each line's event, however the chunks split them", async () => {
+  it("asks with watch=true, the credentials and the user agent, and delivers each line's event, however the chunks split them", async () => {
     let asked: IncomingMessage | undefined;
     const line = (name: string) => `${JSON.stringify({ type: "MODIFIED", object: { metadata: { name } } })}\n`;
-    const all = line("a") + line("ä-über") + line("c");
+    // The last line without its newline: a stream cut short by a proxy.
+    const all = line("a") + line("ä-über") + line("c").trimEnd();
     const bytes = Buffer.from(all);
     handler = (req, res) => {
       asked = req;
@@ -67,6 +68,7 @@ describe("a watch request", () => {
     expect(events.map(([, o]) => (o as { metadata: { name: string } }).metadata.name)).to.deep.equal(["a", "ä-über", "c"]);
     expect(asked?.url).to.equal("/apis/g/v1/things?watch=true&resourceVersion=7");
     expect(asked?.headers.authorization).to.equal("Bearer t0ken");
+    expect(asked?.headers["user-agent"]).to.match(/^memorydb-user-operator /);
   });
 
   it("ends with the server's status when it refuses (410: the resourceVersion is too old)", async () => {
