@@ -22,8 +22,28 @@ export interface KubeRequest extends CallOptions {
   accept?: string;
 }
 
-/** Sent with every request, watches included. */
-export const USER_AGENT = `memorydb-user-operator (${process.platform}/${process.arch}) node/${process.version}`;
+const USER_AGENT = `memorydb-user-operator (${process.platform}/${process.arch}) node/${process.version}`;
+
+/**
+ * A request's URL and context, authenticated by `kc` (credentials, TLS, its connection pool) and
+ * naming the operator as its user agent: every request and watch starts here. Throws if the
+ * configuration has no cluster or its credentials cannot be loaded.
+ */
+export async function authenticated(
+  kc: KubeConfig,
+  method: keyof typeof HttpMethod,
+  path: string,
+  query: KubeRequest["query"] = {},
+): Promise<{ url: URL; ctx: RequestContext }> {
+  const server = kc.getCurrentCluster()?.server;
+  if (!server) throw new Error("no current cluster in the Kubernetes configuration");
+  const url = new URL(server + path);
+  for (const [key, value] of Object.entries(query)) if (value !== undefined) url.searchParams.set(key, String(value));
+  const ctx = new RequestContext(url.toString(), HttpMethod[method]);
+  await kc.applySecurityAuthentication(ctx);
+  ctx.setHeaderParam("User-Agent", USER_AGENT);
+  return { url, ctx };
+}
 
 export class KubeClient {
   readonly kc: KubeConfig;
@@ -41,18 +61,12 @@ export class KubeClient {
    * `discard`: the caller has no use for a successful answer, which is then read but not parsed).
    */
   async request<T>(what: string, req: KubeRequest, options: { testFailed?: boolean; discard?: boolean } = {}): Promise<T> {
-    const server = this.kc.getCurrentCluster()?.server;
-    if (!server) throw new KubeError(what, new Error("no current cluster in the Kubernetes configuration"));
-    const url = new URL(server + req.path);
-    for (const [key, value] of Object.entries(req.query ?? {})) if (value !== undefined) url.searchParams.set(key, String(value));
-    const ctx = new RequestContext(url.toString(), HttpMethod[req.method]);
     let text: string;
     let status: number;
     let headers: Record<string, string | string[] | undefined>;
     try {
-      await this.kc.applySecurityAuthentication(ctx);
+      const { url, ctx } = await authenticated(this.kc, req.method, req.path, req.query);
       ctx.setHeaderParam("Accept", req.accept ?? "application/json");
-      ctx.setHeaderParam("User-Agent", USER_AGENT);
       const body = req.body === undefined ? undefined : JSON.stringify(req.body);
       if (body !== undefined) ctx.setHeaderParam("Content-Type", req.contentType ?? "application/json");
       await this.#limit?.take(req.signal);

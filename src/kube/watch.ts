@@ -5,9 +5,8 @@
 // about 20 µs more per event, and the operator receives one for each of its own writes.
 import { STATUS_CODES } from "node:http";
 import type { KubeConfig } from "@kubernetes/client-node";
-import { HttpMethod, RequestContext } from "@kubernetes/client-node/dist/gen/http/http.js";
 import { type Dispatcher, request } from "undici";
-import { USER_AGENT } from "./client.ts";
+import { authenticated } from "./client.ts";
 
 /** A failed watch request: the server answered `statusCode` (410: the resourceVersion is too old). */
 export class WatchRefused extends Error {
@@ -44,14 +43,7 @@ export interface WatchRequest<T> {
  * credentials that fail to load), and then `done` is not called.
  */
 export async function watch<T>(kc: KubeConfig, req: WatchRequest<T>): Promise<AbortController> {
-  const server = kc.getCurrentCluster()?.server;
-  if (!server) throw new Error("no current cluster in the Kubernetes configuration");
-  const url = new URL(server + req.path);
-  url.searchParams.set("watch", "true");
-  for (const [key, value] of Object.entries(req.query)) if (value !== undefined) url.searchParams.set(key, String(value));
-  const ctx = new RequestContext(url.toString(), HttpMethod.GET);
-  await kc.applySecurityAuthentication(ctx);
-  ctx.setHeaderParam("User-Agent", USER_AGENT);
+  const { url, ctx } = await authenticated(kc, "GET", req.path, { watch: true, ...req.query });
 
   const controller = new AbortController();
   let ended = false;
